@@ -1,0 +1,175 @@
+// This thread's port to the Rust hub: outgoing calls and their promises, and the pump that
+// takes deliveries off this thread's inbox.
+//
+// Worker threads spin briefly (capped) for the next delivery before parking, so a busy
+// pair of threads exchanges calls without waiting for the kernel; the user's main thread
+// never spins: it parks and is woken through a threadsafe function.
+import { native } from './native.js';
+import { encode, decode, decodeError } from './codec.js';
+
+const KIND_CALL = 1;
+const KIND_REPLY = 2;
+const KIND_START = 3;
+const KIND_SPAWN = 4;
+
+/** How long a worker thread spins for its next delivery before parking (µs). */
+const SPIN_MICROS = 50;
+
+/** @type {Map<number, {resolve: Function, reject: Function}>} */
+const pending = new Map();
+
+let attached = false;
+let worker = false;
+let referenced = false;
+let spinScheduled = false;
+
+/** @type {{ call?: Function, start?: Function, spawn?: Function, error?: Function }} */
+const handlers = {};
+
+function dispatch(batch) {
+  for (let i = 0; i < batch.length; i += 4) {
+    switch (batch[i]) {
+      case KIND_REPLY:
+        settle(batch[i + 1], batch[i + 2], batch[i + 3]);
+        break;
+      case KIND_CALL:
+        handlers.call(batch[i + 1], batch[i + 2], batch[i + 3]);
+        break;
+      case KIND_START:
+        handlers.start(batch[i + 1], batch[i + 2], batch[i + 3]);
+        break;
+      case KIND_SPAWN:
+        handlers.spawn(batch[i + 1], batch[i + 2]);
+        break;
+    }
+  }
+}
+
+function settle(callId, status, payload) {
+  const p = pending.get(callId);
+  if (p === undefined) return;
+  pending.delete(callId);
+  if (pending.size === 0) updateRef();
+  if (status === 0) {
+    let value;
+    try {
+      value = decode(payload);
+    } catch (e) {
+      p.reject(e);
+      return;
+    }
+    p.resolve(value);
+  } else {
+    p.reject(decodeError(payload, status === 2));
+  }
+}
+
+/** Drains and dispatches until the inbox stays empty, then parks (main) or spins (worker). */
+function pump() {
+  try {
+    let batch;
+    while ((batch = native.drain()) !== null) dispatch(batch);
+    if (worker) scheduleSpin();
+    else while (native.park()) while ((batch = native.drain()) !== null) dispatch(batch);
+  } catch (e) {
+    handlers.error?.(e);
+  }
+}
+
+function spin() {
+  spinScheduled = false;
+  try {
+    const batch = native.spinDrain(SPIN_MICROS);
+    if (batch !== null) {
+      dispatch(batch);
+      scheduleSpin();
+    } else if (native.park()) {
+      pump();
+    }
+  } catch (e) {
+    handlers.error?.(e);
+  }
+}
+
+/** Worker threads: after this macrotask, spin briefly for the next delivery. */
+export function scheduleSpin() {
+  if (worker && !spinScheduled) {
+    spinScheduled = true;
+    setImmediate(spin);
+  }
+}
+
+/** The main thread keeps the process alive only while it waits for answers. */
+function updateRef() {
+  if (worker) return;
+  const want = pending.size > 0;
+  if (want !== referenced) {
+    referenced = want;
+    native.setRef(want);
+  }
+}
+
+/**
+ * Attaches the current (main) thread as a caller and supervisor.
+ * @param {{ spawn: Function, error?: Function }} h
+ */
+export function attachCaller(h) {
+  if (!attached) {
+    attached = true;
+    native.attachCaller(pump);
+    native.park();
+  }
+  Object.assign(handlers, h);
+}
+
+/**
+ * Attaches this worker thread under the id its supervisor reserved.
+ * @returns {number} the runtime id
+ */
+export function attachWorker(tid, h) {
+  worker = true;
+  attached = true;
+  Object.assign(handlers, h);
+  const rt = native.attachWorker(pump, tid);
+  pump();
+  return rt;
+}
+
+/** Processes whatever is queued right now (e.g. rejections made by dispose). */
+export function pumpNow() {
+  if (attached) pump();
+}
+
+/**
+ * Sends a call; resolves with the decoded result or rejects with the remote error.
+ * The arguments are encoded before anything is sent (DataCloneError rejects).
+ */
+export function call(rt, ns, idHex, name, method, args) {
+  let payload;
+  try {
+    payload = encode(args);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return send(rt, ns, idHex, name, method, payload);
+}
+
+/** Sends an already encoded call. */
+export function send(rt, ns, idHex, name, method, payload) {
+  return new Promise((resolve, reject) => {
+    const id = native.call(rt, ns, idHex, name ?? null, method, payload);
+    pending.set(id, { resolve, reject });
+    if (pending.size === 1) updateRef();
+    scheduleSpin();
+  });
+}
+
+/** Answers a call made to this thread's instance. */
+export function reply(callId, status, payload) {
+  native.reply(callId, status, payload);
+  scheduleSpin();
+}
+
+export function outstandingCalls() {
+  return pending.size;
+}

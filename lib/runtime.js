@@ -1,0 +1,130 @@
+// The main-thread Runtime: validates options, builds `rt.env`, supervises the worker
+// threads the Rust hub asks for, and disposes of everything.
+import { Worker } from 'node:worker_threads';
+import { native } from './native.js';
+import * as port from './port.js';
+import { normalizeOptions } from './options.js';
+import { DurableObjectNamespace } from './namespace.js';
+
+const HOST_URL = new URL('./worker/host.js', import.meta.url);
+
+/** Flags of every runtime thread: the module loader needs vm modules (see worker/loader.js). */
+const WORKER_EXEC_ARGV = ['--experimental-vm-modules', '--experimental-import-meta-resolve'];
+
+/** V8 heap limit of each runtime thread (MB). */
+const HEAP_LIMIT_MB = 128;
+
+/** @type {Map<number, Supervisor>} runtimes of this thread, by hub runtime id */
+const supervisors = new Map();
+
+function onSpawn(rt, count) {
+  supervisors.get(rt)?.spawn(count);
+}
+
+/** Starts and tracks one runtime's worker threads. */
+class Supervisor {
+  /** @type {Map<number, Worker>} */
+  workers = new Map();
+
+  constructor(rt, workerConfig) {
+    this.rt = rt;
+    this.workerConfig = workerConfig;
+  }
+
+  spawn(count) {
+    for (let i = 0; i < count; i++) {
+      let tid;
+      try {
+        tid = native.reserveThread(this.rt);
+      } catch {
+        return; // disposed meanwhile
+      }
+      let worker;
+      try {
+        worker = new Worker(HOST_URL, {
+          workerData: { tid, config: this.workerConfig },
+          execArgv: WORKER_EXEC_ARGV,
+          resourceLimits: { maxOldGenerationSizeMb: HEAP_LIMIT_MB },
+        });
+      } catch (e) {
+        native.threadExited(tid);
+        process.emitWarning(`durable-facets: could not start a thread: ${e.message}`);
+        continue;
+      }
+      // Threads never keep the process alive by themselves; the main thread's port does
+      // while a call is in flight.
+      worker.unref();
+      // An uncaught error ends the thread; the hub rejects the calls addressed to it.
+      worker.on('error', () => {});
+      worker.on('exit', () => {
+        this.workers.delete(tid);
+        native.threadExited(tid);
+      });
+      this.workers.set(tid, worker);
+    }
+  }
+
+  async terminateAll() {
+    await Promise.all([...this.workers.values()].map((w) => w.terminate()));
+    this.workers.clear();
+  }
+}
+
+/**
+ * Hosts Durable Object classes: `new Runtime({ main, durableObjects: { ROOMS: "Room" } })`.
+ */
+export class Runtime {
+  #rt;
+  #supervisor;
+  #disposed = null;
+
+  /** Namespace bindings and vars, for the main thread. */
+  env;
+
+  /** @param {import('../index.js').RuntimeOptions} options */
+  constructor(options) {
+    const config = normalizeOptions(options);
+    port.attachCaller({
+      spawn: onSpawn,
+      error: (e) => process.emitWarning(`durable-facets: internal error: ${e?.stack ?? e}`),
+    });
+    const rt = native.createRuntime(
+      config.namespaces.map((n) => n.uniqueKey),
+      config.warmThreads,
+    );
+    this.#rt = rt;
+    this.#supervisor = new Supervisor(rt, {
+      rt,
+      main: config.main,
+      namespaces: config.namespaces,
+      bindings: config.bindings,
+      vars: config.vars,
+      idleTimeoutMs: config.idleTimeoutMs,
+    });
+    supervisors.set(rt, this.#supervisor);
+    const namespaces = config.namespaces.map((_, i) => new DurableObjectNamespace(rt, i, `${rt}:${i}`));
+    this.env = Object.freeze({
+      ...config.vars,
+      ...Object.fromEntries(config.bindings.map(([name, ns]) => [name, namespaces[ns]])),
+    });
+  }
+
+  /**
+   * Rejects calls in flight, ends every thread of this runtime and releases everything it
+   * holds. Idempotent.
+   * @returns {Promise<void>}
+   */
+  dispose() {
+    this.#disposed ??= (async () => {
+      native.disposeRuntime(this.#rt);
+      supervisors.delete(this.#rt);
+      port.pumpNow();
+      await this.#supervisor.terminateAll();
+    })();
+    return this.#disposed;
+  }
+
+  [Symbol.asyncDispose]() {
+    return this.dispose();
+  }
+}

@@ -1,0 +1,238 @@
+// The entry point of every runtime thread: it preloads the user's `main` module, attaches
+// to the hub, and then hosts one Durable Object instance, delivering its calls.
+import { workerData } from 'node:worker_threads';
+import { native } from '../native.js';
+import * as port from '../port.js';
+import { encode, decode, encodeError } from '../codec.js';
+import { importUserModule } from './loader.js';
+import { isDurableObjectClass } from '../durable-object.js';
+import { DurableObjectId } from '../ids.js';
+import { DurableObjectNamespace } from '../namespace.js';
+import { DurableObjectState } from '../state.js';
+import { wireToRequest, responseToWire } from '../http.js';
+
+const STATUS_OK = 0;
+const STATUS_ERROR = 1;
+
+const { tid, config } = workerData;
+
+// Cloudflare logs unhandled rejections; they do not end the instance.
+process.on('unhandledRejection', (reason) => {
+  console.error('Uncaught (in promise)', reason);
+});
+
+let mainModule = null;
+let loadError = null;
+try {
+  mainModule = await importUserModule(config.main);
+} catch (e) {
+  loadError = e;
+}
+
+const namespaces = config.namespaces.map(
+  (_, i) => new DurableObjectNamespace(config.rt, i, `${config.rt}:${i}`),
+);
+
+/** `this.env` of every instance on this thread. */
+const env = Object.freeze({
+  ...config.vars,
+  ...Object.fromEntries(config.bindings.map(([name, ns]) => [name, namespaces[ns]])),
+});
+
+/** `ctx.exports`: a namespace for each bound class, an opaque class handle otherwise. */
+function buildExports() {
+  const out = {};
+  if (!mainModule) return out;
+  for (const [name, value] of Object.entries(mainModule)) {
+    if (!isDurableObjectClass(value)) continue;
+    const ns = config.namespaces.findIndex((n) => n.className === name);
+    out[name] = ns >= 0 ? namespaces[ns] : Object.freeze({ className: name });
+  }
+  return Object.freeze(out);
+}
+
+const FORBIDDEN = new Set(['constructor', 'alarm', 'fetch', 'dup']);
+
+/** The public method `name` of `instance`, or undefined (own fields are not exposed). */
+function findMethod(instance, name) {
+  if (FORBIDDEN.has(name) || name.startsWith('webSocket')) return undefined;
+  for (let p = Object.getPrototypeOf(instance); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    const d = Object.getOwnPropertyDescriptor(p, name);
+    if (d) return typeof d.value === 'function' ? d.value : undefined;
+  }
+  return undefined;
+}
+
+class Host {
+  instance = null;
+  /** Events held back by blockConcurrencyWhile. */
+  blocked = 0;
+  queue = [];
+  holds = 0;
+  ending = false;
+  methods = new Map();
+
+  start(ns, idHex, name) {
+    const binding = config.namespaces[ns];
+    const option = `durableObjects.${binding.bindings[0]}`;
+    if (loadError) return this.break(loadError);
+    const cls = mainModule[binding.className];
+    if (cls === undefined) {
+      return this.break(new TypeError(`${option}: class "${binding.className}" is not exported by ${config.main}.`));
+    }
+    if (!isDurableObjectClass(cls)) {
+      return this.break(
+        new TypeError(`${option}: "${binding.className}" exported by ${config.main} is not a DurableObject subclass.`),
+      );
+    }
+    const id = new DurableObjectId(idHex, name ?? undefined, `${config.rt}:${ns}`);
+    const ctx = new DurableObjectState(this, { id, exports: buildExports(), props: {} });
+    try {
+      this.instance = new cls(ctx, env);
+    } catch (e) {
+      return this.break(e);
+    }
+    this.armIdleTimer(config.idleTimeoutMs);
+  }
+
+  onCall(callId, method, payload) {
+    if (this.ending) return;
+    if (this.blocked > 0) this.queue.push(callId, method, payload);
+    else this.deliver(callId, method, payload);
+  }
+
+  deliver(callId, method, payload) {
+    let args;
+    try {
+      args = decode(payload);
+    } catch (e) {
+      return this.fail(callId, e);
+    }
+    if (method === 'fetch') return this.fetch(callId, args[0]);
+    let fn = this.methods.get(method);
+    if (fn === undefined) {
+      fn = findMethod(this.instance, method);
+      if (fn === undefined) {
+        return this.fail(callId, new TypeError(`The RPC receiver does not implement the method "${method}".`));
+      }
+      this.methods.set(method, fn);
+    }
+    let result;
+    try {
+      result = fn.apply(this.instance, args);
+    } catch (e) {
+      return this.fail(callId, e);
+    }
+    if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+      result.then(
+        (v) => this.succeed(callId, v),
+        (e) => this.fail(callId, e),
+      );
+    } else {
+      this.succeed(callId, result);
+    }
+  }
+
+  async fetch(callId, wire) {
+    try {
+      if (typeof this.instance.fetch !== 'function') {
+        throw new Error('Handler does not export a fetch() function.');
+      }
+      const res = await this.instance.fetch(wireToRequest(wire));
+      this.succeed(callId, await responseToWire(res));
+    } catch (e) {
+      this.fail(callId, e);
+    }
+  }
+
+  succeed(callId, value) {
+    if (this.ending) return;
+    let payload;
+    try {
+      payload = encode(value);
+    } catch (e) {
+      return this.fail(callId, e);
+    }
+    port.reply(callId, STATUS_OK, payload);
+  }
+
+  fail(callId, error) {
+    if (this.ending) return;
+    port.reply(callId, STATUS_ERROR, encodeError(error));
+  }
+
+  hold(promise) {
+    this.holds++;
+    const release = () => {
+      this.holds--;
+    };
+    promise.then(release, release);
+  }
+
+  async blockConcurrencyWhile(fn, timeoutMs) {
+    this.blocked++;
+    let timer;
+    try {
+      const timeout = new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error('blockConcurrencyWhile() callback did not complete within 30 seconds.')),
+          timeoutMs,
+        );
+      });
+      return await Promise.race([Promise.resolve().then(fn), timeout]);
+    } catch (e) {
+      this.break(e);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      if (--this.blocked === 0 && !this.ending) this.release();
+    }
+  }
+
+  release() {
+    while (this.blocked === 0 && !this.ending && this.queue.length > 0) {
+      const [callId, method, payload] = this.queue.splice(0, 3);
+      this.deliver(callId, method, payload);
+    }
+  }
+
+  abort(reason) {
+    const error =
+      reason instanceof Error ? reason : new Error(reason === undefined ? 'Durable Object was aborted.' : String(reason));
+    this.break(error);
+  }
+
+  /** The instance is broken: every call addressed to it rejects, and this thread ends. */
+  break(error) {
+    if (this.ending) return;
+    this.ending = true;
+    native.breakSelf(encodeError(error));
+    process.exit(1);
+  }
+
+  armIdleTimer(ms) {
+    setTimeout(() => this.checkIdle(), Math.max(1, ms));
+  }
+
+  checkIdle() {
+    if (this.ending) return;
+    if (this.holds > 0 || this.blocked > 0) return this.armIdleTimer(config.idleTimeoutMs);
+    const wait = native.tryRetire(config.idleTimeoutMs);
+    if (wait > 0) return this.armIdleTimer(wait);
+    this.ending = true;
+    process.exit(0);
+  }
+}
+
+const host = new Host();
+
+try {
+  port.attachWorker(tid, {
+    start: (ns, idHex, name) => host.start(ns, idHex, name),
+    call: (callId, method, payload) => host.onCall(callId, method, payload),
+    error: (e) => console.error('durable-facets: internal error in a runtime thread', e),
+  });
+} catch {
+  // The runtime was disposed while this thread started.
+  process.exit(0);
+}

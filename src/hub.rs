@@ -1,0 +1,614 @@
+//! The dispatch core: every runtime, every attached thread, every running object and every
+//! call in flight. Threads push deliveries straight into each other's inboxes (no hop
+//! through a dispatcher thread); the hub only decides where a call goes and remembers who
+//! waits for what, so that a thread's death or a runtime's disposal rejects exactly the
+//! calls addressed to it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::error::CoreError;
+use crate::ids::{NamespaceKey, ObjectId};
+use crate::inbox::{Delivery, Inbox, Payload, ReplyStatus};
+
+pub type Tid = u32;
+pub type RtId = u32;
+type ObjectKey = (u32, ObjectId);
+
+/// Warm threads that die before serving anything this many times in a row stop the pool
+/// from refilling (a `main` module that exits at load would otherwise respawn forever).
+const MAX_WARM_FAILURES: u32 = 3;
+
+/// What a runtime needs from its configuration.
+pub struct RuntimeConfig {
+    pub namespaces: Vec<String>,
+    pub warm_threads: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A thread that only makes calls (the user's main thread).
+    Caller,
+    /// Reserved by its supervisor; the worker has not attached yet.
+    Spawning,
+    /// Attached, waiting in the warm pool.
+    Warm,
+    /// Hosts one object.
+    Hosting(ObjectKey),
+    /// Retired or broken: ends soon, accepts nothing.
+    Ending,
+}
+
+struct ThreadRec {
+    inbox: Option<Arc<Inbox>>,
+    runtime: Option<RtId>,
+    role: Role,
+    inflight_in: u32,
+    inflight_out: u32,
+    last_activity: Instant,
+}
+
+enum ObjectRec {
+    Waiting {
+        name: Option<String>,
+        queue: Vec<Delivery>,
+    },
+    Hosted(Tid),
+}
+
+struct RuntimeRec {
+    supervisor: Tid,
+    namespaces: Vec<NamespaceKey>,
+    objects: HashMap<ObjectKey, ObjectRec>,
+    waiting: VecDeque<ObjectKey>,
+    warm: Vec<Tid>,
+    spawning: u32,
+    warm_target: u32,
+    warm_failures: u32,
+}
+
+struct InFlight {
+    caller: Tid,
+    /// The thread serving the call; `None` while its object waits for a thread.
+    target: Option<Tid>,
+    object: Option<(RtId, ObjectKey)>,
+}
+
+#[derive(Default)]
+struct HubState {
+    threads: HashMap<Tid, ThreadRec>,
+    runtimes: HashMap<RtId, RuntimeRec>,
+    calls: HashMap<u64, InFlight>,
+    next_tid: Tid,
+    next_rt: RtId,
+}
+
+pub struct Hub {
+    state: Mutex<HubState>,
+    next_call: AtomicU64,
+}
+
+/// The process-wide hub: Rust statics are shared by the main thread and every worker.
+pub static HUB: LazyLock<Hub> = LazyLock::new(Hub::new);
+
+/// Error text in the JS error envelope (`{"t": class, "m": message}`), for errors the core
+/// itself reports to a caller.
+pub fn error_payload(class: &str, message: &str) -> Payload {
+    let mut s = String::with_capacity(message.len() + 24);
+    s.push_str("{\"t\":");
+    push_json_string(&mut s, class);
+    s.push_str(",\"m\":");
+    push_json_string(&mut s, message);
+    s.push('}');
+    Payload::Text(s)
+}
+
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hub {
+    pub fn new() -> Self {
+        Hub {
+            state: Mutex::new(HubState {
+                next_tid: 1,
+                next_rt: 1,
+                ..Default::default()
+            }),
+            next_call: AtomicU64::new(1),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HubState> {
+        // A panic while holding the lock must not wedge every other thread.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a thread that only makes calls (and supervises runtimes): the main thread.
+    pub fn attach_caller(&self, inbox: Arc<Inbox>) -> Tid {
+        let mut st = self.lock();
+        let tid = st.next_tid;
+        st.next_tid += 1;
+        st.threads.insert(
+            tid,
+            ThreadRec {
+                inbox: Some(inbox),
+                runtime: None,
+                role: Role::Caller,
+                inflight_in: 0,
+                inflight_out: 0,
+                last_activity: Instant::now(),
+            },
+        );
+        tid
+    }
+
+    pub fn create_runtime(
+        &self,
+        supervisor: Tid,
+        config: RuntimeConfig,
+    ) -> Result<RtId, CoreError> {
+        let mut st = self.lock();
+        if !st.threads.contains_key(&supervisor) {
+            return Err(CoreError::NotAttached);
+        }
+        let rt = st.next_rt;
+        st.next_rt += 1;
+        st.runtimes.insert(
+            rt,
+            RuntimeRec {
+                supervisor,
+                namespaces: config
+                    .namespaces
+                    .iter()
+                    .map(|k| NamespaceKey::new(k))
+                    .collect(),
+                objects: HashMap::new(),
+                waiting: VecDeque::new(),
+                warm: Vec::new(),
+                spawning: 0,
+                warm_target: config.warm_threads,
+                warm_failures: 0,
+            },
+        );
+        st.balance(rt);
+        Ok(rt)
+    }
+
+    pub fn namespace_key(&self, rt: RtId, ns: u32) -> Result<NamespaceKey, CoreError> {
+        let st = self.lock();
+        let rec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
+        rec.namespaces
+            .get(ns as usize)
+            .cloned()
+            .ok_or(CoreError::UnknownNamespace(ns))
+    }
+
+    /// The supervisor reserves a thread id before it starts a worker for `rt`.
+    pub fn reserve_thread(&self, rt: RtId) -> Result<Tid, CoreError> {
+        let mut st = self.lock();
+        if !st.runtimes.contains_key(&rt) {
+            return Err(CoreError::Disposed);
+        }
+        let tid = st.next_tid;
+        st.next_tid += 1;
+        st.threads.insert(
+            tid,
+            ThreadRec {
+                inbox: None,
+                runtime: Some(rt),
+                role: Role::Spawning,
+                inflight_in: 0,
+                inflight_out: 0,
+                last_activity: Instant::now(),
+            },
+        );
+        Ok(tid)
+    }
+
+    /// A reserved worker is ready: it serves the oldest waiting object, or joins the pool.
+    pub fn attach_worker(&self, tid: Tid, inbox: Arc<Inbox>) -> Result<RtId, CoreError> {
+        let mut st = self.lock();
+        let rec = st.threads.get_mut(&tid).ok_or(CoreError::Disposed)?;
+        if rec.role != Role::Spawning {
+            return Err(CoreError::NotAttached);
+        }
+        let rt = rec.runtime.ok_or(CoreError::NotAttached)?;
+        rec.inbox = Some(inbox);
+        rec.role = Role::Warm;
+        let Some(rtrec) = st.runtimes.get_mut(&rt) else {
+            return Err(CoreError::Disposed);
+        };
+        rtrec.spawning = rtrec.spawning.saturating_sub(1);
+        rtrec.warm_failures = 0;
+        match rtrec.waiting.pop_front() {
+            Some(key) => st.host(rt, key, tid),
+            None => rtrec.warm.push(tid),
+        }
+        Ok(rt)
+    }
+
+    /// Routes a call from thread `from` to object `(ns, id)` of runtime `rt`, starting the
+    /// object on a thread if none hosts it. Returns the call id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn call(
+        &self,
+        from: Tid,
+        rt: RtId,
+        ns: u32,
+        id: ObjectId,
+        name: Option<String>,
+        method: String,
+        payload: Payload,
+    ) -> Result<u64, CoreError> {
+        let call = self.next_call.fetch_add(1, Ordering::Relaxed);
+        let mut st = self.lock();
+        let st = &mut *st;
+        let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+        if ns as usize >= rtrec.namespaces.len() {
+            return Err(CoreError::UnknownNamespace(ns));
+        }
+        let key = (ns, id);
+        let delivery = Delivery::Call {
+            call,
+            method,
+            payload,
+        };
+        let now = Instant::now();
+        match rtrec.objects.get_mut(&key) {
+            Some(ObjectRec::Hosted(tid)) => {
+                let tid = *tid;
+                let target = st
+                    .threads
+                    .get_mut(&tid)
+                    .expect("hosting thread is registered");
+                target.inflight_in += 1;
+                target.last_activity = now;
+                if let Some(inbox) = &target.inbox {
+                    inbox.push(delivery);
+                }
+                st.calls.insert(
+                    call,
+                    InFlight {
+                        caller: from,
+                        target: Some(tid),
+                        object: Some((rt, key)),
+                    },
+                );
+            }
+            Some(ObjectRec::Waiting { queue, .. }) => {
+                queue.push(delivery);
+                st.calls.insert(
+                    call,
+                    InFlight {
+                        caller: from,
+                        target: None,
+                        object: Some((rt, key)),
+                    },
+                );
+            }
+            None => {
+                rtrec.objects.insert(
+                    key,
+                    ObjectRec::Waiting {
+                        name,
+                        queue: vec![delivery],
+                    },
+                );
+                st.calls.insert(
+                    call,
+                    InFlight {
+                        caller: from,
+                        target: None,
+                        object: Some((rt, key)),
+                    },
+                );
+                match rtrec.warm.pop() {
+                    Some(tid) => st.host(rt, key, tid),
+                    None => rtrec.waiting.push_back(key),
+                }
+                st.balance(rt);
+            }
+        }
+        if let Some(caller) = st.threads.get_mut(&from) {
+            caller.inflight_out += 1;
+            caller.last_activity = now;
+        }
+        Ok(call)
+    }
+
+    /// Delivers the result of `call`, computed by thread `from`.
+    pub fn reply(&self, from: Tid, call: u64, status: ReplyStatus, payload: Payload) {
+        let mut st = self.lock();
+        let Some(flight) = st.calls.get(&call) else {
+            return; // caller gone or the call was already rejected
+        };
+        if flight.target != Some(from) {
+            return; // a late answer from an instance that was already replaced
+        }
+        let flight = st.calls.remove(&call).expect("checked above");
+        st.finish(call, flight, status, payload);
+    }
+
+    /// Thread `tid`'s instance broke (constructor threw, `ctx.abort()`, …): every call
+    /// addressed to it is rejected with `payload` as a reset, and the next call to its
+    /// object starts a fresh instance.
+    pub fn break_thread(&self, tid: Tid, payload: Payload) {
+        let mut st = self.lock();
+        st.end_thread(tid, ReplyStatus::Reset, payload);
+    }
+
+    /// The thread is gone (exited, terminated, crashed). Idempotent.
+    pub fn thread_gone(&self, tid: Tid) {
+        let mut st = self.lock();
+        let Some(rec) = st.threads.get(&tid) else {
+            return;
+        };
+        if rec.role == Role::Spawning {
+            st.spawn_failed(tid);
+            return;
+        }
+        st.end_thread(
+            tid,
+            ReplyStatus::Reset,
+            error_payload("Error", "Durable Object's thread exited unexpectedly."),
+        );
+        st.threads.remove(&tid);
+    }
+
+    /// Ends an idle object. Returns 0 when thread `tid` retired (no call can reach it any
+    /// more), otherwise how many ms to wait before asking again.
+    pub fn try_retire(&self, tid: Tid, idle_ms: u64) -> u64 {
+        let mut st = self.lock();
+        let Some(rec) = st.threads.get(&tid) else {
+            return 0;
+        };
+        let busy = rec.inflight_in > 0
+            || rec.inflight_out > 0
+            || rec.inbox.as_ref().is_some_and(|i| !i.is_empty());
+        if busy {
+            return idle_ms.max(1);
+        }
+        let idle_for = rec.last_activity.elapsed().as_millis() as u64;
+        if idle_for < idle_ms {
+            return idle_ms - idle_for;
+        }
+        st.end_thread(
+            tid,
+            ReplyStatus::Error,
+            error_payload("Error", "unreachable"),
+        );
+        0
+    }
+
+    /// Ends a runtime: rejects every call addressed to its objects and returns the worker
+    /// threads the supervisor must terminate.
+    pub fn dispose_runtime(&self, rt: RtId) -> Vec<Tid> {
+        let mut st = self.lock();
+        let st = &mut *st;
+        let Some(rtrec) = st.runtimes.remove(&rt) else {
+            return Vec::new();
+        };
+        let disposed = || error_payload("Error", "The Durable Object runtime was disposed.");
+        let tids: Vec<Tid> = st
+            .threads
+            .iter()
+            .filter(|(_, r)| r.runtime == Some(rt))
+            .map(|(t, _)| *t)
+            .collect();
+        for tid in &tids {
+            if let Some(rec) = st.threads.remove(tid) {
+                if let Some(inbox) = rec.inbox {
+                    inbox.close();
+                }
+            }
+        }
+        // Reject calls addressed to the runtime's objects; drop those its threads made.
+        let doomed: Vec<u64> = st
+            .calls
+            .iter()
+            .filter(|(_, f)| f.object.is_some_and(|(r, _)| r == rt) || tids.contains(&f.caller))
+            .map(|(c, _)| *c)
+            .collect();
+        for call in doomed {
+            let flight = st.calls.remove(&call).expect("collected above");
+            if tids.contains(&flight.caller) {
+                continue;
+            }
+            st.finish(call, flight, ReplyStatus::Error, disposed());
+        }
+        drop(rtrec);
+        tids
+    }
+
+    /// True when no call is in flight from `tid` (lets the main thread unreference itself).
+    pub fn outstanding_from(&self, tid: Tid) -> u32 {
+        self.lock().threads.get(&tid).map_or(0, |r| r.inflight_out)
+    }
+
+    /// The supervisor thread has ended: everything it supervised ends with it.
+    pub fn caller_gone(&self, tid: Tid) -> Vec<Tid> {
+        let rts: Vec<RtId> = {
+            let st = self.lock();
+            st.runtimes
+                .iter()
+                .filter(|(_, r)| r.supervisor == tid)
+                .map(|(rt, _)| *rt)
+                .collect()
+        };
+        let mut tids = Vec::new();
+        for rt in rts {
+            tids.extend(self.dispose_runtime(rt));
+        }
+        self.thread_gone(tid);
+        tids
+    }
+}
+
+impl HubState {
+    /// Puts object `key` on warm thread `tid`: Start, then the calls queued so far.
+    fn host(&mut self, rt: RtId, key: ObjectKey, tid: Tid) {
+        let rtrec = self.runtimes.get_mut(&rt).expect("runtime exists");
+        let Some(ObjectRec::Waiting { name, queue }) = rtrec.objects.remove(&key) else {
+            return;
+        };
+        rtrec.objects.insert(key, ObjectRec::Hosted(tid));
+        let thread = self
+            .threads
+            .get_mut(&tid)
+            .expect("warm thread is registered");
+        thread.role = Role::Hosting(key);
+        thread.last_activity = Instant::now();
+        thread.inflight_in += queue.len() as u32;
+        let inbox = thread.inbox.clone().expect("warm thread has an inbox");
+        inbox.push(Delivery::Start {
+            ns: key.0,
+            id: key.1,
+            name,
+        });
+        for delivery in queue {
+            if let Delivery::Call { call, .. } = &delivery {
+                if let Some(flight) = self.calls.get_mut(call) {
+                    flight.target = Some(tid);
+                }
+            }
+            inbox.push(delivery);
+        }
+    }
+
+    /// Asks the supervisor for enough threads to serve waiting objects and fill the pool.
+    fn balance(&mut self, rt: RtId) {
+        let Some(rtrec) = self.runtimes.get_mut(&rt) else {
+            return;
+        };
+        let pool = if rtrec.warm_failures >= MAX_WARM_FAILURES {
+            0
+        } else {
+            rtrec.warm_target
+        };
+        let needed = rtrec.waiting.len() as u32 + pool;
+        let have = rtrec.warm.len() as u32 + rtrec.spawning;
+        if needed <= have {
+            return;
+        }
+        let count = needed - have;
+        rtrec.spawning += count;
+        let supervisor = rtrec.supervisor;
+        if let Some(inbox) = self.threads.get(&supervisor).and_then(|t| t.inbox.as_ref()) {
+            inbox.push(Delivery::Spawn { runtime: rt, count });
+        }
+    }
+
+    /// Completes a call: bookkeeping on both ends, then the reply to the caller.
+    fn finish(&mut self, call: u64, flight: InFlight, status: ReplyStatus, payload: Payload) {
+        let now = Instant::now();
+        if let Some(target) = flight.target.and_then(|t| self.threads.get_mut(&t)) {
+            target.inflight_in = target.inflight_in.saturating_sub(1);
+            target.last_activity = now;
+        }
+        if let Some(caller) = self.threads.get_mut(&flight.caller) {
+            caller.inflight_out = caller.inflight_out.saturating_sub(1);
+            caller.last_activity = now;
+            if let Some(inbox) = &caller.inbox {
+                inbox.push(Delivery::Reply {
+                    call,
+                    status,
+                    payload,
+                });
+            }
+        }
+    }
+
+    /// Detaches thread `tid` from its object and rejects every call addressed to it.
+    fn end_thread(&mut self, tid: Tid, status: ReplyStatus, payload: Payload) {
+        let Some(rec) = self.threads.get_mut(&tid) else {
+            return;
+        };
+        let role = rec.role;
+        let runtime = rec.runtime;
+        rec.role = Role::Ending;
+        if let Some(inbox) = &rec.inbox {
+            inbox.close();
+        }
+        if let Some(rtrec) = runtime.and_then(|rt| self.runtimes.get_mut(&rt)) {
+            match role {
+                Role::Hosting(key) => {
+                    if matches!(rtrec.objects.get(&key), Some(ObjectRec::Hosted(t)) if *t == tid) {
+                        rtrec.objects.remove(&key);
+                    }
+                }
+                Role::Warm => rtrec.warm.retain(|t| *t != tid),
+                _ => {}
+            }
+        }
+        let addressed: Vec<u64> = self
+            .calls
+            .iter()
+            .filter(|(_, f)| f.target == Some(tid) || f.caller == tid)
+            .map(|(c, _)| *c)
+            .collect();
+        for call in addressed {
+            let flight = self.calls.remove(&call).expect("collected above");
+            if flight.caller == tid {
+                // Nobody is left to read the answer; release the callee's count.
+                if let Some(target) = flight.target.and_then(|t| self.threads.get_mut(&t)) {
+                    target.inflight_in = target.inflight_in.saturating_sub(1);
+                }
+                continue;
+            }
+            self.finish(call, flight, status, payload.clone());
+        }
+        if let Some(rt) = runtime {
+            self.balance(rt);
+        }
+    }
+
+    /// A reserved worker died before attaching. If objects were waiting, the oldest one's
+    /// calls fail (its start-up killed the thread); otherwise the warm pool lost a thread.
+    fn spawn_failed(&mut self, tid: Tid) {
+        let rec = self.threads.remove(&tid).expect("checked by caller");
+        let Some(rt) = rec.runtime else { return };
+        let Some(rtrec) = self.runtimes.get_mut(&rt) else {
+            return;
+        };
+        rtrec.spawning = rtrec.spawning.saturating_sub(1);
+        match rtrec.waiting.pop_front() {
+            Some(key) => {
+                if let Some(ObjectRec::Waiting { queue, .. }) = rtrec.objects.remove(&key) {
+                    let payload =
+                        error_payload("Error", "Durable Object's thread exited while starting up.");
+                    for delivery in queue {
+                        if let Delivery::Call { call, .. } = delivery {
+                            if let Some(flight) = self.calls.remove(&call) {
+                                self.finish(call, flight, ReplyStatus::Reset, payload.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            None => rtrec.warm_failures += 1,
+        }
+        self.balance(rt);
+    }
+}
+
+#[cfg(test)]
+#[path = "hub_tests.rs"]
+mod tests;

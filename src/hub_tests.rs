@@ -1,0 +1,311 @@
+use super::*;
+use crate::inbox::tests::CountingWaker;
+
+fn inbox() -> Arc<Inbox> {
+    Arc::new(Inbox::new(Box::<CountingWaker>::default()))
+}
+
+fn drain(inbox: &Inbox) -> Vec<Delivery> {
+    let mut out = Vec::new();
+    inbox.drain_into(&mut out);
+    out
+}
+
+fn text(s: &str) -> Payload {
+    Payload::Text(s.into())
+}
+
+struct Setup {
+    hub: Hub,
+    main: Tid,
+    main_inbox: Arc<Inbox>,
+    rt: RtId,
+}
+
+fn setup(warm: u32) -> Setup {
+    let hub = Hub::new();
+    let main_inbox = inbox();
+    let main = hub.attach_caller(main_inbox.clone());
+    let rt = hub
+        .create_runtime(
+            main,
+            RuntimeConfig {
+                namespaces: vec!["ns".into()],
+                warm_threads: warm,
+            },
+        )
+        .unwrap();
+    Setup {
+        hub,
+        main,
+        main_inbox,
+        rt,
+    }
+}
+
+fn start_worker(s: &Setup) -> (Tid, Arc<Inbox>) {
+    let tid = s.hub.reserve_thread(s.rt).unwrap();
+    let ib = inbox();
+    s.hub.attach_worker(tid, ib.clone()).unwrap();
+    (tid, ib)
+}
+
+#[test]
+fn runtime_asks_its_supervisor_for_the_warm_pool() {
+    let s = setup(2);
+    assert_eq!(
+        drain(&s.main_inbox),
+        vec![Delivery::Spawn {
+            runtime: s.rt,
+            count: 2
+        }]
+    );
+}
+
+#[test]
+fn call_to_a_new_object_waits_for_a_thread_then_arrives_after_start() {
+    let s = setup(0);
+    let id = [7u8; 32];
+    let call = s
+        .hub
+        .call(
+            s.main,
+            s.rt,
+            0,
+            id,
+            Some("n".into()),
+            "m".into(),
+            text("[]"),
+        )
+        .unwrap();
+    assert_eq!(
+        drain(&s.main_inbox),
+        vec![Delivery::Spawn {
+            runtime: s.rt,
+            count: 1
+        }]
+    );
+    let (w, wi) = start_worker(&s);
+    let got = drain(&wi);
+    assert_eq!(
+        got,
+        vec![
+            Delivery::Start {
+                ns: 0,
+                id,
+                name: Some("n".into())
+            },
+            Delivery::Call {
+                call,
+                method: "m".into(),
+                payload: text("[]")
+            }
+        ]
+    );
+    s.hub.reply(w, call, ReplyStatus::Ok, text("42"));
+    assert_eq!(
+        drain(&s.main_inbox),
+        vec![Delivery::Reply {
+            call,
+            status: ReplyStatus::Ok,
+            payload: text("42")
+        }]
+    );
+    assert_eq!(s.hub.outstanding_from(s.main), 0);
+}
+
+#[test]
+fn warm_thread_is_used_at_once_and_the_pool_is_refilled() {
+    let s = setup(1);
+    drain(&s.main_inbox);
+    let (_, wi) = start_worker(&s);
+    s.hub
+        .call(s.main, s.rt, 0, [1; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    assert_eq!(drain(&wi).len(), 2, "start + call");
+    assert_eq!(
+        drain(&s.main_inbox),
+        vec![Delivery::Spawn {
+            runtime: s.rt,
+            count: 1
+        }]
+    );
+}
+
+#[test]
+fn calls_to_one_object_keep_their_order() {
+    let s = setup(0);
+    let calls: Vec<u64> = (0..5)
+        .map(|i| {
+            s.hub
+                .call(s.main, s.rt, 0, [2; 32], None, format!("m{i}"), text("[]"))
+                .unwrap()
+        })
+        .collect();
+    let (_, wi) = start_worker(&s);
+    let more = s
+        .hub
+        .call(s.main, s.rt, 0, [2; 32], None, "m5".into(), text("[]"))
+        .unwrap();
+    let got: Vec<u64> = drain(&wi)
+        .into_iter()
+        .filter_map(|d| match d {
+            Delivery::Call { call, .. } => Some(call),
+            _ => None,
+        })
+        .collect();
+    let mut expected = calls;
+    expected.push(more);
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn thread_death_rejects_exactly_the_calls_addressed_to_it() {
+    let s = setup(0);
+    let a = s
+        .hub
+        .call(s.main, s.rt, 0, [3; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    let b = s
+        .hub
+        .call(s.main, s.rt, 0, [4; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    let (wa, _) = start_worker(&s);
+    let (_wb, _) = start_worker(&s);
+    drain(&s.main_inbox);
+    s.hub.thread_gone(wa);
+    let replies = drain(&s.main_inbox);
+    assert_eq!(replies.len(), 1);
+    match &replies[0] {
+        Delivery::Reply { call, status, .. } => {
+            assert_eq!(*call, a);
+            assert_eq!(*status, ReplyStatus::Reset);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(s.hub.outstanding_from(s.main), 1, "call {b} still pending");
+}
+
+#[test]
+fn next_call_after_a_break_starts_a_fresh_instance() {
+    let s = setup(0);
+    s.hub
+        .call(s.main, s.rt, 0, [5; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    let (w1, _) = start_worker(&s);
+    s.hub.break_thread(w1, error_payload("Error", "boom"));
+    drain(&s.main_inbox);
+    s.hub
+        .call(s.main, s.rt, 0, [5; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    assert!(matches!(
+        drain(&s.main_inbox).as_slice(),
+        [Delivery::Spawn { count: 1, .. }]
+    ));
+    let (_, w2i) = start_worker(&s);
+    assert!(matches!(drain(&w2i)[0], Delivery::Start { .. }));
+}
+
+#[test]
+fn late_reply_from_a_broken_instance_is_ignored() {
+    let s = setup(0);
+    let call = s
+        .hub
+        .call(s.main, s.rt, 0, [6; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    let (w, _) = start_worker(&s);
+    s.hub.break_thread(w, error_payload("Error", "boom"));
+    drain(&s.main_inbox);
+    s.hub.reply(w, call, ReplyStatus::Ok, text("1"));
+    assert!(drain(&s.main_inbox).is_empty());
+}
+
+#[test]
+fn retire_waits_for_idle_then_detaches_the_object() {
+    let s = setup(0);
+    let call = s
+        .hub
+        .call(s.main, s.rt, 0, [8; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    let (w, wi) = start_worker(&s);
+    drain(&wi);
+    assert!(s.hub.try_retire(w, 0) > 0, "busy while a call is in flight");
+    s.hub.reply(w, call, ReplyStatus::Ok, text("1"));
+    assert!(s.hub.try_retire(w, 60_000) > 0, "not idle long enough");
+    assert_eq!(s.hub.try_retire(w, 0), 0);
+    assert!(wi.is_closed());
+    drain(&s.main_inbox);
+    s.hub
+        .call(s.main, s.rt, 0, [8; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    assert!(matches!(
+        drain(&s.main_inbox).as_slice(),
+        [Delivery::Spawn { count: 1, .. }]
+    ));
+}
+
+#[test]
+fn dispose_rejects_calls_and_lists_threads_to_end() {
+    let s = setup(0);
+    let call = s
+        .hub
+        .call(s.main, s.rt, 0, [9; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    let (w, _) = start_worker(&s);
+    drain(&s.main_inbox);
+    assert_eq!(s.hub.dispose_runtime(s.rt), vec![w]);
+    match drain(&s.main_inbox).as_slice() {
+        [Delivery::Reply {
+            call: c,
+            status: ReplyStatus::Error,
+            ..
+        }] => assert_eq!(*c, call),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(
+        s.hub
+            .call(s.main, s.rt, 0, [9; 32], None, "m".into(), text("[]")),
+        Err(CoreError::Disposed)
+    );
+}
+
+#[test]
+fn worker_dying_during_start_up_fails_the_waiting_object() {
+    let s = setup(0);
+    let call = s
+        .hub
+        .call(s.main, s.rt, 0, [10; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    let tid = s.hub.reserve_thread(s.rt).unwrap();
+    drain(&s.main_inbox);
+    s.hub.thread_gone(tid);
+    let got = drain(&s.main_inbox);
+    assert!(got.iter().any(|d| matches!(d,
+        Delivery::Reply { call: c, status: ReplyStatus::Reset, .. } if *c == call)));
+}
+
+#[test]
+fn warm_pool_stops_refilling_after_repeated_start_up_deaths() {
+    let s = setup(1);
+    let mut spawned = 0;
+    for _ in 0..10 {
+        for d in drain(&s.main_inbox) {
+            if let Delivery::Spawn { count, .. } = d {
+                spawned += count;
+                for _ in 0..count {
+                    let tid = s.hub.reserve_thread(s.rt).unwrap();
+                    s.hub.thread_gone(tid);
+                }
+            }
+        }
+    }
+    assert_eq!(spawned, MAX_WARM_FAILURES);
+}
+
+#[test]
+fn core_error_payload_escapes_json() {
+    assert_eq!(
+        error_payload("Error", "a\"b\\c\n"),
+        Payload::Text(r#"{"t":"Error","m":"a\"b\\c\u000a"}"#.into())
+    );
+}

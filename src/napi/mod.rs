@@ -1,0 +1,310 @@
+//! The Node binding: converts values, keeps this thread's port to the hub, and maps core
+//! errors to JS errors with stable `code`s. No logic lives here that `cargo test` could
+//! not reach through the core.
+
+mod values;
+mod wake;
+
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::*;
+use napi::{sys, Env, JsValue};
+use napi_derive::napi;
+
+use crate::error::CoreError;
+use crate::hub::{RuntimeConfig, Tid, HUB};
+use crate::ids;
+use crate::inbox::{Delivery, Inbox, ReplyStatus};
+
+use values::{deliveries_to_js, read_payload, read_string, Raw};
+
+/// This thread's attachment to the hub.
+struct Port {
+    tid: Tid,
+    inbox: Arc<Inbox>,
+    tsfn: sys::napi_threadsafe_function,
+    /// Reused between drains so draining does not allocate.
+    spare: Vec<Delivery>,
+    /// A worker thread (hosts an object) rather than a caller (main thread).
+    worker: bool,
+}
+
+thread_local! {
+    static PORT: RefCell<Option<Port>> = const { RefCell::new(None) };
+}
+
+/// Spinning is capped: it only pays off when the answer is already on its way.
+const MAX_SPIN: Duration = Duration::from_micros(200);
+
+fn core_error(env: &Env, err: CoreError) -> Error {
+    let msg = err.to_string();
+    let code = err.code();
+    let _ = if err.is_type_error() {
+        env.throw_type_error(&msg, Some(code))
+    } else {
+        env.throw_error(&msg, Some(code))
+    };
+    Error::new(Status::PendingException, msg)
+}
+
+fn with_port<T>(env: &Env, f: impl FnOnce(&mut Port) -> Result<T>) -> Result<T> {
+    PORT.with(|p| match p.borrow_mut().as_mut() {
+        Some(port) => f(port),
+        None => Err(core_error(env, CoreError::NotAttached)),
+    })
+}
+
+fn tid(env: &Env) -> Result<Tid> {
+    with_port(env, |p| Ok(p.tid))
+}
+
+unsafe extern "C" fn on_env_teardown(_arg: *mut c_void) {
+    // Runs on the owning thread before Node frees its threadsafe functions (cleanup hooks
+    // run in reverse order of registration), so closing the inbox first means no other
+    // thread can call into a freed function.
+    let port = PORT.with(|p| p.borrow_mut().take());
+    if let Some(port) = port {
+        port.inbox.close();
+        if port.worker {
+            HUB.thread_gone(port.tid);
+        } else {
+            HUB.caller_gone(port.tid);
+        }
+    }
+}
+
+/// Creates this thread's inbox, whose wake-ups call `pump`.
+unsafe fn attach(
+    env: &Env,
+    pump: Unknown<'_>,
+) -> Result<(Arc<Inbox>, sys::napi_threadsafe_function)> {
+    let raw_env = env.raw();
+    let tsfn = wake::create(raw_env, pump.raw())?;
+    let inbox = Arc::new(Inbox::new(Box::new(wake::TsfnWaker(tsfn))));
+    wake::check(sys::napi_add_env_cleanup_hook(
+        raw_env,
+        Some(on_env_teardown),
+        std::ptr::null_mut(),
+    ))?;
+    Ok((inbox, tsfn))
+}
+
+/// Attaches the calling (main) thread as a caller. Returns its thread id.
+#[napi(catch_unwind, js_name = "attachCaller")]
+pub fn attach_caller(env: Env, pump: Unknown<'_>) -> Result<u32> {
+    if let Some(t) = PORT.with(|p| p.borrow().as_ref().map(|p| p.tid)) {
+        return Ok(t);
+    }
+    let (inbox, tsfn) = unsafe { attach(&env, pump)? };
+    let tid = HUB.attach_caller(inbox.clone());
+    // A caller keeps the process alive only while it waits for answers.
+    unsafe { sys::napi_unref_threadsafe_function(env.raw(), tsfn) };
+    PORT.with(|p| {
+        *p.borrow_mut() = Some(Port {
+            tid,
+            inbox,
+            tsfn,
+            spare: Vec::new(),
+            worker: false,
+        })
+    });
+    Ok(tid)
+}
+
+/// Attaches a worker thread under the id its supervisor reserved. Returns the runtime id.
+#[napi(catch_unwind, js_name = "attachWorker")]
+pub fn attach_worker(env: Env, pump: Unknown<'_>, tid: u32) -> Result<u32> {
+    let (inbox, tsfn) = unsafe { attach(&env, pump)? };
+    PORT.with(|p| {
+        *p.borrow_mut() = Some(Port {
+            tid,
+            inbox: inbox.clone(),
+            tsfn,
+            spare: Vec::new(),
+            worker: true,
+        })
+    });
+    HUB.attach_worker(tid, inbox)
+        .map_err(|e| core_error(&env, e))
+}
+
+/// Whether this thread's wake-ups keep its event loop alive.
+#[napi(catch_unwind, js_name = "setRef")]
+pub fn set_ref(env: Env, on: bool) -> Result<()> {
+    with_port(&env, |p| {
+        unsafe {
+            if on {
+                sys::napi_ref_threadsafe_function(env.raw(), p.tsfn);
+            } else {
+                sys::napi_unref_threadsafe_function(env.raw(), p.tsfn);
+            }
+        }
+        Ok(())
+    })
+}
+
+fn drain_port(env: &Env, port: &mut Port) -> Result<Raw> {
+    port.inbox.unpark();
+    port.inbox.drain_into(&mut port.spare);
+    let out = if port.spare.is_empty() {
+        let mut v = std::ptr::null_mut();
+        unsafe { sys::napi_get_null(env.raw(), &mut v) };
+        v
+    } else {
+        let r = unsafe { deliveries_to_js(env.raw(), &port.spare) };
+        port.spare.clear();
+        r?
+    };
+    Ok(Raw(out))
+}
+
+/// Everything queued for this thread (see `values::deliveries_to_js`), or null.
+#[napi(catch_unwind, ts_return_type = "Array<unknown> | null")]
+pub fn drain(env: Env) -> Result<Raw> {
+    with_port(&env, |p| drain_port(&env, p))
+}
+
+/// Spins up to `micros` (capped) for deliveries, then drains. Worker threads only.
+#[napi(
+    catch_unwind,
+    js_name = "spinDrain",
+    ts_return_type = "Array<unknown> | null"
+)]
+pub fn spin_drain(env: Env, micros: u32) -> Result<Raw> {
+    with_port(&env, |p| {
+        if p.worker {
+            p.inbox
+                .spin(Duration::from_micros(micros as u64).min(MAX_SPIN));
+        }
+        drain_port(&env, p)
+    })
+}
+
+/// Announces that this thread goes back to its event loop. True means deliveries arrived
+/// meanwhile and must be drained now.
+#[napi(catch_unwind)]
+pub fn park(env: Env) -> Result<bool> {
+    with_port(&env, |p| Ok(p.inbox.park()))
+}
+
+#[napi(catch_unwind, js_name = "createRuntime")]
+pub fn create_runtime(env: Env, namespaces: Vec<String>, warm_threads: u32) -> Result<u32> {
+    let supervisor = tid(&env)?;
+    HUB.create_runtime(
+        supervisor,
+        RuntimeConfig {
+            namespaces,
+            warm_threads,
+        },
+    )
+    .map_err(|e| core_error(&env, e))
+}
+
+/// Ends a runtime; returns the worker thread ids to terminate.
+#[napi(catch_unwind, js_name = "disposeRuntime")]
+pub fn dispose_runtime(rt: u32) -> Vec<u32> {
+    HUB.dispose_runtime(rt)
+}
+
+#[napi(catch_unwind, js_name = "reserveThread")]
+pub fn reserve_thread(env: Env, rt: u32) -> Result<u32> {
+    HUB.reserve_thread(rt).map_err(|e| core_error(&env, e))
+}
+
+/// The supervisor saw a worker exit (also reported by the worker's own teardown).
+#[napi(catch_unwind, js_name = "threadExited")]
+pub fn thread_exited(tid: u32) {
+    HUB.thread_gone(tid);
+}
+
+/// Sends an RPC to object `idHex` of namespace `ns`. Returns the call id.
+#[napi(catch_unwind)]
+pub fn call(
+    env: Env,
+    rt: u32,
+    ns: u32,
+    id_hex: Unknown<'_>,
+    name: Option<String>,
+    method: Unknown<'_>,
+    payload: Unknown<'_>,
+) -> Result<f64> {
+    let raw = env.raw();
+    let (id_hex, method, payload) = unsafe {
+        (
+            read_string(raw, id_hex.raw())?,
+            read_string(raw, method.raw())?,
+            read_payload(raw, payload.raw())?,
+        )
+    };
+    let id = ids::parse_hex(&id_hex).map_err(|e| core_error(&env, e))?;
+    let from = tid(&env)?;
+    HUB.call(from, rt, ns, id, name, method, payload)
+        .map(|c| c as f64)
+        .map_err(|e| core_error(&env, e))
+}
+
+/// Answers call `call` with `status` (0 ok, 1 error, 2 error that resets the object).
+#[napi(catch_unwind)]
+pub fn reply(env: Env, call: f64, status: u32, payload: Unknown<'_>) -> Result<()> {
+    let payload = unsafe { read_payload(env.raw(), payload.raw())? };
+    let status = match status {
+        0 => ReplyStatus::Ok,
+        1 => ReplyStatus::Error,
+        _ => ReplyStatus::Reset,
+    };
+    let from = tid(&env)?;
+    HUB.reply(from, call as u64, status, payload);
+    Ok(())
+}
+
+/// This thread's instance is broken: reject every call addressed to it with `payload`.
+#[napi(catch_unwind, js_name = "breakSelf")]
+pub fn break_self(env: Env, payload: Unknown<'_>) -> Result<()> {
+    let payload = unsafe { read_payload(env.raw(), payload.raw())? };
+    HUB.break_thread(tid(&env)?, payload);
+    Ok(())
+}
+
+/// 0 when this thread retired (it must end now), otherwise ms until it may ask again.
+#[napi(catch_unwind, js_name = "tryRetire")]
+pub fn try_retire(env: Env, idle_ms: f64) -> Result<f64> {
+    Ok(HUB.try_retire(tid(&env)?, idle_ms.max(0.0) as u64) as f64)
+}
+
+/// Calls this thread has in flight.
+#[napi(catch_unwind)]
+pub fn outstanding(env: Env) -> Result<u32> {
+    Ok(HUB.outstanding_from(tid(&env)?))
+}
+
+#[napi(catch_unwind, js_name = "idFromName")]
+pub fn id_from_name(env: Env, rt: u32, ns: u32, name: String) -> Result<String> {
+    let key = HUB.namespace_key(rt, ns).map_err(|e| core_error(&env, e))?;
+    Ok(ids::to_hex(&key.id_from_name(&name)))
+}
+
+#[napi(catch_unwind, js_name = "newUniqueId")]
+pub fn new_unique_id(env: Env, rt: u32, ns: u32) -> Result<String> {
+    let key = HUB.namespace_key(rt, ns).map_err(|e| core_error(&env, e))?;
+    key.new_unique_id()
+        .map(|id| ids::to_hex(&id))
+        .map_err(|e| core_error(&env, e))
+}
+
+/// Validates a 64-hex id for namespace `ns`; returns it in lowercase.
+#[napi(catch_unwind, js_name = "parseId")]
+pub fn parse_id(env: Env, rt: u32, ns: u32, text: String) -> Result<String> {
+    let key = HUB.namespace_key(rt, ns).map_err(|e| core_error(&env, e))?;
+    key.parse(&text)
+        .map(|id| ids::to_hex(&id))
+        .map_err(|e| core_error(&env, e))
+}
+
+/// For tests of the panic guard: a Rust panic must surface as a JS error.
+#[napi(catch_unwind, js_name = "panicForTest")]
+pub fn panic_for_test() {
+    panic!("deliberate panic for test");
+}

@@ -1,0 +1,200 @@
+//! Conversions between JS values and core types, written against raw Node-API because they
+//! sit on the call path (every RPC crosses them twice).
+
+use std::ptr;
+
+use napi::sys;
+
+use crate::ids;
+use crate::inbox::{Delivery, Payload};
+
+use super::wake::check;
+
+/// A JS value produced by hand; lets `#[napi]` functions return raw handles.
+pub struct Raw(pub sys::napi_value);
+
+impl napi::bindgen_prelude::ToNapiValue for Raw {
+    unsafe fn to_napi_value(_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        Ok(val.0)
+    }
+}
+
+/// Reads an RPC payload: a string (JSON) or a Buffer/Uint8Array (V8 serialization).
+///
+/// # Safety
+/// `env` and `value` must be valid for the current call.
+pub unsafe fn read_payload(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Payload> {
+    let mut ty = 0;
+    check(sys::napi_typeof(env, value, &mut ty))?;
+    if ty == sys::ValueType::napi_string {
+        return Ok(Payload::Text(read_string(env, value)?));
+    }
+    let mut is_typed = false;
+    check(sys::napi_is_typedarray(env, value, &mut is_typed))?;
+    if !is_typed {
+        return Err(napi::Error::new(
+            napi::Status::InvalidArg,
+            "payload must be a string or a Uint8Array",
+        ));
+    }
+    let mut kind = 0;
+    let mut len = 0usize;
+    let mut data = ptr::null_mut();
+    let mut ab = ptr::null_mut();
+    let mut offset = 0usize;
+    check(sys::napi_get_typedarray_info(
+        env,
+        value,
+        &mut kind,
+        &mut len,
+        &mut data,
+        &mut ab,
+        &mut offset,
+    ))?;
+    // Copy: the buffer belongs to this thread's heap (node-threads.md, lesson 3).
+    let bytes = if len == 0 {
+        Vec::new()
+    } else {
+        std::slice::from_raw_parts(data as *const u8, len).to_vec()
+    };
+    Ok(Payload::Bytes(bytes))
+}
+
+/// # Safety
+/// `env` and `value` must be valid for the current call; `value` must be a string.
+pub unsafe fn read_string(env: sys::napi_env, value: sys::napi_value) -> napi::Result<String> {
+    let mut len = 0usize;
+    check(sys::napi_get_value_string_utf8(
+        env,
+        value,
+        ptr::null_mut(),
+        0,
+        &mut len,
+    ))?;
+    let mut buf: Vec<u8> = Vec::with_capacity(len + 1);
+    let mut written = 0usize;
+    check(sys::napi_get_value_string_utf8(
+        env,
+        value,
+        buf.as_mut_ptr().cast(),
+        len + 1,
+        &mut written,
+    ))?;
+    buf.set_len(written);
+    // Node writes valid UTF-8 (lone surrogates become U+FFFD).
+    Ok(String::from_utf8_unchecked(buf))
+}
+
+unsafe fn string(env: sys::napi_env, s: &str) -> napi::Result<sys::napi_value> {
+    let mut v = ptr::null_mut();
+    check(sys::napi_create_string_utf8(
+        env,
+        s.as_ptr().cast(),
+        s.len() as isize,
+        &mut v,
+    ))?;
+    Ok(v)
+}
+
+unsafe fn number(env: sys::napi_env, n: f64) -> napi::Result<sys::napi_value> {
+    let mut v = ptr::null_mut();
+    check(sys::napi_create_double(env, n, &mut v))?;
+    Ok(v)
+}
+
+unsafe fn null(env: sys::napi_env) -> napi::Result<sys::napi_value> {
+    let mut v = ptr::null_mut();
+    check(sys::napi_get_null(env, &mut v))?;
+    Ok(v)
+}
+
+unsafe fn payload(env: sys::napi_env, p: &Payload) -> napi::Result<sys::napi_value> {
+    match p {
+        Payload::Text(s) => string(env, s),
+        Payload::Bytes(b) => {
+            let mut data = ptr::null_mut();
+            let mut v = ptr::null_mut();
+            check(sys::napi_create_buffer_copy(
+                env,
+                b.len(),
+                b.as_ptr().cast(),
+                &mut data,
+                &mut v,
+            ))?;
+            Ok(v)
+        }
+    }
+}
+
+/// Delivery kinds as JS sees them in the flat array returned by `drain`.
+pub const KIND_CALL: f64 = 1.0;
+pub const KIND_REPLY: f64 = 2.0;
+pub const KIND_START: f64 = 3.0;
+pub const KIND_SPAWN: f64 = 4.0;
+
+/// Deliveries as one flat array, four slots each: `[kind, a, b, c, kind, a, b, c, …]`
+/// (one allocation instead of an object per message).
+///
+/// * call:  `[1, callId, method, payload]`
+/// * reply: `[2, callId, status, payload]`
+/// * start: `[3, nsIndex, idHex, name | null]`
+/// * spawn: `[4, runtimeId, count, null]`
+///
+/// # Safety
+/// `env` must be valid for the current call.
+pub unsafe fn deliveries_to_js(
+    env: sys::napi_env,
+    deliveries: &[Delivery],
+) -> napi::Result<sys::napi_value> {
+    let mut arr = ptr::null_mut();
+    check(sys::napi_create_array_with_length(
+        env,
+        deliveries.len() * 4,
+        &mut arr,
+    ))?;
+    let mut i = 0u32;
+    for d in deliveries {
+        let slots: [sys::napi_value; 4] = match d {
+            Delivery::Call {
+                call,
+                method,
+                payload: p,
+            } => [
+                number(env, KIND_CALL)?,
+                number(env, *call as f64)?,
+                string(env, method)?,
+                payload(env, p)?,
+            ],
+            Delivery::Reply {
+                call,
+                status,
+                payload: p,
+            } => [
+                number(env, KIND_REPLY)?,
+                number(env, *call as f64)?,
+                number(env, *status as u8 as f64)?,
+                payload(env, p)?,
+            ],
+            Delivery::Start { ns, id, name } => [
+                number(env, KIND_START)?,
+                number(env, *ns as f64)?,
+                string(env, &ids::to_hex(id))?,
+                match name {
+                    Some(n) => string(env, n)?,
+                    None => null(env)?,
+                },
+            ],
+            Delivery::Spawn { runtime, count } => [
+                number(env, KIND_SPAWN)?,
+                number(env, *runtime as f64)?,
+                number(env, *count as f64)?,
+                null(env)?,
+            ],
+        };
+        for v in slots {
+            check(sys::napi_set_element(env, arr, i, v))?;
+            i += 1;
+        }
+    }
+    Ok(arr)
+}
