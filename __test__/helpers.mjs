@@ -1,0 +1,18 @@
+// Shared helpers for the test suite.
+import { Runtime } from '../index.js';
+
+export const fixture = (name) => new URL(`./fixtures/${name}`, import.meta.url);
+
+/** A runtime on the test fixtures, disposed after the test. */
+export function runtime(t, options = {}) {
+  const rt = new Runtime({
+    main: fixture('objects.mjs'),
+    durableObjects: { ECHO: 'Echo' },
+    warmThreads: 0,
+    ...options,
+  });
+  t.after(() => rt.dispose());
+  return rt;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
