@@ -113,6 +113,11 @@ impl Inbox {
 
     /// Busy-waits until something is queued or `max` elapses. Only runtime threads spin;
     /// the user's main thread never does.
+    ///
+    /// Between short bursts of polling the spinner yields its core: when the thread it waits
+    /// for shares that core, spinning would otherwise hold off the very answer it waits for
+    /// (measured: 10 µs → 140 µs per object→object call with both threads on one core).
+    /// With a free core, `sched_yield` returns at once and costs well under a microsecond.
     pub fn spin(&self, max: Duration) -> bool {
         let start = Instant::now();
         loop {
@@ -125,6 +130,7 @@ impl Inbox {
             if start.elapsed() >= max {
                 return !self.is_empty();
             }
+            std::thread::yield_now();
         }
     }
 

@@ -1,3 +1,6 @@
+// In `cargo test` builds nothing registers the exports with Node, so they look unused.
+#![cfg_attr(test, allow(dead_code))]
+
 //! The Node binding: converts values, keeps this thread's port to the hub, and maps core
 //! errors to JS errors with stable `code`s. No logic lives here that `cargo test` could
 //! not reach through the core.
