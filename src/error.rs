@@ -19,6 +19,12 @@ pub enum CoreError {
     NotAttached,
     #[error("invalid runtime configuration: {0}")]
     BadConfig(String),
+    #[error("Storage directory {0} is in use.")]
+    StorageInUse(String),
+    #[error("{0}")]
+    Storage(String),
+    #[error("This thread does not host a Durable Object.")]
+    NotHosting,
 }
 
 impl CoreError {
@@ -32,6 +38,9 @@ impl CoreError {
             CoreError::UnknownNamespace(_) => "ERR_DO_UNKNOWN_NAMESPACE",
             CoreError::NotAttached => "ERR_DO_NOT_ATTACHED",
             CoreError::BadConfig(_) => "ERR_DO_BAD_CONFIG",
+            CoreError::StorageInUse(_) => "ERR_DO_STORAGE_IN_USE",
+            CoreError::Storage(_) => "ERR_DO_STORAGE",
+            CoreError::NotHosting => "ERR_DO_NOT_HOSTING",
         }
     }
 

@@ -10,8 +10,14 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::error::CoreError;
-use crate::ids::{NamespaceKey, ObjectId};
+use crate::ids::{self, NamespaceKey, ObjectId};
 use crate::inbox::{Delivery, Inbox, Payload, ReplyStatus};
+use crate::storage::db::{Database, Location};
+use crate::storage::store::NamespaceDir;
+
+/// An object's database, shared by its thread and the hub (which commits and closes it
+/// when the runtime is disposed).
+pub type SharedDb = Arc<Mutex<Database>>;
 
 pub type Tid = u32;
 pub type RtId = u32;
@@ -25,6 +31,10 @@ const MAX_WARM_FAILURES: u32 = 3;
 pub struct RuntimeConfig {
     pub namespaces: Vec<String>,
     pub warm_threads: u32,
+    /// Storage directory; `None` keeps every database in memory.
+    pub storage: Option<std::path::PathBuf>,
+    /// `synchronous: "full"`: fsync every commit.
+    pub sync_full: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +58,8 @@ struct ThreadRec {
     inflight_in: u32,
     inflight_out: u32,
     last_activity: Instant,
+    /// The hosted object's database, once the thread opened it.
+    db: Option<SharedDb>,
 }
 
 enum ObjectRec {
@@ -61,6 +73,12 @@ enum ObjectRec {
 struct RuntimeRec {
     supervisor: Tid,
     namespaces: Vec<NamespaceKey>,
+    /// Per namespace, with a storage directory: its locked directory.
+    dirs: Vec<NamespaceDir>,
+    sync_full: bool,
+    /// Without a storage directory: databases live here from first use until deleteAll or
+    /// dispose, across evictions and restarts.
+    memory_dbs: HashMap<ObjectKey, SharedDb>,
     objects: HashMap<ObjectKey, ObjectRec>,
     waiting: VecDeque<ObjectKey>,
     warm: Vec<Tid>,
@@ -155,6 +173,7 @@ impl Hub {
                 inflight_in: 0,
                 inflight_out: 0,
                 last_activity: Instant::now(),
+                db: None,
             },
         );
         tid
@@ -165,6 +184,15 @@ impl Hub {
         supervisor: Tid,
         config: RuntimeConfig,
     ) -> Result<RtId, CoreError> {
+        // Directory creation and locking do I/O: before taking the hub's lock.
+        let dirs = match &config.storage {
+            Some(root) => config
+                .namespaces
+                .iter()
+                .map(|k| NamespaceDir::lock(root, k))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
         let mut st = self.lock();
         if !st.threads.contains_key(&supervisor) {
             return Err(CoreError::NotAttached);
@@ -180,6 +208,9 @@ impl Hub {
                     .iter()
                     .map(|k| NamespaceKey::new(k))
                     .collect(),
+                dirs,
+                sync_full: config.sync_full,
+                memory_dbs: HashMap::new(),
                 objects: HashMap::new(),
                 waiting: VecDeque::new(),
                 warm: Vec::new(),
@@ -218,6 +249,7 @@ impl Hub {
                 inflight_in: 0,
                 inflight_out: 0,
                 last_activity: Instant::now(),
+                db: None,
             },
         );
         Ok(tid)
@@ -418,6 +450,13 @@ impl Hub {
                 if let Some(inbox) = rec.inbox {
                     inbox.close();
                 }
+                // Pending implicit transactions are committed, then the database closes:
+                // the thread may run on until it is terminated, but writes no more.
+                if let Some(db) = rec.db {
+                    let mut db = db.lock().unwrap_or_else(|e| e.into_inner());
+                    let _ = db.commit();
+                    db.close();
+                }
             }
         }
         // Reject calls addressed to the runtime's objects; drop those its threads made.
@@ -436,6 +475,70 @@ impl Hub {
         }
         drop(rtrec);
         tids
+    }
+
+    /// Opens (or, without a storage directory, finds) the database of the object hosted by
+    /// thread `tid`.
+    pub fn open_storage(&self, tid: Tid) -> Result<SharedDb, CoreError> {
+        let (rt, key, location, sync_full) = {
+            let mut st = self.lock();
+            let st = &mut *st;
+            let rec = st.threads.get(&tid).ok_or(CoreError::Disposed)?;
+            if let Some(db) = &rec.db {
+                return Ok(db.clone());
+            }
+            let Role::Hosting(key) = rec.role else {
+                return Err(CoreError::NotHosting);
+            };
+            let rt = rec.runtime.ok_or(CoreError::NotHosting)?;
+            let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+            match rtrec.dirs.get(key.0 as usize) {
+                Some(dir) => (
+                    rt,
+                    key,
+                    Location::File(dir.database_path(&key.1)),
+                    rtrec.sync_full,
+                ),
+                None => {
+                    let db = match rtrec.memory_dbs.get(&key) {
+                        Some(db) => db.clone(),
+                        None => {
+                            let db = Database::open(Location::Memory, false)
+                                .map_err(|e| CoreError::Storage(e.to_string()))?;
+                            let db = Arc::new(Mutex::new(db));
+                            rtrec.memory_dbs.insert(key, db.clone());
+                            db
+                        }
+                    };
+                    if let Some(rec) = st.threads.get_mut(&tid) {
+                        rec.db = Some(db.clone());
+                    }
+                    return Ok(db);
+                }
+            }
+        };
+        // Opening a file does I/O: not under the hub's lock.
+        let db = Database::open(location.clone(), sync_full).map_err(|e| {
+            let file = match &location {
+                Location::File(p) => p.display().to_string(),
+                Location::Memory => String::new(),
+            };
+            CoreError::Storage(format!(
+                "Durable Object {} cannot open its database {file}: {e}",
+                ids::to_hex(&key.1)
+            ))
+        })?;
+        let db = Arc::new(Mutex::new(db));
+        let mut st = self.lock();
+        if !st.runtimes.contains_key(&rt) {
+            return Err(CoreError::Disposed);
+        }
+        let rec = st.threads.get_mut(&tid).ok_or(CoreError::Disposed)?;
+        if rec.role != Role::Hosting(key) {
+            return Err(CoreError::Disposed);
+        }
+        rec.db = Some(db.clone());
+        Ok(db)
     }
 
     /// True when no call is in flight from `tid` (lets the main thread unreference itself).
@@ -546,6 +649,17 @@ impl HubState {
         rec.role = Role::Ending;
         if let Some(inbox) = &rec.inbox {
             inbox.close();
+        }
+        // Whatever the instance had not committed is gone with it. A file database closes
+        // (the thread keeps a handle that now fails); an in-memory one must survive.
+        if let Some(db) = rec.db.take() {
+            let mut db = db.lock().unwrap_or_else(|e| e.into_inner());
+            match db.location() {
+                Location::Memory => {
+                    let _ = db.rollback();
+                }
+                Location::File(_) => db.close(),
+            }
         }
         if let Some(rtrec) = runtime.and_then(|rt| self.runtimes.get_mut(&rt)) {
             match role {

@@ -32,6 +32,8 @@ fn setup(warm: u32) -> Setup {
             RuntimeConfig {
                 namespaces: vec!["ns".into()],
                 warm_threads: warm,
+                storage: None,
+                sync_full: false,
             },
         )
         .unwrap();

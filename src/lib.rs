@@ -8,5 +8,6 @@ pub mod error;
 pub mod hub;
 pub mod ids;
 pub mod inbox;
+pub mod storage;
 
 mod napi;

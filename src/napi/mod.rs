@@ -5,6 +5,7 @@
 //! errors to JS errors with stable `code`s. No logic lives here that `cargo test` could
 //! not reach through the core.
 
+mod storage;
 mod values;
 mod wake;
 
@@ -42,7 +43,7 @@ thread_local! {
 /// Spinning is capped: it only pays off when the answer is already on its way.
 const MAX_SPIN: Duration = Duration::from_micros(200);
 
-fn core_error(env: &Env, err: CoreError) -> Error {
+pub(crate) fn core_error(env: &Env, err: CoreError) -> Error {
     let msg = err.to_string();
     let code = err.code();
     let _ = if err.is_type_error() {
@@ -60,7 +61,7 @@ fn with_port<T>(env: &Env, f: impl FnOnce(&mut Port) -> Result<T>) -> Result<T> 
     })
 }
 
-fn tid(env: &Env) -> Result<Tid> {
+pub(crate) fn tid(env: &Env) -> Result<Tid> {
     with_port(env, |p| Ok(p.tid))
 }
 
@@ -194,13 +195,21 @@ pub fn park(env: Env) -> Result<bool> {
 }
 
 #[napi(catch_unwind, js_name = "createRuntime")]
-pub fn create_runtime(env: Env, namespaces: Vec<String>, warm_threads: u32) -> Result<u32> {
+pub fn create_runtime(
+    env: Env,
+    namespaces: Vec<String>,
+    warm_threads: u32,
+    storage: Option<String>,
+    sync_full: bool,
+) -> Result<u32> {
     let supervisor = tid(&env)?;
     HUB.create_runtime(
         supervisor,
         RuntimeConfig {
             namespaces,
             warm_threads,
+            storage: storage.map(std::path::PathBuf::from),
+            sync_full,
         },
     )
     .map_err(|e| core_error(&env, e))

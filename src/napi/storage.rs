@@ -1,0 +1,503 @@
+//! Storage calls from the instance's own thread: SQL, KV, transactions, alarm metadata.
+//! Each locks the object's database (shared with the hub) for the duration of one call.
+//!
+//! Per-call statistics (rows read/written, whether an implicit transaction was opened, the
+//! cursor id) are written into a Float64Array the JS side registered once, instead of
+//! being returned in a fresh object on every call.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::ptr;
+use std::sync::MutexGuard;
+
+use napi::bindgen_prelude::*;
+use napi::{sys, Env, JsValue};
+use napi_derive::napi;
+
+use crate::hub::{SharedDb, HUB};
+use crate::storage::db::{Bind, Cell, Database, Outcome, Row, StorageError};
+use crate::storage::kv::ListRange;
+
+use super::values::{read_string, Raw};
+use super::wake::check;
+use super::{core_error, tid};
+
+/// Slots of the statistics array.
+const STAT_ROWS_READ: usize = 0;
+const STAT_ROWS_WRITTEN: usize = 1;
+const STAT_OPENED: usize = 2;
+const STAT_CURSOR: usize = 3;
+const STAT_ROWS: usize = 4;
+const STAT_LEN: usize = 5;
+
+/// Rows fetched per native call; the cursor asks for more as it is read.
+const BATCH_ROWS: u32 = 256;
+
+struct ThreadStorage {
+    db: SharedDb,
+    stats: *mut f64,
+}
+
+thread_local! {
+    static STORAGE: RefCell<Option<ThreadStorage>> = const { RefCell::new(None) };
+}
+
+fn storage_error(env: &Env, e: StorageError) -> Error {
+    let code = match &e {
+        StorageError::Closed => "ERR_DO_STORAGE_CLOSED",
+        e if e.is_critical() => "ERR_DO_SQL_CRITICAL",
+        StorageError::Sql { .. } => "ERR_DO_SQL",
+        _ => "ERR_DO_STORAGE",
+    };
+    let msg = e.to_string();
+    let _ = env.throw_error(&msg, Some(code));
+    Error::new(Status::PendingException, msg)
+}
+
+/// Runs `f` with this thread's database locked, then publishes the transaction flag.
+fn with_db<T>(
+    env: &Env,
+    f: impl FnOnce(&mut Database, *mut f64) -> std::result::Result<T, StorageError>,
+) -> Result<T> {
+    STORAGE.with(|s| {
+        let s = s.borrow();
+        let Some(ts) = s.as_ref() else {
+            let _ = env.throw_error(
+                "Durable Object storage is not open on this thread.",
+                Some("ERR_DO_STORAGE"),
+            );
+            return Err(Error::new(Status::PendingException, "storage not open"));
+        };
+        let mut db: MutexGuard<'_, Database> = ts.db.lock().unwrap_or_else(|e| e.into_inner());
+        let r = f(&mut db, ts.stats);
+        let opened = db.take_opened();
+        unsafe { *ts.stats.add(STAT_OPENED) = if opened { 1.0 } else { 0.0 } };
+        r.map_err(|e| storage_error(env, e))
+    })
+}
+
+fn publish(stats: *mut f64, o: &Outcome) {
+    unsafe {
+        *stats.add(STAT_ROWS_READ) = o.rows_read as f64;
+        *stats.add(STAT_ROWS_WRITTEN) = o.rows_written as f64;
+        *stats.add(STAT_CURSOR) = o.cursor.map_or(-1.0, |c| c as f64);
+        *stats.add(STAT_ROWS) = o.rows as f64;
+    }
+}
+
+/// Opens this thread's database and registers the statistics array. Returns the
+/// statement epoch (see `Database::epoch`).
+#[napi(catch_unwind, js_name = "storageOpen")]
+pub fn storage_open(env: Env, stats: Float64Array) -> Result<u32> {
+    if stats.len() < STAT_LEN {
+        return Err(Error::new(Status::InvalidArg, "stats array too short"));
+    }
+    let db = HUB
+        .open_storage(tid(&env)?)
+        .map_err(|e| core_error(&env, e))?;
+    // The array's memory stays put while it is alive; keep it alive for the thread's life.
+    let raw = unsafe { Float64Array::to_napi_value(env.raw(), stats)? };
+    let mut reference = ptr::null_mut();
+    let mut data = ptr::null_mut();
+    let (mut kind, mut len, mut ab, mut offset) = (0, 0usize, ptr::null_mut(), 0usize);
+    unsafe {
+        check(sys::napi_create_reference(
+            env.raw(),
+            raw,
+            1,
+            &mut reference,
+        ))?;
+        check(sys::napi_get_typedarray_info(
+            env.raw(),
+            raw,
+            &mut kind,
+            &mut len,
+            &mut data,
+            &mut ab,
+            &mut offset,
+        ))?;
+    }
+    let epoch = db.lock().unwrap_or_else(|e| e.into_inner()).epoch();
+    STORAGE.with(|s| {
+        *s.borrow_mut() = Some(ThreadStorage {
+            db,
+            stats: data as *mut f64,
+        })
+    });
+    Ok(epoch)
+}
+
+#[napi(catch_unwind, js_name = "sqlPrepare")]
+pub fn sql_prepare(env: Env, sql: String) -> Result<u32> {
+    with_db(&env, |db, _| db.prepare(&sql))
+}
+
+/// Column names of a single-statement program, or null for a multi-statement one.
+#[napi(catch_unwind, js_name = "sqlColumns")]
+pub fn sql_columns(env: Env, handle: u32) -> Result<Option<Vec<String>>> {
+    with_db(&env, |db, _| db.columns(handle))
+}
+
+/// Column names of the last statement of the latest multi-statement exec.
+#[napi(catch_unwind, js_name = "sqlLastColumns")]
+pub fn sql_last_columns(env: Env) -> Result<Vec<String>> {
+    with_db(&env, |db, _| Ok(db.last_columns().to_vec()))
+}
+
+#[napi(catch_unwind, js_name = "sqlFinalize")]
+pub fn sql_finalize(env: Env, handle: u32) -> Result<()> {
+    with_db(&env, |db, _| {
+        db.finalize(handle);
+        Ok(())
+    })
+}
+
+unsafe fn cell_to_js(env: sys::napi_env, cell: Cell<'_>) -> napi::Result<sys::napi_value> {
+    let mut v = ptr::null_mut();
+    match cell {
+        Cell::Null => check(sys::napi_get_null(env, &mut v))?,
+        Cell::Integer(i) => check(sys::napi_create_double(env, i as f64, &mut v))?,
+        Cell::Real(f) => check(sys::napi_create_double(env, f, &mut v))?,
+        Cell::Text(t) => check(sys::napi_create_string_utf8(
+            env,
+            t.as_ptr().cast(),
+            t.len() as isize,
+            &mut v,
+        ))?,
+        Cell::Blob(b) => {
+            let mut data = ptr::null_mut();
+            check(sys::napi_create_arraybuffer(
+                env,
+                b.len(),
+                &mut data,
+                &mut v,
+            ))?;
+            if !b.is_empty() {
+                ptr::copy_nonoverlapping(b.as_ptr(), data as *mut u8, b.len());
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Collects rows into one flat JS array (`width` cells per row).
+struct RowSink {
+    env: sys::napi_env,
+    array: sys::napi_value,
+    next: u32,
+}
+
+impl RowSink {
+    fn new(env: sys::napi_env) -> napi::Result<RowSink> {
+        let mut array = ptr::null_mut();
+        unsafe { check(sys::napi_create_array(env, &mut array))? };
+        Ok(RowSink {
+            env,
+            array,
+            next: 0,
+        })
+    }
+
+    fn push(&mut self, row: &Row) -> std::result::Result<(), String> {
+        for i in 0..row.width() {
+            unsafe {
+                let v = cell_to_js(self.env, row.cell(i)).map_err(|e| e.reason.clone())?;
+                check(sys::napi_set_element(self.env, self.array, self.next, v))
+                    .map_err(|e| e.reason.clone())?;
+            }
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(self, rows: u32) -> Raw {
+        if rows == 0 {
+            let mut v = ptr::null_mut();
+            unsafe { sys::napi_get_null(self.env, &mut v) };
+            Raw(v)
+        } else {
+            Raw(self.array)
+        }
+    }
+}
+
+/// A binding value as workerd converts it: numbers bind as REAL, booleans and other objects
+/// as their string form, ArrayBuffers and views as BLOBs.
+unsafe fn read_bind<'a>(env: sys::napi_env, v: sys::napi_value) -> napi::Result<Bind<'a>> {
+    let mut ty = 0;
+    check(sys::napi_typeof(env, v, &mut ty))?;
+    Ok(match ty {
+        sys::ValueType::napi_number => {
+            let mut f = 0.0;
+            check(sys::napi_get_value_double(env, v, &mut f))?;
+            Bind::Real(f)
+        }
+        sys::ValueType::napi_string => Bind::Text(Cow::Owned(read_string(env, v)?)),
+        sys::ValueType::napi_null | sys::ValueType::napi_undefined => Bind::Null,
+        sys::ValueType::napi_boolean => {
+            let mut b = false;
+            check(sys::napi_get_value_bool(env, v, &mut b))?;
+            Bind::Text(Cow::Borrowed(if b { "true" } else { "false" }))
+        }
+        sys::ValueType::napi_bigint => {
+            return Err(Error::new(
+                Status::BigintExpected,
+                "Cannot convert a BigInt value to a number",
+            ));
+        }
+        _ => {
+            let (mut is_ab, mut is_ta, mut is_dv) = (false, false, false);
+            check(sys::napi_is_arraybuffer(env, v, &mut is_ab))?;
+            check(sys::napi_is_typedarray(env, v, &mut is_ta))?;
+            check(sys::napi_is_dataview(env, v, &mut is_dv))?;
+            let mut data: *mut std::ffi::c_void = ptr::null_mut();
+            let mut len = 0usize;
+            if is_ab {
+                check(sys::napi_get_arraybuffer_info(env, v, &mut data, &mut len))?;
+            } else if is_ta {
+                let (mut kind, mut count, mut ab, mut off) = (0, 0usize, ptr::null_mut(), 0usize);
+                check(sys::napi_get_typedarray_info(
+                    env, v, &mut kind, &mut count, &mut data, &mut ab, &mut off,
+                ))?;
+                len = count * typed_array_element_size(kind);
+            } else if is_dv {
+                let (mut ab, mut off) = (ptr::null_mut(), 0usize);
+                check(sys::napi_get_dataview_info(
+                    env, v, &mut len, &mut data, &mut ab, &mut off,
+                ))?;
+            } else {
+                let mut s = ptr::null_mut();
+                check(sys::napi_coerce_to_string(env, v, &mut s))?;
+                return Ok(Bind::Text(Cow::Owned(read_string(env, s)?)));
+            }
+            let bytes: &'a [u8] = if len == 0 || data.is_null() {
+                &[]
+            } else {
+                std::slice::from_raw_parts(data as *const u8, len)
+            };
+            Bind::Blob(bytes)
+        }
+    })
+}
+
+fn typed_array_element_size(kind: sys::napi_typedarray_type) -> usize {
+    match kind {
+        sys::TypedarrayType::int8_array
+        | sys::TypedarrayType::uint8_array
+        | sys::TypedarrayType::uint8_clamped_array => 1,
+        sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
+        sys::TypedarrayType::int32_array
+        | sys::TypedarrayType::uint32_array
+        | sys::TypedarrayType::float32_array => 4,
+        _ => 8,
+    }
+}
+
+/// Runs a prepared program with `bindings` (an array); returns the first batch of rows as a
+/// flat array, or null when there are none. Statistics go to the registered array.
+#[napi(
+    catch_unwind,
+    js_name = "sqlExec",
+    ts_return_type = "Array<unknown> | null"
+)]
+pub fn sql_exec(env: Env, handle: u32, bindings: Unknown<'_>) -> Result<Raw> {
+    let raw_env = env.raw();
+    let mut binds = Vec::new();
+    unsafe {
+        let arr = bindings.raw();
+        let mut n = 0u32;
+        check(sys::napi_get_array_length(raw_env, arr, &mut n))?;
+        binds.reserve(n as usize);
+        for i in 0..n {
+            let mut v = ptr::null_mut();
+            check(sys::napi_get_element(raw_env, arr, i, &mut v))?;
+            match read_bind(raw_env, v) {
+                Ok(b) => binds.push(b),
+                Err(e) if e.status == Status::BigintExpected => {
+                    let _ = env.throw_type_error(&e.reason, None);
+                    return Err(Error::new(Status::PendingException, e.reason.clone()));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let mut sink = RowSink::new(raw_env)?;
+    let outcome = with_db(&env, |db, stats| {
+        let o = db.execute(handle, &binds, BATCH_ROWS, &mut |row| sink.push(row))?;
+        publish(stats, &o);
+        Ok(o)
+    })?;
+    Ok(sink.finish(outcome.rows))
+}
+
+/// The next batch of an open cursor (see `sqlExec`).
+#[napi(
+    catch_unwind,
+    js_name = "sqlNext",
+    ts_return_type = "Array<unknown> | null"
+)]
+pub fn sql_next(env: Env, cursor: u32) -> Result<Raw> {
+    let mut sink = RowSink::new(env.raw())?;
+    let outcome = with_db(&env, |db, stats| {
+        let o = db.cursor_next(cursor, BATCH_ROWS, &mut |row| sink.push(row))?;
+        publish(stats, &o);
+        Ok(o)
+    })?;
+    Ok(sink.finish(outcome.rows))
+}
+
+#[napi(catch_unwind, js_name = "sqlCloseCursor")]
+pub fn sql_close_cursor(env: Env, cursor: u32) -> Result<()> {
+    with_db(&env, |db, _| {
+        db.cursor_close(cursor);
+        Ok(())
+    })
+}
+
+#[napi(catch_unwind, js_name = "sqlDatabaseSize")]
+pub fn sql_database_size(env: Env) -> Result<f64> {
+    with_db(&env, |db, _| db.database_size().map(|s| s as f64))
+}
+
+#[napi(catch_unwind, js_name = "txnCommit")]
+pub fn txn_commit(env: Env) -> Result<()> {
+    with_db(&env, |db, _| db.commit())
+}
+
+#[napi(catch_unwind, js_name = "txnRollback")]
+pub fn txn_rollback(env: Env) -> Result<()> {
+    with_db(&env, |db, _| db.rollback())
+}
+
+#[napi(catch_unwind, js_name = "txnSavepoint")]
+pub fn txn_savepoint(env: Env) -> Result<u32> {
+    with_db(&env, |db, _| db.savepoint())
+}
+
+#[napi(catch_unwind, js_name = "txnRelease")]
+pub fn txn_release(env: Env, depth: u32) -> Result<()> {
+    with_db(&env, |db, _| db.release(depth))
+}
+
+#[napi(catch_unwind, js_name = "txnRollbackTo")]
+pub fn txn_rollback_to(env: Env, depth: u32) -> Result<()> {
+    with_db(&env, |db, _| db.rollback_to(depth))
+}
+
+#[napi(catch_unwind, js_name = "txnOpen")]
+pub fn txn_open(env: Env) -> Result<bool> {
+    with_db(&env, |db, _| Ok(db.in_transaction()))
+}
+
+unsafe fn buffer(env: sys::napi_env, bytes: &[u8]) -> napi::Result<sys::napi_value> {
+    let mut data = ptr::null_mut();
+    let mut v = ptr::null_mut();
+    check(sys::napi_create_buffer_copy(
+        env,
+        bytes.len(),
+        bytes.as_ptr().cast(),
+        &mut data,
+        &mut v,
+    ))?;
+    Ok(v)
+}
+
+/// The stored bytes of `key`, or undefined.
+#[napi(catch_unwind, js_name = "kvGet", ts_return_type = "Buffer | undefined")]
+pub fn kv_get(env: Env, key: String) -> Result<Raw> {
+    let raw_env = env.raw();
+    let mut out: napi::Result<sys::napi_value> = Ok(ptr::null_mut());
+    with_db(&env, |db, _| {
+        db.kv_get(&key, &mut |bytes| out = unsafe { buffer(raw_env, bytes) })
+    })?;
+    let mut v = out?;
+    if v.is_null() {
+        unsafe { sys::napi_get_undefined(raw_env, &mut v) };
+    }
+    Ok(Raw(v))
+}
+
+#[napi(catch_unwind, js_name = "kvPut")]
+pub fn kv_put(env: Env, key: String, value: &[u8]) -> Result<()> {
+    with_db(&env, |db, _| db.kv_put(&key, value))
+}
+
+#[napi(catch_unwind, js_name = "kvDelete")]
+pub fn kv_delete(env: Env, key: String) -> Result<bool> {
+    with_db(&env, |db, _| db.kv_delete(&key))
+}
+
+/// Entries as a flat array `[key, bytes, key, bytes, …]`.
+#[napi(
+    catch_unwind,
+    js_name = "kvList",
+    ts_return_type = "Array<string | Buffer>"
+)]
+pub fn kv_list(
+    env: Env,
+    start: String,
+    end: Option<String>,
+    reverse: bool,
+    limit: f64,
+) -> Result<Raw> {
+    let raw_env = env.raw();
+    let mut array = ptr::null_mut();
+    unsafe { check(sys::napi_create_array(raw_env, &mut array))? };
+    let mut i = 0u32;
+    let mut failure: Option<Error> = None;
+    let range = ListRange {
+        start: &start,
+        end: end.as_deref(),
+        reverse,
+        limit: if limit >= 0.0 {
+            Some(limit as u64)
+        } else {
+            None
+        },
+    };
+    with_db(&env, |db, _| {
+        db.kv_list(&range, &mut |k, v| unsafe {
+            if failure.is_some() {
+                return;
+            }
+            let mut key = ptr::null_mut();
+            let r = check(sys::napi_create_string_utf8(
+                raw_env,
+                k.as_ptr().cast(),
+                k.len() as isize,
+                &mut key,
+            ))
+            .and_then(|_| check(sys::napi_set_element(raw_env, array, i, key)))
+            .and_then(|_| buffer(raw_env, v))
+            .and_then(|b| check(sys::napi_set_element(raw_env, array, i + 1, b)));
+            if let Err(e) = r {
+                failure = Some(e);
+            }
+            i += 2;
+        })
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(Raw(array))
+}
+
+/// The alarm time in ns since the epoch, or null.
+#[napi(catch_unwind, js_name = "alarmGet")]
+pub fn alarm_get(env: Env) -> Result<Option<f64>> {
+    with_db(&env, |db, _| db.get_alarm().map(|t| t.map(|v| v as f64)))
+}
+
+#[napi(catch_unwind, js_name = "alarmSet")]
+pub fn alarm_set(env: Env, time_ns: Option<f64>) -> Result<()> {
+    with_db(&env, |db, _| db.set_alarm(time_ns.map(|t| t as i64)))
+}
+
+/// Empties the database (and rolls back the open transaction). Returns the new epoch.
+#[napi(catch_unwind, js_name = "storageDeleteAll")]
+pub fn storage_delete_all(env: Env) -> Result<u32> {
+    with_db(&env, |db, _| {
+        db.delete_all()?;
+        Ok(db.epoch())
+    })
+}

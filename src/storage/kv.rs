@@ -1,0 +1,147 @@
+//! The KV tables behind `ctx.storage.get/put/delete/list` and `ctx.storage.kv`:
+//! `_cf_KV(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID`, as workerd stores them. Values
+//! are opaque bytes here (V8 serialization, done on the JS side).
+
+use rusqlite::ffi;
+
+use crate::storage::db::{Bind, Cell, Database, Result};
+
+/// Bounds of a `list()`, already compiled from its options (see `lib/storage/kv.js`).
+#[derive(Debug, Default, Clone)]
+pub struct ListRange<'a> {
+    pub start: &'a str,
+    pub end: Option<&'a str>,
+    pub reverse: bool,
+    pub limit: Option<u64>,
+}
+
+impl Database {
+    fn ensure_kv(&mut self) -> Result<()> {
+        if !self.kv_ready() {
+            self.run_internal(
+                "CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID",
+            )?;
+            self.set_kv_ready(true);
+        }
+        Ok(())
+    }
+
+    fn kv_exists(&mut self) -> Result<bool> {
+        Ok(self.kv_ready() || self.table_exists("_cf_KV")?)
+    }
+
+    /// Calls `found` with the value of `key`, if any. Returns whether it was found.
+    pub fn kv_get(&mut self, key: &str, found: &mut dyn FnMut(&[u8])) -> Result<bool> {
+        if !self.kv_exists()? {
+            return Ok(false);
+        }
+        let stmt = self.internal("SELECT value FROM _cf_KV WHERE key = ?1")?;
+        self.bind(stmt, &[Bind::Text(key.into())])?;
+        let mut hit = false;
+        self.step_internal(stmt, &mut |r| {
+            hit = true;
+            match r.cell(0) {
+                Cell::Blob(b) | Cell::Text(b) => found(b),
+                _ => found(&[]),
+            }
+            false
+        })?;
+        Ok(hit)
+    }
+
+    pub fn kv_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.ensure_transaction()?;
+        self.ensure_kv()?;
+        let stmt = self.internal("INSERT OR REPLACE INTO _cf_KV (key, value) VALUES (?1, ?2)")?;
+        self.bind(stmt, &[Bind::Text(key.into()), Bind::Blob(value)])?;
+        self.step_internal(stmt, &mut |_| true)
+    }
+
+    /// True when `key` existed.
+    pub fn kv_delete(&mut self, key: &str) -> Result<bool> {
+        if !self.kv_exists()? {
+            return Ok(false);
+        }
+        self.ensure_transaction()?;
+        let stmt = self.internal("DELETE FROM _cf_KV WHERE key = ?1")?;
+        self.bind(stmt, &[Bind::Text(key.into())])?;
+        self.step_internal(stmt, &mut |_| true)?;
+        Ok(self.changes() > 0)
+    }
+
+    /// Entries in `range`, ordered bytewise by key (SQLite's BINARY collation on UTF-8).
+    pub fn kv_list(
+        &mut self,
+        range: &ListRange<'_>,
+        entry: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<()> {
+        if !self.kv_exists()? {
+            return Ok(());
+        }
+        let sql: &'static str = match (range.end.is_some(), range.reverse) {
+            (false, false) => "SELECT key, value FROM _cf_KV WHERE key >= ?1 ORDER BY key LIMIT ?2",
+            (false, true) => "SELECT key, value FROM _cf_KV WHERE key >= ?1 ORDER BY key DESC LIMIT ?2",
+            (true, false) => {
+                "SELECT key, value FROM _cf_KV WHERE key >= ?1 AND key < ?3 ORDER BY key LIMIT ?2"
+            }
+            (true, true) => {
+                "SELECT key, value FROM _cf_KV WHERE key >= ?1 AND key < ?3 ORDER BY key DESC LIMIT ?2"
+            }
+        };
+        let stmt = self.internal(sql)?;
+        unsafe {
+            let start = range.start;
+            ffi::sqlite3_bind_text64(
+                stmt,
+                1,
+                start.as_ptr() as *const std::ffi::c_char,
+                start.len() as u64,
+                ffi::SQLITE_TRANSIENT(),
+                ffi::SQLITE_UTF8 as u8,
+            );
+            ffi::sqlite3_bind_int64(
+                stmt,
+                2,
+                range.limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64),
+            );
+            if let Some(end) = range.end {
+                ffi::sqlite3_bind_text64(
+                    stmt,
+                    3,
+                    end.as_ptr() as *const std::ffi::c_char,
+                    end.len() as u64,
+                    ffi::SQLITE_TRANSIENT(),
+                    ffi::SQLITE_UTF8 as u8,
+                );
+            }
+        }
+        self.step_internal(stmt, &mut |r| {
+            let key = match r.cell(0) {
+                Cell::Text(k) | Cell::Blob(k) => k,
+                _ => &[],
+            };
+            let value = match r.cell(1) {
+                Cell::Blob(v) | Cell::Text(v) => v,
+                _ => &[],
+            };
+            entry(key, value);
+            true
+        })
+    }
+
+    /// Number of KV entries (0 without the table).
+    pub fn kv_count(&mut self) -> Result<u64> {
+        if !self.kv_exists()? {
+            return Ok(0);
+        }
+        let stmt = self.internal("SELECT count(*) FROM _cf_KV")?;
+        let mut n = 0;
+        self.step_internal(stmt, &mut |r| {
+            if let Cell::Integer(v) = r.cell(0) {
+                n = v as u64;
+            }
+            false
+        })?;
+        Ok(n)
+    }
+}

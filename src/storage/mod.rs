@@ -1,0 +1,12 @@
+//! Storage: one SQLite database per object (and, later, per facet), sandboxed as workerd
+//! sandboxes user SQL.
+
+pub mod allowlists;
+pub mod db;
+pub mod kv;
+pub mod sandbox;
+pub mod sql_error;
+pub mod store;
+
+#[cfg(test)]
+mod tests;
