@@ -11,6 +11,7 @@ const KIND_CALL = 1;
 const KIND_REPLY = 2;
 const KIND_START = 3;
 const KIND_SPAWN = 4;
+const KIND_ALARM = 5;
 
 /** How long a worker thread spins for its next delivery before parking (µs). */
 const SPIN_MICROS = 50;
@@ -23,7 +24,15 @@ let worker = false;
 let referenced = false;
 let spinScheduled = false;
 
-/** @type {{ call?: Function, start?: Function, spawn?: Function, error?: Function }} */
+// The output gate (worker threads): while the instance has uncommitted writes, nothing
+// leaves it. Held messages go out in order once the commit succeeded.
+let gate = false;
+/** @type {Function[]} */
+let held = [];
+/** Runs at the end of each turn, before spinning (the storage commit). */
+let endOfTurn = null;
+
+/** @type {{ call?: Function, start?: Function, spawn?: Function, alarm?: Function, error?: Function }} */
 const handlers = {};
 
 function dispatch(batch) {
@@ -40,6 +49,9 @@ function dispatch(batch) {
         break;
       case KIND_SPAWN:
         handlers.spawn(batch[i + 1], batch[i + 2]);
+        break;
+      case KIND_ALARM:
+        handlers.alarm(batch[i + 1], batch[i + 2], batch[i + 3]);
         break;
     }
   }
@@ -79,6 +91,7 @@ function pump() {
 function spin() {
   spinScheduled = false;
   try {
+    if (endOfTurn !== null) endOfTurn();
     const batch = native.spinDrain(SPIN_MICROS);
     if (batch !== null) {
       dispatch(batch);
@@ -89,6 +102,27 @@ function spin() {
   } catch (e) {
     handlers.error?.(e);
   }
+}
+
+/** Registers the end-of-turn hook (see `endOfTurn`). */
+export function setEndOfTurn(fn) {
+  endOfTurn = fn;
+}
+
+export function closeGate() {
+  gate = true;
+}
+
+export function gateClosed() {
+  return gate;
+}
+
+/** The writes are committed: release everything held, in order. */
+export function openGate() {
+  gate = false;
+  const out = held;
+  held = [];
+  for (const send of out) send();
 }
 
 /** Worker threads: after this macrotask, spin briefly for the next delivery. */
@@ -111,7 +145,7 @@ function updateRef() {
 
 /**
  * Attaches the current (main) thread as a caller and supervisor.
- * @param {{ spawn: Function, error?: Function }} h
+ * @param {{ spawn: Function, alarm: Function, error?: Function }} h
  */
 export function attachCaller(h) {
   if (!attached) {
@@ -154,19 +188,30 @@ export function call(rt, ns, idHex, name, method, args) {
   return send(rt, ns, idHex, name, method, payload);
 }
 
-/** Sends an already encoded call. */
+/** Sends an already encoded call (held by the output gate while it is closed). */
 export function send(rt, ns, idHex, name, method, payload) {
   return new Promise((resolve, reject) => {
-    const id = native.call(rt, ns, idHex, name ?? null, method, payload);
-    pending.set(id, { resolve, reject });
-    if (pending.size === 1) updateRef();
+    const go = () => {
+      let id;
+      try {
+        id = native.call(rt, ns, idHex, name ?? null, method, payload);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      pending.set(id, { resolve, reject });
+      if (pending.size === 1) updateRef();
+    };
+    if (gate) held.push(go);
+    else go();
     scheduleSpin();
   });
 }
 
-/** Answers a call made to this thread's instance. */
+/** Answers a call made to this thread's instance (held while the output gate is closed). */
 export function reply(callId, status, payload) {
-  native.reply(callId, status, payload);
+  if (gate) held.push(() => native.reply(callId, status, payload));
+  else native.reply(callId, status, payload);
   scheduleSpin();
 }
 

@@ -5,6 +5,7 @@ import { native } from './native.js';
 import * as port from './port.js';
 import { normalizeOptions } from './options.js';
 import { DurableObjectNamespace } from './namespace.js';
+import { AlarmScheduler } from './alarm-scheduler.js';
 
 const HOST_URL = new URL('./worker/host.js', import.meta.url);
 
@@ -21,14 +22,19 @@ function onSpawn(rt, count) {
   supervisors.get(rt)?.spawn(count);
 }
 
+function onAlarm(rt, [ns, idHex, name], time) {
+  supervisors.get(rt)?.alarms.set(ns, idHex, name, time);
+}
+
 /** Starts and tracks one runtime's worker threads. */
 class Supervisor {
   /** @type {Map<number, Worker>} */
   workers = new Map();
 
-  constructor(rt, workerConfig) {
+  constructor(rt, workerConfig, alarmRetryBaseMs) {
     this.rt = rt;
     this.workerConfig = workerConfig;
+    this.alarms = new AlarmScheduler(rt, alarmRetryBaseMs);
   }
 
   spawn(count) {
@@ -86,11 +92,14 @@ export class Runtime {
     const config = normalizeOptions(options);
     port.attachCaller({
       spawn: onSpawn,
+      alarm: onAlarm,
       error: (e) => process.emitWarning(`durable-facets: internal error: ${e?.stack ?? e}`),
     });
     const rt = native.createRuntime(
       config.namespaces.map((n) => n.uniqueKey),
       config.warmThreads,
+      config.storage,
+      config.synchronous === 'full',
     );
     this.#rt = rt;
     this.#supervisor = new Supervisor(rt, {
@@ -100,8 +109,14 @@ export class Runtime {
       bindings: config.bindings,
       vars: config.vars,
       idleTimeoutMs: config.idleTimeoutMs,
-    });
+    }, config.alarmRetryBaseMs);
     supervisors.set(rt, this.#supervisor);
+    // Alarms set by earlier runs wake their objects again.
+    if (config.storage !== null) {
+      for (const [ns, idHex, name, time] of native.storedAlarms(rt)) {
+        this.#supervisor.alarms.set(ns, idHex, name, time);
+      }
+    }
     const namespaces = config.namespaces.map((_, i) => new DurableObjectNamespace(rt, i, `${rt}:${i}`));
     this.env = Object.freeze({
       ...config.vars,
@@ -117,6 +132,7 @@ export class Runtime {
   dispose() {
     this.#disposed ??= (async () => {
       native.disposeRuntime(this.#rt);
+      this.#supervisor.alarms.dispose();
       supervisors.delete(this.#rt);
       port.pumpNow();
       await this.#supervisor.terminateAll();

@@ -21,12 +21,14 @@ export class DurableObjectState {
    * @internal
    * @param {object} host the worker host (see worker/host.js)
    */
-  constructor(host, { id, exports, props }) {
+  constructor(host, { id, exports, props, storage }) {
     this.#host = host;
     /** @type {import('./ids.js').DurableObjectId} */
     this.id = id;
     this.exports = exports;
     this.props = props;
+    /** @type {import('./storage/index.js').DurableObjectStorage} */
+    this.storage = storage;
   }
 
   /** Keeps the instance alive (not evicted) until `promise` settles. */

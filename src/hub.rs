@@ -541,6 +541,44 @@ impl Hub {
         Ok(db)
     }
 
+    /// The object hosted by `tid` committed a new alarm time (ns; `None`: deleted): record
+    /// it in the namespace's index and tell the supervisor, which schedules it.
+    pub fn alarm_changed(&self, tid: Tid, time_ns: Option<i64>, name: Option<String>) -> Result<(), CoreError> {
+        let st = self.lock();
+        let rec = st.threads.get(&tid).ok_or(CoreError::Disposed)?;
+        let Role::Hosting(key) = rec.role else {
+            return Err(CoreError::NotHosting);
+        };
+        let rt = rec.runtime.ok_or(CoreError::NotHosting)?;
+        let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
+        if let Some(dir) = rtrec.dirs.get(key.0 as usize) {
+            dir.set_alarm(&key.1, time_ns, name.as_deref())?;
+        }
+        if let Some(inbox) = st.threads.get(&rtrec.supervisor).and_then(|t| t.inbox.as_ref()) {
+            inbox.push(Delivery::Alarm {
+                runtime: rt,
+                ns: key.0,
+                id: key.1,
+                name,
+                time_ms: time_ns.map(|t| t as f64 / 1e6),
+            });
+        }
+        Ok(())
+    }
+
+    /// Alarms recorded by earlier runs: (namespace, id, name, time in ms).
+    pub fn stored_alarms(&self, rt: RtId) -> Result<Vec<(u32, String, Option<String>, f64)>, CoreError> {
+        let st = self.lock();
+        let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
+        let mut out = Vec::new();
+        for (ns, dir) in rtrec.dirs.iter().enumerate() {
+            for (id, t, name) in dir.alarms()? {
+                out.push((ns as u32, id, name, t as f64 / 1e6));
+            }
+        }
+        Ok(out)
+    }
+
     /// True when no call is in flight from `tid` (lets the main thread unreference itself).
     pub fn outstanding_from(&self, tid: Tid) -> u32 {
         self.lock().threads.get(&tid).map_or(0, |r| r.inflight_out)

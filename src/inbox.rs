@@ -54,6 +54,15 @@ pub enum Delivery {
     },
     /// To a runtime's supervisor thread: start `count` more worker threads.
     Spawn { runtime: u32, count: u32 },
+    /// To a runtime's supervisor thread: the alarm of an object changed (`time_ms` None:
+    /// deleted).
+    Alarm {
+        runtime: u32,
+        ns: u32,
+        id: ObjectId,
+        name: Option<String>,
+        time_ms: Option<f64>,
+    },
 }
 
 /// Wakes a parked thread (on the Node side: a threadsafe function call).

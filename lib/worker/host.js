@@ -10,6 +10,8 @@ import { DurableObjectId } from '../ids.js';
 import { DurableObjectNamespace } from '../namespace.js';
 import { DurableObjectState } from '../state.js';
 import { wireToRequest, responseToWire } from '../http.js';
+import { StorageEngine, DurableObjectStorage } from '../storage/index.js';
+import { Alarms, ALARM_METHOD, ALARM_GIVE_UP_METHOD } from './alarms.js';
 
 const STATUS_OK = 0;
 const STATUS_ERROR = 1;
@@ -65,6 +67,8 @@ function findMethod(instance, name) {
 
 class Host {
   instance = null;
+  name = null;
+  alarms = null;
   /** Events held back by blockConcurrencyWhile. */
   blocked = 0;
   queue = [];
@@ -86,7 +90,13 @@ class Host {
       );
     }
     const id = new DurableObjectId(idHex, name ?? undefined, `${config.rt}:${ns}`);
-    const ctx = new DurableObjectState(this, { id, exports: buildExports(), props: {} });
+    this.name = name;
+    const engine = new StorageEngine(this);
+    this.alarms = new Alarms(this, engine);
+    engine.onCommit = () => this.alarms.afterCommit();
+    port.setEndOfTurn(() => engine.endOfTurn());
+    const storage = new DurableObjectStorage(this, engine);
+    const ctx = new DurableObjectState(this, { id, exports: buildExports(), props: {}, storage });
     try {
       this.instance = new cls(ctx, env);
     } catch (e) {
@@ -109,6 +119,8 @@ class Host {
       return this.fail(callId, e);
     }
     if (method === 'fetch') return this.fetch(callId, args[0]);
+    if (method === ALARM_METHOD) return this.settle(callId, this.alarms.run(args[0]));
+    if (method === ALARM_GIVE_UP_METHOD) return this.settle(callId, Promise.resolve().then(() => this.alarms.giveUp()));
     let fn = this.methods.get(method);
     if (fn === undefined) {
       fn = findMethod(this.instance, method);
@@ -143,6 +155,13 @@ class Host {
     } catch (e) {
       this.fail(callId, e);
     }
+  }
+
+  settle(callId, promise) {
+    promise.then(
+      (v) => this.succeed(callId, v),
+      (e) => this.fail(callId, e),
+    );
   }
 
   succeed(callId, value) {
@@ -185,6 +204,16 @@ class Host {
       throw e;
     } finally {
       clearTimeout(timer);
+      if (--this.blocked === 0 && !this.ending) this.release();
+    }
+  }
+
+  /** Holds other events back while `fn` runs (transaction()); failures do not break. */
+  async holdInput(fn) {
+    this.blocked++;
+    try {
+      return await fn();
+    } finally {
       if (--this.blocked === 0 && !this.ending) this.release();
     }
   }

@@ -437,6 +437,7 @@ pub fn kv_list(
     env: Env,
     start: String,
     end: Option<String>,
+    prefix: Option<String>,
     reverse: bool,
     limit: f64,
 ) -> Result<Raw> {
@@ -448,6 +449,7 @@ pub fn kv_list(
     let range = ListRange {
         start: &start,
         end: end.as_deref(),
+        prefix: prefix.as_deref(),
         reverse,
         limit: if limit >= 0.0 {
             Some(limit as u64)
@@ -500,4 +502,17 @@ pub fn storage_delete_all(env: Env) -> Result<u32> {
         db.delete_all()?;
         Ok(db.epoch())
     })
+}
+
+/// This object committed a new alarm (`time_ns` null: deleted); see `Hub::alarm_changed`.
+#[napi(catch_unwind, js_name = "alarmChanged")]
+pub fn alarm_changed(env: Env, time_ns: Option<f64>, name: Option<String>) -> Result<()> {
+    HUB.alarm_changed(tid(&env)?, time_ns.map(|t| t as i64), name)
+        .map_err(|e| core_error(&env, e))
+}
+
+/// Alarms recorded in the namespaces' indexes: `[nsIndex, idHex, name | null, timeMs]`.
+#[napi(catch_unwind, js_name = "storedAlarms", ts_return_type = "Array<[number, string, string | null, number]>")]
+pub fn stored_alarms(env: Env, rt: u32) -> Result<Vec<(u32, String, Option<String>, f64)>> {
+    HUB.stored_alarms(rt).map_err(|e| core_error(&env, e))
 }

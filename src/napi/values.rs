@@ -131,6 +131,7 @@ pub const KIND_CALL: f64 = 1.0;
 pub const KIND_REPLY: f64 = 2.0;
 pub const KIND_START: f64 = 3.0;
 pub const KIND_SPAWN: f64 = 4.0;
+pub const KIND_ALARM: f64 = 5.0;
 
 /// Deliveries as one flat array, four slots each: `[kind, a, b, c, kind, a, b, c, …]`
 /// (one allocation instead of an object per message).
@@ -139,6 +140,7 @@ pub const KIND_SPAWN: f64 = 4.0;
 /// * reply: `[2, callId, status, payload]`
 /// * start: `[3, nsIndex, idHex, name | null]`
 /// * spawn: `[4, runtimeId, count, null]`
+/// * alarm: `[5, runtimeId, [nsIndex, idHex, name | null], timeMs | null]`
 ///
 /// # Safety
 /// `env` must be valid for the current call.
@@ -190,6 +192,32 @@ pub unsafe fn deliveries_to_js(
                 number(env, *count as f64)?,
                 null(env)?,
             ],
+            Delivery::Alarm {
+                runtime,
+                ns,
+                id,
+                name,
+                time_ms,
+            } => {
+                let mut target = ptr::null_mut();
+                check(sys::napi_create_array_with_length(env, 3, &mut target))?;
+                check(sys::napi_set_element(env, target, 0, number(env, *ns as f64)?))?;
+                check(sys::napi_set_element(env, target, 1, string(env, &ids::to_hex(id))?))?;
+                let name = match name {
+                    Some(n) => string(env, n)?,
+                    None => null(env)?,
+                };
+                check(sys::napi_set_element(env, target, 2, name))?;
+                [
+                    number(env, KIND_ALARM)?,
+                    number(env, *runtime as f64)?,
+                    target,
+                    match time_ms {
+                        Some(t) => number(env, *t)?,
+                        None => null(env)?,
+                    },
+                ]
+            }
         };
         for v in slots {
             check(sys::napi_set_element(env, arr, i, v))?;

@@ -6,13 +6,30 @@ use rusqlite::ffi;
 
 use crate::storage::db::{Bind, Cell, Database, Result};
 
-/// Bounds of a `list()`, already compiled from its options (see `lib/storage/kv.js`).
+/// Bounds of a `list()` (options compiled by `lib/storage/kv.js`; the prefix is applied
+/// here, on bytes, because its successor need not be valid UTF-8).
 #[derive(Debug, Default, Clone)]
 pub struct ListRange<'a> {
     pub start: &'a str,
     pub end: Option<&'a str>,
+    pub prefix: Option<&'a str>,
     pub reverse: bool,
     pub limit: Option<u64>,
+}
+
+/// The smallest byte string greater than every string starting with `prefix`, or None
+/// (prefix of only 0xFF bytes, or empty: no upper bound).
+fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(&last) = end.last() {
+        if last == 0xff {
+            end.pop();
+        } else {
+            *end.last_mut().expect("non-empty") += 1;
+            return Some(end);
+        }
+    }
+    None
 }
 
 impl Database {
@@ -78,7 +95,23 @@ impl Database {
         if !self.kv_exists()? {
             return Ok(());
         }
-        let sql: &'static str = match (range.end.is_some(), range.reverse) {
+        let mut start: Vec<u8> = range.start.as_bytes().to_vec();
+        let mut end: Option<Vec<u8>> = range.end.map(|e| e.as_bytes().to_vec());
+        if let Some(prefix) = range.prefix {
+            if prefix.as_bytes() > start.as_slice() {
+                start = prefix.as_bytes().to_vec();
+            }
+            if let Some(succ) = prefix_successor(prefix.as_bytes()) {
+                end = Some(match end {
+                    Some(e) if e < succ => e,
+                    _ => succ,
+                });
+            }
+        }
+        if end.as_ref().is_some_and(|e| e.as_slice() <= start.as_slice()) {
+            return Ok(());
+        }
+        let sql: &'static str = match (end.is_some(), range.reverse) {
             (false, false) => "SELECT key, value FROM _cf_KV WHERE key >= ?1 ORDER BY key LIMIT ?2",
             (false, true) => "SELECT key, value FROM _cf_KV WHERE key >= ?1 ORDER BY key DESC LIMIT ?2",
             (true, false) => {
@@ -89,8 +122,8 @@ impl Database {
             }
         };
         let stmt = self.internal(sql)?;
+        // Bound as TEXT (possibly not valid UTF-8): BINARY collation compares bytes.
         unsafe {
-            let start = range.start;
             ffi::sqlite3_bind_text64(
                 stmt,
                 1,
@@ -99,12 +132,8 @@ impl Database {
                 ffi::SQLITE_TRANSIENT(),
                 ffi::SQLITE_UTF8 as u8,
             );
-            ffi::sqlite3_bind_int64(
-                stmt,
-                2,
-                range.limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64),
-            );
-            if let Some(end) = range.end {
+            ffi::sqlite3_bind_int64(stmt, 2, range.limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64));
+            if let Some(end) = &end {
                 ffi::sqlite3_bind_text64(
                     stmt,
                     3,

@@ -10,6 +10,8 @@ use crate::ids::{self, ObjectId};
 /// A namespace's storage directory, exclusively locked while the runtime lives.
 pub struct NamespaceDir {
     path: PathBuf,
+    /// `metadata.sqlite`: the namespace's alarm index, as workerd keeps it.
+    alarms: std::sync::Mutex<rusqlite::Connection>,
     /// An advisory lock on `metadata.sqlite` (the namespace's alarm index, so the lock adds
     /// no file of its own). `flock` locks are per open file, so a second runtime in the same
     /// process is refused too. SQLite's own locks are `fcntl` locks and do not interfere.
@@ -49,7 +51,53 @@ impl NamespaceDir {
                 )))
             }
         }
-        Ok(NamespaceDir { path, _lock: lock })
+        let alarms = rusqlite::Connection::open(path.join("metadata.sqlite"))
+            .and_then(|c| {
+                c.execute_batch(
+                    "PRAGMA journal_mode=WAL; \
+                     CREATE TABLE IF NOT EXISTS _cf_ALARM (actor_id TEXT PRIMARY KEY, \
+                     scheduled_time INTEGER, actor_name TEXT) WITHOUT ROWID;",
+                )?;
+                Ok(c)
+            })
+            .map_err(|e| {
+                CoreError::Storage(format!(
+                    "Alarm index {} cannot be opened: {e}",
+                    path.join("metadata.sqlite").display()
+                ))
+            })?;
+        Ok(NamespaceDir {
+            path,
+            alarms: std::sync::Mutex::new(alarms),
+            _lock: lock,
+        })
+    }
+
+    /// Records (or, with `None`, removes) the alarm of object `id` (time in ns).
+    pub fn set_alarm(&self, id: &ObjectId, time_ns: Option<i64>, name: Option<&str>) -> Result<(), CoreError> {
+        let conn = self.alarms.lock().unwrap_or_else(|e| e.into_inner());
+        let hex = ids::to_hex(id);
+        let r = match time_ns {
+            Some(t) => conn.execute(
+                "INSERT OR REPLACE INTO _cf_ALARM (actor_id, scheduled_time, actor_name) VALUES (?1, ?2, ?3)",
+                rusqlite::params![hex, t, name],
+            ),
+            None => conn.execute("DELETE FROM _cf_ALARM WHERE actor_id = ?1", rusqlite::params![hex]),
+        };
+        r.map(|_| ()).map_err(|e| CoreError::Storage(format!("alarm index: {e}")))
+    }
+
+    /// Every alarm in the index: (id hex, time ns, name).
+    pub fn alarms(&self) -> Result<Vec<(String, i64, Option<String>)>, CoreError> {
+        let conn = self.alarms.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stmt = conn
+            .prepare("SELECT actor_id, scheduled_time, actor_name FROM _cf_ALARM WHERE scheduled_time IS NOT NULL")
+            .map_err(|e| CoreError::Storage(format!("alarm index: {e}")))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| CoreError::Storage(format!("alarm index: {e}")))?;
+        Ok(rows)
     }
 
     pub fn path(&self) -> &Path {

@@ -189,11 +189,22 @@ fn kv_round_trips_and_lists_in_byte_order() {
             end: Some("é"),
             reverse: true,
             limit: Some(1),
+            ..Default::default()
         },
         &mut |k, _| keys.push(String::from_utf8(k.to_vec()).unwrap()),
     )
     .unwrap();
     assert_eq!(keys, ["c"]);
+    keys.clear();
+    db.kv_put("pre\u{ff}x", b"").unwrap();
+    db.kv_put("prf", b"").unwrap();
+    db.kv_list(&ListRange { prefix: Some("pre"), ..Default::default() }, &mut |k, _| {
+        keys.push(String::from_utf8(k.to_vec()).unwrap())
+    })
+    .unwrap();
+    assert_eq!(keys, ["pre\u{ff}x"]);
+    db.kv_delete("pre\u{ff}x").unwrap();
+    db.kv_delete("prf").unwrap();
     assert!(db.kv_delete("a").unwrap());
     assert!(!db.kv_delete("a").unwrap());
     assert_eq!(db.kv_count().unwrap(), 3);

@@ -1,0 +1,353 @@
+// ctx.storage: SQL, KV (async and sync), transactions, alarms, and the implicit
+// transaction + output gate that make a received result imply durable writes.
+import { native } from '../native.js';
+import * as port from '../port.js';
+import { notSupported } from '../errors.js';
+import { SqlStorage } from './sql.js';
+import { SyncKvStorage, compileListOptions, listEntries, getValue, putValue } from './kv.js';
+import { deserialize } from './serialize.js';
+
+const STAT_OPENED = 2;
+
+const PUT_USAGE =
+  'put() may only be called with a single key-value pair and optional options as put(key, value, options) or with multiple key-value pairs and optional options as put(entries, options)';
+
+/**
+ * The instance's storage plumbing (internal): opens the database lazily, watches for the
+ * first write of a turn, and commits at the end of the turn before anything leaves.
+ */
+export class StorageEngine {
+  stats = new Float64Array(5);
+  /** Statement epoch; -1 until the database is opened. */
+  epoch = -1;
+  /** Depth of explicit `transaction()` calls in progress. */
+  explicit = 0;
+  #host;
+  #cursors = new FinalizationRegistry(({ id, epoch }) => {
+    if (epoch === this.epoch) native.sqlCloseCursor(id);
+  });
+  #syncWaiters = [];
+  /** Called after each commit (alarm bookkeeping). */
+  onCommit = null;
+
+  constructor(host) {
+    this.#host = host;
+  }
+
+  open() {
+    if (this.epoch < 0) this.epoch = native.storageOpen(this.stats);
+  }
+
+  /** After every native storage call: a new implicit transaction closes the output gate. */
+  afterCall() {
+    if (this.stats[STAT_OPENED] === 1) {
+      this.stats[STAT_OPENED] = 0;
+      if (this.explicit === 0) {
+        port.closeGate();
+        port.scheduleSpin();
+      }
+    }
+  }
+
+  /** End of turn (before the thread spins or sleeps): commit, then let messages out. */
+  endOfTurn() {
+    if (this.explicit > 0 || !port.gateClosed()) return;
+    this.commit();
+  }
+
+  commit() {
+    try {
+      native.txnCommit();
+    } catch (e) {
+      // A failed commit breaks the instance (its held results never leave).
+      this.#host.break(e);
+      return;
+    }
+    this.onCommit?.();
+    port.openGate();
+    const waiters = this.#syncWaiters;
+    this.#syncWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Resolves once the writes made so far are committed. */
+  sync() {
+    if (!port.gateClosed()) return Promise.resolve();
+    return new Promise((resolve) => this.#syncWaiters.push(resolve));
+  }
+
+  next(cursorId) {
+    try {
+      return native.sqlNext(cursorId);
+    } finally {
+      this.afterCall();
+    }
+  }
+
+  track(cursor, id) {
+    this.#cursors.register(cursor, { id, epoch: this.epoch }, cursor);
+  }
+
+  untrack(cursor) {
+    this.#cursors.unregister(cursor);
+  }
+
+  /** Empties the database; pending writes of this turn are dropped with it. */
+  deleteAll() {
+    this.open();
+    this.epoch = native.storageDeleteAll();
+    port.openGate();
+  }
+}
+
+function checkKey(key) {
+  if (typeof key === 'symbol') throw new TypeError('Cannot convert a Symbol value to a string');
+  return String(key);
+}
+
+function mapOf(flat) {
+  const out = new Map();
+  for (let i = 0; i < flat.length; i += 2) out.set(flat[i], deserialize(flat[i + 1]));
+  return out;
+}
+
+export class DurableObjectStorage {
+  #engine;
+  #host;
+  #sql;
+  #kv;
+
+  /** @internal */
+  constructor(host, engine) {
+    this.#host = host;
+    this.#engine = engine;
+    this.#sql = new SqlStorage(engine);
+    this.#kv = new SyncKvStorage(engine);
+  }
+
+  get sql() {
+    return this.#sql;
+  }
+
+  get kv() {
+    return this.#kv;
+  }
+
+  /** Runs `fn` in a savepoint: its writes are kept if it returns, rolled back if it throws. */
+  transactionSync(fn) {
+    if (typeof fn !== 'function') throw new TypeError('transactionSync() requires a function.');
+    const e = this.#engine;
+    e.open();
+    let depth;
+    try {
+      depth = native.txnSavepoint();
+    } finally {
+      e.afterCall();
+    }
+    let result;
+    try {
+      result = fn();
+    } catch (err) {
+      native.txnRollbackTo(depth);
+      throw err;
+    }
+    native.txnRelease(depth);
+    return result;
+  }
+
+  /**
+   * Runs `closure(txn)` atomically; no other event is delivered meanwhile. A throw rolls
+   * back and rejects (without resetting the object).
+   */
+  async transaction(closure) {
+    if (typeof closure !== 'function') throw new TypeError('transaction() requires a function.');
+    const e = this.#engine;
+    e.open();
+    return this.#host.holdInput(async () => {
+      if (e.explicit === 0 && port.gateClosed()) e.commit();
+      e.explicit++;
+      let depth;
+      try {
+        depth = native.txnSavepoint();
+      } catch (err) {
+        e.explicit--;
+        throw err;
+      }
+      e.stats[STAT_OPENED] = 0;
+      const txn = new DurableObjectTransaction(this);
+      let result;
+      try {
+        result = await closure(txn);
+        if (txn.rolledBack) native.txnRollbackTo(depth);
+        else native.txnRelease(depth);
+      } catch (err) {
+        native.txnRollbackTo(depth);
+        throw err;
+      } finally {
+        txn.done = true;
+        e.explicit--;
+        if (e.explicit === 0) e.commit();
+      }
+      return result;
+    });
+  }
+
+  async get(keys, options) {
+    this.#engine.open();
+    if (Array.isArray(keys)) {
+      const out = new Map();
+      for (const k of [...keys.map(checkKey)].sort(byteOrder)) {
+        const v = getValue(k);
+        if (v !== undefined || native.kvGet(k) !== undefined) out.set(k, v);
+      }
+      return out;
+    }
+    void options;
+    return getValue(checkKey(keys));
+  }
+
+  async put(keyOrEntries, value, options) {
+    const e = this.#engine;
+    e.open();
+    if (typeof keyOrEntries === 'object' && keyOrEntries !== null && !Array.isArray(keyOrEntries)) {
+      if (value !== undefined && (typeof value !== 'object' || value === null)) throw new TypeError(PUT_USAGE);
+      const entries = Object.entries(keyOrEntries).filter(([, v]) => v !== undefined);
+      this.transactionSync(() => {
+        for (const [k, v] of entries) {
+          try {
+            putValue(k, v);
+          } finally {
+            e.afterCall();
+          }
+        }
+      });
+      return;
+    }
+    if (value === undefined) throw new TypeError('put() called with undefined value.');
+    void options;
+    try {
+      putValue(checkKey(keyOrEntries), value);
+    } finally {
+      e.afterCall();
+    }
+  }
+
+  async delete(keys, options) {
+    const e = this.#engine;
+    e.open();
+    void options;
+    try {
+      if (Array.isArray(keys)) {
+        let n = 0;
+        for (const k of keys) if (native.kvDelete(checkKey(k))) n++;
+        return n;
+      }
+      return native.kvDelete(checkKey(keys));
+    } finally {
+      e.afterCall();
+    }
+  }
+
+  async list(options) {
+    this.#engine.open();
+    return mapOf(listEntries(compileListOptions(options)));
+  }
+
+  /** Deletes all data of this object (and its alarm). */
+  async deleteAll(options) {
+    void options;
+    if (this.#engine.explicit > 0) throw new Error('Cannot call deleteAll() within a transaction');
+    this.#engine.deleteAll();
+    this.#host.alarms.afterDeleteAll();
+  }
+
+  /** Resolves when every write made before the call is committed. */
+  sync() {
+    return this.#engine.sync();
+  }
+
+  async getAlarm(options) {
+    void options;
+    return this.#host.alarms.get();
+  }
+
+  async setAlarm(scheduledTime, options) {
+    void options;
+    this.#host.alarms.set(scheduledTime);
+  }
+
+  async deleteAlarm(options) {
+    void options;
+    this.#host.alarms.delete();
+  }
+
+  getCurrentBookmark() {
+    return Promise.reject(notSupported('Point-in-time recovery (getCurrentBookmark)'));
+  }
+
+  getBookmarkForTime() {
+    return Promise.reject(notSupported('Point-in-time recovery (getBookmarkForTime)'));
+  }
+
+  onNextSessionRestoreBookmark() {
+    return Promise.reject(notSupported('Point-in-time recovery (onNextSessionRestoreBookmark)'));
+  }
+}
+
+function byteOrder(a, b) {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** The `txn` of `transaction()`: the storage API, plus rollback(). */
+class DurableObjectTransaction {
+  #storage;
+  rolledBack = false;
+  done = false;
+
+  constructor(storage) {
+    this.#storage = storage;
+  }
+
+  #check(op) {
+    if (this.done) {
+      throw new Error(`Cannot call ${op} on transaction that has already committed: did you move \`txn\` outside of the closure?`);
+    }
+    if (this.rolledBack) throw new Error(`Cannot ${op} on rolled back transaction`);
+  }
+
+  get(...a) {
+    this.#check('get');
+    return this.#storage.get(...a);
+  }
+  put(...a) {
+    this.#check('put');
+    return this.#storage.put(...a);
+  }
+  delete(...a) {
+    this.#check('delete');
+    return this.#storage.delete(...a);
+  }
+  list(...a) {
+    this.#check('list');
+    return this.#storage.list(...a);
+  }
+  getAlarm(...a) {
+    this.#check('getAlarm');
+    return this.#storage.getAlarm(...a);
+  }
+  setAlarm(...a) {
+    this.#check('setAlarm');
+    return this.#storage.setAlarm(...a);
+  }
+  deleteAlarm(...a) {
+    this.#check('deleteAlarm');
+    return this.#storage.deleteAlarm(...a);
+  }
+  deleteAll() {
+    return Promise.reject(new Error('Cannot call deleteAll() within a transaction'));
+  }
+  rollback() {
+    this.#check('rollback');
+    this.rolledBack = true;
+  }
+}

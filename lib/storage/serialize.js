@@ -1,0 +1,170 @@
+// Stored values, encoded exactly as workerd encodes them: V8 serialization with the base
+// `v8.Serializer` (header + value; typed arrays written natively — Node's `v8.serialize`
+// writes them in a Node-only host-object form). Primitives, the common case, take a fast
+// path that writes the same bytes without a Serializer object (which costs 2–5 µs).
+import v8 from 'node:v8';
+
+const VERSION = 0x0f;
+const TAG_UNDEFINED = 0x5f; // '_'
+const TAG_NULL = 0x30; // '0'
+const TAG_TRUE = 0x54; // 'T'
+const TAG_FALSE = 0x46; // 'F'
+const TAG_INT32 = 0x49; // 'I' (zigzag varint)
+const TAG_DOUBLE = 0x4e; // 'N'
+const TAG_ONE_BYTE_STRING = 0x22; // '"'
+const TAG_TWO_BYTE_STRING = 0x63; // 'c'
+const TAG_PADDING = 0x00;
+
+const NOT_LATIN1 = /[^\x00-\xff]/;
+
+function varintLength(n) {
+  let len = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+
+function writeVarint(buf, offset, n) {
+  while (n >= 0x80) {
+    buf[offset++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[offset++] = n;
+  return offset;
+}
+
+function header(size) {
+  const buf = Buffer.allocUnsafe(size);
+  buf[0] = 0xff;
+  buf[1] = VERSION;
+  return buf;
+}
+
+function fallback(value) {
+  const s = new v8.Serializer();
+  s.writeHeader();
+  s.writeValue(value);
+  return s.releaseBuffer();
+}
+
+/**
+ * Serializes a value for storage (byte-identical to workerd's `serializeV8Value`).
+ * @param {unknown} value
+ * @returns {Buffer}
+ */
+export function serialize(value) {
+  switch (typeof value) {
+    case 'undefined': {
+      const b = header(3);
+      b[2] = TAG_UNDEFINED;
+      return b;
+    }
+    case 'boolean': {
+      const b = header(3);
+      b[2] = value ? TAG_TRUE : TAG_FALSE;
+      return b;
+    }
+    case 'number': {
+      // V8 writes small integers (Smis: 32 bits on x64 Node 20) as int32, others as doubles.
+      if (Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31 && !Object.is(value, -0)) {
+        const zz = value >= 0 ? value * 2 : -value * 2 - 1;
+        const b = header(3 + varintLength(zz));
+        b[2] = TAG_INT32;
+        writeVarint(b, 3, zz);
+        return b;
+      }
+      const b = header(11);
+      b[2] = TAG_DOUBLE;
+      b.writeDoubleLE(value, 3);
+      return b;
+    }
+    case 'string': {
+      if (!NOT_LATIN1.test(value)) {
+        const n = value.length;
+        const b = header(3 + varintLength(n) + n);
+        b[2] = TAG_ONE_BYTE_STRING;
+        const at = writeVarint(b, 3, n);
+        b.latin1Write(value, at, n);
+        return b;
+      }
+      const bytes = value.length * 2;
+      // V8 pads so that the UTF-16 data starts at an even offset.
+      const pad = (2 + 1 + varintLength(bytes)) & 1;
+      const b = header(2 + pad + 1 + varintLength(bytes) + bytes);
+      let at = 2;
+      if (pad) b[at++] = TAG_PADDING;
+      b[at++] = TAG_TWO_BYTE_STRING;
+      at = writeVarint(b, at, bytes);
+      b.ucs2Write(value, at, bytes);
+      return b;
+    }
+    case 'object':
+      if (value === null) {
+        const b = header(3);
+        b[2] = TAG_NULL;
+        return b;
+      }
+      return fallback(value);
+    default:
+      return fallback(value);
+  }
+}
+
+function readVarint(buf, offset) {
+  let n = 0;
+  let mul = 1;
+  for (;;) {
+    const byte = buf[offset++];
+    n += (byte & 0x7f) * mul;
+    if (byte < 0x80) return [n, offset];
+    mul *= 128;
+  }
+}
+
+/**
+ * Reads a stored value (workerd's format; also values it wrote).
+ * @param {Uint8Array} buf
+ */
+export function deserialize(buf) {
+  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === VERSION) {
+    let at = 2;
+    if (buf[at] === TAG_PADDING && buf[at + 1] === TAG_TWO_BYTE_STRING) at++;
+    const tag = buf[at];
+    switch (tag) {
+      case TAG_UNDEFINED:
+        if (buf.length === 3) return undefined;
+        break;
+      case TAG_NULL:
+        if (buf.length === 3) return null;
+        break;
+      case TAG_TRUE:
+        if (buf.length === 3) return true;
+        break;
+      case TAG_FALSE:
+        if (buf.length === 3) return false;
+        break;
+      case TAG_INT32: {
+        const [zz, end] = readVarint(buf, 3);
+        if (end === buf.length) return zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
+        break;
+      }
+      case TAG_DOUBLE:
+        if (buf.length === 11) return Buffer.from(buf.buffer, buf.byteOffset, buf.length).readDoubleLE(3);
+        break;
+      case TAG_ONE_BYTE_STRING:
+      case TAG_TWO_BYTE_STRING: {
+        const [n, start] = readVarint(buf, at + 1);
+        if (start + n === buf.length) {
+          const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+          return tag === TAG_ONE_BYTE_STRING ? b.latin1Slice(start, start + n) : b.ucs2Slice(start, start + n);
+        }
+        break;
+      }
+    }
+  }
+  const d = new v8.Deserializer(buf);
+  d.readHeader();
+  return d.readValue();
+}

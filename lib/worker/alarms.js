@@ -1,0 +1,109 @@
+// Alarms of a root object, on its own thread: stored in _cf_METADATA row 1 (ns), reported
+// to the supervisor (which schedules them) once committed.
+import { native } from '../native.js';
+
+/** Internal method names the supervisor calls (a NUL keeps them out of RPC's reach). */
+export const ALARM_METHOD = '\u0000alarm';
+export const ALARM_GIVE_UP_METHOD = '\u0000alarmGiveUp';
+
+const NO_HANDLER = 'Your Durable Object class must have an alarm() handler in order to call setAlarm()';
+
+export class Alarms {
+  #host;
+  #engine;
+  /** set/delete since the last commit */
+  #changed = false;
+  /** While alarm() runs: the time that fired, and whether the handler changed the alarm. */
+  #running = null;
+
+  constructor(host, engine) {
+    this.#host = host;
+    this.#engine = engine;
+  }
+
+  /** @returns {number | null} ms since the epoch */
+  get() {
+    this.#engine.open();
+    const ns = native.alarmGet();
+    if (ns === null) return null;
+    if (this.#running !== null && !this.#running.changed && ns === this.#running.ns) return null;
+    return Math.round(ns / 1e6);
+  }
+
+  set(scheduledTime) {
+    if (typeof this.#host.instance?.alarm !== 'function') throw new TypeError(NO_HANDLER);
+    let ms = scheduledTime instanceof Date ? scheduledTime.getTime() : scheduledTime;
+    if (typeof ms !== 'number' || Number.isNaN(ms)) {
+      throw new TypeError('setAlarm() requires a number of milliseconds or a Date.');
+    }
+    if (ms <= 0) throw new TypeError('setAlarm() cannot be called with an alarm time <= 0');
+    ms = Math.max(Math.floor(ms), Date.now());
+    this.#write(ms * 1e6);
+  }
+
+  delete() {
+    this.#write(null);
+  }
+
+  #write(ns) {
+    const e = this.#engine;
+    e.open();
+    try {
+      native.alarmSet(ns);
+    } finally {
+      e.afterCall();
+    }
+    this.#changed = true;
+    if (this.#running !== null) this.#running.changed = true;
+  }
+
+  /** After a commit: tell the supervisor about a changed alarm. */
+  afterCommit() {
+    if (!this.#changed) return;
+    this.#changed = false;
+    native.alarmChanged(native.alarmGet(), this.#host.name);
+  }
+
+  /** deleteAll() removed the alarm along with everything else. */
+  afterDeleteAll() {
+    this.#changed = false;
+    native.alarmChanged(null, this.#host.name);
+  }
+
+  /**
+   * Runs alarm() if the stored alarm is due. Resolves `{ next }`: the alarm time still
+   * set afterwards (ms) or null. Rejects with the handler's error (the supervisor retries).
+   */
+  async run(retryCount) {
+    const e = this.#engine;
+    e.open();
+    const ns = native.alarmGet();
+    if (ns === null) return { next: null };
+    if (ns / 1e6 > Date.now() + 1) return { next: Math.round(ns / 1e6) };
+    const instance = this.#host.instance;
+    if (typeof instance.alarm !== 'function') return { next: null };
+    this.#running = { ns, changed: false };
+    try {
+      await instance.alarm({ isRetry: retryCount > 0, retryCount });
+      // Deleted only now that the handler succeeded, unless it set a new one.
+      if (!this.#running.changed) {
+        try {
+          native.alarmSet(null);
+        } finally {
+          e.afterCall();
+        }
+        this.#changed = false;
+        native.alarmChanged(null, this.#host.name);
+      }
+    } finally {
+      this.#running = null;
+    }
+    const after = native.alarmGet();
+    return { next: after === null ? null : Math.round(after / 1e6) };
+  }
+
+  /** The supervisor gave up after the last retry: the alarm is deleted. */
+  giveUp() {
+    this.delete();
+  }
+}
