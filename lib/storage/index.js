@@ -9,6 +9,9 @@ import { deserialize } from './serialize.js';
 
 const STAT_OPENED = 2;
 
+const CONSTRAINT_RESET =
+  'Durable Object was reset and rolled back to its last known good state because the application left the database in a state where constraints were violated: ';
+
 const PUT_USAGE =
   'put() may only be called with a single key-value pair and optional options as put(key, value, options) or with multiple key-value pairs and optional options as put(entries, options)';
 
@@ -60,7 +63,7 @@ export class StorageEngine {
       native.txnCommit();
     } catch (e) {
       // A failed commit breaks the instance (its held results never leave).
-      this.#host.break(e);
+      this.#host.break(/SQLITE_CONSTRAINT$/.test(e.message) ? new Error(CONSTRAINT_RESET + e.message) : e);
       return;
     }
     this.onCommit?.();
