@@ -543,7 +543,12 @@ impl Hub {
 
     /// The object hosted by `tid` committed a new alarm time (ns; `None`: deleted): record
     /// it in the namespace's index and tell the supervisor, which schedules it.
-    pub fn alarm_changed(&self, tid: Tid, time_ns: Option<i64>, name: Option<String>) -> Result<(), CoreError> {
+    pub fn alarm_changed(
+        &self,
+        tid: Tid,
+        time_ns: Option<i64>,
+        name: Option<String>,
+    ) -> Result<(), CoreError> {
         let st = self.lock();
         let rec = st.threads.get(&tid).ok_or(CoreError::Disposed)?;
         let Role::Hosting(key) = rec.role else {
@@ -554,7 +559,11 @@ impl Hub {
         if let Some(dir) = rtrec.dirs.get(key.0 as usize) {
             dir.set_alarm(&key.1, time_ns, name.as_deref())?;
         }
-        if let Some(inbox) = st.threads.get(&rtrec.supervisor).and_then(|t| t.inbox.as_ref()) {
+        if let Some(inbox) = st
+            .threads
+            .get(&rtrec.supervisor)
+            .and_then(|t| t.inbox.as_ref())
+        {
             inbox.push(Delivery::Alarm {
                 runtime: rt,
                 ns: key.0,
@@ -567,7 +576,10 @@ impl Hub {
     }
 
     /// Alarms recorded by earlier runs: (namespace, id, name, time in ms).
-    pub fn stored_alarms(&self, rt: RtId) -> Result<Vec<(u32, String, Option<String>, f64)>, CoreError> {
+    pub fn stored_alarms(
+        &self,
+        rt: RtId,
+    ) -> Result<Vec<(u32, String, Option<String>, f64)>, CoreError> {
         let st = self.lock();
         let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
         let mut out = Vec::new();

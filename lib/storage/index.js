@@ -21,6 +21,8 @@ const PUT_USAGE =
  */
 export class StorageEngine {
   stats = new Float64Array(5);
+  /** Small stored values are copied here by the native side (see kvGetInto). */
+  scratch = Buffer.allocUnsafeSlow(64 * 1024);
   /** Statement epoch; -1 until the database is opened. */
   epoch = -1;
   /** Depth of explicit `transaction()` calls in progress. */
@@ -38,7 +40,7 @@ export class StorageEngine {
   }
 
   open() {
-    if (this.epoch < 0) this.epoch = native.storageOpen(this.stats);
+    if (this.epoch < 0) this.epoch = native.storageOpen(this.stats, this.scratch);
   }
 
   /** After every native storage call: a new implicit transaction closes the output gate. */
@@ -200,13 +202,13 @@ export class DurableObjectStorage {
     if (Array.isArray(keys)) {
       const out = new Map();
       for (const k of [...keys.map(checkKey)].sort(byteOrder)) {
-        const v = getValue(k);
+        const v = getValue(k, this.#engine.scratch);
         if (v !== undefined || native.kvGet(k) !== undefined) out.set(k, v);
       }
       return out;
     }
     void options;
-    return getValue(checkKey(keys));
+    return getValue(checkKey(keys), this.#engine.scratch);
   }
 
   async put(keyOrEntries, value, options) {

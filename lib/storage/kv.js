@@ -29,9 +29,12 @@ export function listEntries(opts) {
   return native.kvList(opts.start, opts.end, opts.prefix, opts.reverse, opts.limit);
 }
 
-export function getValue(key) {
-  const bytes = native.kvGet(key);
-  return bytes === undefined ? undefined : deserialize(bytes);
+/** The value of `key`; small values come through `scratch` (no Buffer per call). */
+export function getValue(key, scratch) {
+  const n = native.kvGetInto(key);
+  if (n === -1) return undefined;
+  if (n === -2) return deserialize(native.kvGet(key));
+  return deserialize(scratch, n);
 }
 
 export function putValue(key, value) {
@@ -55,7 +58,7 @@ export class SyncKvStorage {
   get(key) {
     const s = this.#storage;
     s.open();
-    return getValue(String(key));
+    return getValue(String(key), s.scratch);
   }
 
   /** @param {string} key */

@@ -125,46 +125,51 @@ function readVarint(buf, offset) {
 
 /**
  * Reads a stored value (workerd's format; also values it wrote).
- * @param {Uint8Array} buf
+ * @param {Uint8Array} data
+ * @param {number} [length] bytes of `data` that hold the value (default: all)
  */
-export function deserialize(buf) {
-  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === VERSION) {
+export function deserialize(data, length = data.length) {
+  if (length >= 3 && data[0] === 0xff && data[1] === VERSION) {
     let at = 2;
-    if (buf[at] === TAG_PADDING && buf[at + 1] === TAG_TWO_BYTE_STRING) at++;
-    const tag = buf[at];
+    if (data[at] === TAG_PADDING && data[at + 1] === TAG_TWO_BYTE_STRING) at++;
+    const tag = data[at];
     switch (tag) {
       case TAG_UNDEFINED:
-        if (buf.length === 3) return undefined;
+        if (length === 3) return undefined;
         break;
       case TAG_NULL:
-        if (buf.length === 3) return null;
+        if (length === 3) return null;
         break;
       case TAG_TRUE:
-        if (buf.length === 3) return true;
+        if (length === 3) return true;
         break;
       case TAG_FALSE:
-        if (buf.length === 3) return false;
+        if (length === 3) return false;
         break;
       case TAG_INT32: {
-        const [zz, end] = readVarint(buf, 3);
-        if (end === buf.length) return zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
+        const [zz, end] = readVarint(data, 3);
+        if (end === length) return zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
         break;
       }
       case TAG_DOUBLE:
-        if (buf.length === 11) return Buffer.from(buf.buffer, buf.byteOffset, buf.length).readDoubleLE(3);
+        if (length === 11) return asBuffer(data).readDoubleLE(3);
         break;
       case TAG_ONE_BYTE_STRING:
       case TAG_TWO_BYTE_STRING: {
-        const [n, start] = readVarint(buf, at + 1);
-        if (start + n === buf.length) {
-          const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+        const [n, start] = readVarint(data, at + 1);
+        if (start + n === length) {
+          const b = asBuffer(data);
           return tag === TAG_ONE_BYTE_STRING ? b.latin1Slice(start, start + n) : b.ucs2Slice(start, start + n);
         }
         break;
       }
     }
   }
-  const d = new v8.Deserializer(buf);
+  const d = new v8.Deserializer(length === data.length ? data : data.subarray(0, length));
   d.readHeader();
   return d.readValue();
+}
+
+function asBuffer(data) {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
 }

@@ -104,10 +104,14 @@ export class SqlStorageCursor {
 
 export class SqlStorage {
   #storage;
-  /** @type {Map<string, {handle: number, columns: string[] | null}>} */
+  /** @type {Map<string, {handle: number, columns: string[] | null, used: number}>} */
   #cache = new Map();
   #cacheBytes = 0;
-  #epoch = -1;
+  #clock = 0;
+  /** The storage epoch the cache belongs to (-2: none yet; the engine starts at -1). */
+  #epoch = -2;
+  /** The native `sqlExec(handle, ...bindings)` (see src/napi/storage.rs). */
+  #run = native.sqlExecFunction();
 
   /** @internal */
   constructor(storage) {
@@ -116,16 +120,22 @@ export class SqlStorage {
 
   #compile(query) {
     const handle = native.sqlPrepare(query);
-    const entry = { handle, columns: native.sqlColumns(handle) };
+    const entry = { handle, columns: native.sqlColumns(handle), used: 0 };
     this.#cache.set(query, entry);
     this.#cacheBytes += query.length;
-    while (this.#cacheBytes > CACHE_BYTES && this.#cache.size > 1) {
-      const [oldest, e] = this.#cache.entries().next().value;
-      this.#cache.delete(oldest);
-      this.#cacheBytes -= oldest.length;
+    if (this.#cacheBytes > CACHE_BYTES) this.#evict();
+    return entry;
+  }
+
+  /** Drops least recently used statements until the cache fits again. */
+  #evict() {
+    const byAge = [...this.#cache].sort((a, b) => a[1].used - b[1].used);
+    for (const [query, e] of byAge) {
+      if (this.#cacheBytes <= CACHE_BYTES / 2) break;
+      this.#cache.delete(query);
+      this.#cacheBytes -= query.length;
       native.sqlFinalize(e.handle);
     }
-    return entry;
   }
 
   /**
@@ -135,29 +145,28 @@ export class SqlStorage {
    */
   exec(query, ...bindings) {
     const storage = this.#storage;
-    storage.open();
-    if (typeof query !== 'string') throw new TypeError('exec() requires a SQL string.');
-    if (this.#epoch !== storage.epoch) {
-      this.#cache.clear();
-      this.#cacheBytes = 0;
-      this.#epoch = storage.epoch;
-    }
+    if (storage.epoch !== this.#epoch) this.#reset(storage);
     let entry = this.#cache.get(query);
     if (entry === undefined) {
+      if (typeof query !== 'string') throw new TypeError('exec() requires a SQL string.');
       entry = this.#compile(query);
-    } else {
-      // Refresh its place: the cache evicts the least recently used first.
-      this.#cache.delete(query);
-      this.#cache.set(query, entry);
     }
+    entry.used = ++this.#clock;
     let rows;
     try {
-      rows = native.sqlExec(entry.handle, bindings);
+      rows = this.#run(entry.handle, ...bindings);
     } finally {
       storage.afterCall();
     }
-    const columns = entry.columns ?? native.sqlLastColumns();
-    return new SqlStorageCursor(storage, rows, columns, storage.stats);
+    return new SqlStorageCursor(storage, rows, entry.columns ?? native.sqlLastColumns(), storage.stats);
+  }
+
+  /** Opens the database if needed; statement handles die with a deleteAll(). */
+  #reset(storage) {
+    storage.open();
+    this.#cache.clear();
+    this.#cacheBytes = 0;
+    this.#epoch = storage.epoch;
   }
 
   /** Size of the database in bytes: (page_count - freelist_count) * page_size. */

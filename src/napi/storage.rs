@@ -11,7 +11,7 @@ use std::ptr;
 use std::sync::MutexGuard;
 
 use napi::bindgen_prelude::*;
-use napi::{sys, Env, JsValue};
+use napi::{sys, Env};
 use napi_derive::napi;
 
 use crate::hub::{SharedDb, HUB};
@@ -36,6 +36,9 @@ const BATCH_ROWS: u32 = 256;
 struct ThreadStorage {
     db: SharedDb,
     stats: *mut f64,
+    /// A JS-owned buffer that small KV values are copied into (no Buffer per get).
+    scratch: *mut u8,
+    scratch_len: usize,
 }
 
 thread_local! {
@@ -59,6 +62,14 @@ fn with_db<T>(
     env: &Env,
     f: impl FnOnce(&mut Database, *mut f64) -> std::result::Result<T, StorageError>,
 ) -> Result<T> {
+    with_db_scratch(env, |db, stats, _| f(db, stats))
+}
+
+/// `with_db`, also lending the registered scratch buffer.
+fn with_db_scratch<T>(
+    env: &Env,
+    f: impl FnOnce(&mut Database, *mut f64, &mut [u8]) -> std::result::Result<T, StorageError>,
+) -> Result<T> {
     STORAGE.with(|s| {
         let s = s.borrow();
         let Some(ts) = s.as_ref() else {
@@ -69,7 +80,8 @@ fn with_db<T>(
             return Err(Error::new(Status::PendingException, "storage not open"));
         };
         let mut db: MutexGuard<'_, Database> = ts.db.lock().unwrap_or_else(|e| e.into_inner());
-        let r = f(&mut db, ts.stats);
+        let scratch = unsafe { std::slice::from_raw_parts_mut(ts.scratch, ts.scratch_len) };
+        let r = f(&mut db, ts.stats, scratch);
         let opened = db.take_opened();
         unsafe { *ts.stats.add(STAT_OPENED) = if opened { 1.0 } else { 0.0 } };
         r.map_err(|e| storage_error(env, e))
@@ -85,43 +97,43 @@ fn publish(stats: *mut f64, o: &Outcome) {
     }
 }
 
-/// Opens this thread's database and registers the statistics array. Returns the
-/// statement epoch (see `Database::epoch`).
-#[napi(catch_unwind, js_name = "storageOpen")]
-pub fn storage_open(env: Env, stats: Float64Array) -> Result<u32> {
-    if stats.len() < STAT_LEN {
-        return Err(Error::new(Status::InvalidArg, "stats array too short"));
-    }
-    let db = HUB
-        .open_storage(tid(&env)?)
-        .map_err(|e| core_error(&env, e))?;
-    // The array's memory stays put while it is alive; keep it alive for the thread's life.
-    let raw = unsafe { Float64Array::to_napi_value(env.raw(), stats)? };
+/// Keeps a typed array alive for the thread's life; returns its data pointer and length.
+unsafe fn pin(env: sys::napi_env, value: sys::napi_value) -> napi::Result<(*mut u8, usize)> {
     let mut reference = ptr::null_mut();
     let mut data = ptr::null_mut();
     let (mut kind, mut len, mut ab, mut offset) = (0, 0usize, ptr::null_mut(), 0usize);
-    unsafe {
-        check(sys::napi_create_reference(
-            env.raw(),
-            raw,
-            1,
-            &mut reference,
-        ))?;
-        check(sys::napi_get_typedarray_info(
-            env.raw(),
-            raw,
-            &mut kind,
-            &mut len,
-            &mut data,
-            &mut ab,
-            &mut offset,
-        ))?;
+    check(sys::napi_create_reference(env, value, 1, &mut reference))?;
+    check(sys::napi_get_typedarray_info(
+        env,
+        value,
+        &mut kind,
+        &mut len,
+        &mut data,
+        &mut ab,
+        &mut offset,
+    ))?;
+    Ok((data as *mut u8, len * typed_array_element_size(kind)))
+}
+
+/// Opens this thread's database and registers the statistics array (Float64Array) and the
+/// value scratch buffer (Uint8Array). Returns the statement epoch (see `Database::epoch`).
+#[napi(catch_unwind, js_name = "storageOpen")]
+pub fn storage_open(env: Env, stats: Unknown<'_>, scratch: Unknown<'_>) -> Result<u32> {
+    let db = HUB
+        .open_storage(tid(&env)?)
+        .map_err(|e| core_error(&env, e))?;
+    let (stats_ptr, stats_len) = unsafe { pin(env.raw(), napi::JsValue::raw(&stats))? };
+    let (scratch, scratch_len) = unsafe { pin(env.raw(), napi::JsValue::raw(&scratch))? };
+    if stats_len < STAT_LEN * 8 {
+        return Err(Error::new(Status::InvalidArg, "stats array too short"));
     }
     let epoch = db.lock().unwrap_or_else(|e| e.into_inner()).epoch();
     STORAGE.with(|s| {
         *s.borrow_mut() = Some(ThreadStorage {
             db,
-            stats: data as *mut f64,
+            stats: stats_ptr as *mut f64,
+            scratch,
+            scratch_len,
         })
     });
     Ok(epoch)
@@ -180,7 +192,8 @@ unsafe fn cell_to_js(env: sys::napi_env, cell: Cell<'_>) -> napi::Result<sys::na
     Ok(v)
 }
 
-/// Collects rows into one flat JS array (`width` cells per row).
+/// Collects rows into one flat JS array (`width` cells per row), created on the first row
+/// (most statements return none).
 struct RowSink {
     env: sys::napi_env,
     array: sys::napi_value,
@@ -188,30 +201,32 @@ struct RowSink {
 }
 
 impl RowSink {
-    fn new(env: sys::napi_env) -> napi::Result<RowSink> {
-        let mut array = ptr::null_mut();
-        unsafe { check(sys::napi_create_array(env, &mut array))? };
-        Ok(RowSink {
+    fn new(env: sys::napi_env) -> RowSink {
+        RowSink {
             env,
-            array,
+            array: ptr::null_mut(),
             next: 0,
-        })
+        }
     }
 
     fn push(&mut self, row: &Row) -> std::result::Result<(), String> {
-        for i in 0..row.width() {
-            unsafe {
+        unsafe {
+            if self.array.is_null() {
+                check(sys::napi_create_array(self.env, &mut self.array))
+                    .map_err(|e| e.reason.clone())?;
+            }
+            for i in 0..row.width() {
                 let v = cell_to_js(self.env, row.cell(i)).map_err(|e| e.reason.clone())?;
                 check(sys::napi_set_element(self.env, self.array, self.next, v))
                     .map_err(|e| e.reason.clone())?;
+                self.next += 1;
             }
-            self.next += 1;
         }
         Ok(())
     }
 
-    fn finish(self, rows: u32) -> Raw {
-        if rows == 0 {
+    fn finish(self) -> Raw {
+        if self.array.is_null() {
             let mut v = ptr::null_mut();
             unsafe { sys::napi_get_null(self.env, &mut v) };
             Raw(v)
@@ -293,41 +308,121 @@ fn typed_array_element_size(kind: sys::napi_typedarray_type) -> usize {
     }
 }
 
-/// Runs a prepared program with `bindings` (an array); returns the first batch of rows as a
-/// flat array, or null when there are none. Statistics go to the registered array.
-#[napi(
-    catch_unwind,
-    js_name = "sqlExec",
-    ts_return_type = "Array<unknown> | null"
-)]
-pub fn sql_exec(env: Env, handle: u32, bindings: Unknown<'_>) -> Result<Raw> {
-    let raw_env = env.raw();
-    let mut binds = Vec::new();
-    unsafe {
-        let arr = bindings.raw();
-        let mut n = 0u32;
-        check(sys::napi_get_array_length(raw_env, arr, &mut n))?;
-        binds.reserve(n as usize);
-        for i in 0..n {
-            let mut v = ptr::null_mut();
-            check(sys::napi_get_element(raw_env, arr, i, &mut v))?;
-            match read_bind(raw_env, v) {
-                Ok(b) => binds.push(b),
-                Err(e) if e.status == Status::BigintExpected => {
-                    let _ = env.throw_type_error(&e.reason, None);
-                    return Err(Error::new(Status::PendingException, e.reason.clone()));
+const MAX_ARGS: usize = 128;
+
+/// `sqlExec(handle, ...bindings)`, written against raw Node-API: it runs once per
+/// statement (100,000 times in a bulk insert), so it takes its bindings as plain arguments
+/// (no array) and converts them straight from `argv`.
+unsafe extern "C" fn sql_exec_raw(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sql_exec_inner(env, info)));
+    match run {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            if e.status != Status::PendingException {
+                let msg = std::ffi::CString::new(e.reason.replace('\0', " ")).unwrap_or_default();
+                let code = if e.status == Status::BigintExpected {
+                    None
+                } else {
+                    Some(c"ERR_DO_STORAGE")
+                };
+                if e.status == Status::BigintExpected {
+                    sys::napi_throw_type_error(env, ptr::null(), msg.as_ptr());
+                } else {
+                    sys::napi_throw_error(
+                        env,
+                        code.map_or(ptr::null(), |c| c.as_ptr()),
+                        msg.as_ptr(),
+                    );
                 }
-                Err(e) => return Err(e),
             }
+            ptr::null_mut()
+        }
+        Err(_) => {
+            sys::napi_throw_error(
+                env,
+                c"ERR_DO_PANIC".as_ptr(),
+                c"durable-facets: internal panic in sqlExec".as_ptr(),
+            );
+            ptr::null_mut()
         }
     }
-    let mut sink = RowSink::new(raw_env)?;
-    let outcome = with_db(&env, |db, stats| {
-        let o = db.execute(handle, &binds, BATCH_ROWS, &mut |row| sink.push(row))?;
+}
+
+unsafe fn sql_exec_inner(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> napi::Result<sys::napi_value> {
+    let mut argc = MAX_ARGS;
+    let mut argv = [ptr::null_mut(); MAX_ARGS];
+    check(sys::napi_get_cb_info(
+        env,
+        info,
+        &mut argc,
+        argv.as_mut_ptr(),
+        ptr::null_mut(),
+        ptr::null_mut(),
+    ))?;
+    let mut heap_args = Vec::new();
+    let args: &[sys::napi_value] = if argc > MAX_ARGS {
+        heap_args.resize(argc, ptr::null_mut());
+        check(sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            heap_args.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        ))?;
+        &heap_args
+    } else {
+        &argv[..argc]
+    };
+    let Some((&handle, bindings)) = args.split_first() else {
+        return Err(Error::new(
+            Status::InvalidArg,
+            "sqlExec needs a statement handle",
+        ));
+    };
+    let mut h = 0u32;
+    check(sys::napi_get_value_uint32(env, handle, &mut h))?;
+    let mut binds = Vec::with_capacity(bindings.len());
+    for &v in bindings {
+        binds.push(read_bind(env, v)?);
+    }
+    let napi_env = Env::from_raw(env);
+    let mut sink = RowSink::new(env);
+    with_db(&napi_env, |db, stats| {
+        let o = db.execute(h, &binds, BATCH_ROWS, &mut |row| sink.push(row))?;
         publish(stats, &o);
         Ok(o)
     })?;
-    Ok(sink.finish(outcome.rows))
+    Ok(sink.finish().0)
+}
+
+/// Returns this thread's `sqlExec(handle, ...bindings)`: the first batch of rows as a flat
+/// array, or null when there are none; statistics go to the registered array.
+#[napi(
+    catch_unwind,
+    js_name = "sqlExecFunction",
+    ts_return_type = "(handle: number, ...bindings: unknown[]) => Array<unknown> | null"
+)]
+pub fn sql_exec_function(env: Env) -> Result<Raw> {
+    let mut f = ptr::null_mut();
+    let name = "sqlExec";
+    unsafe {
+        check(sys::napi_create_function(
+            env.raw(),
+            name.as_ptr().cast(),
+            name.len() as isize,
+            Some(sql_exec_raw),
+            ptr::null_mut(),
+            &mut f,
+        ))?;
+    }
+    Ok(Raw(f))
 }
 
 /// The next batch of an open cursor (see `sqlExec`).
@@ -337,13 +432,14 @@ pub fn sql_exec(env: Env, handle: u32, bindings: Unknown<'_>) -> Result<Raw> {
     ts_return_type = "Array<unknown> | null"
 )]
 pub fn sql_next(env: Env, cursor: u32) -> Result<Raw> {
-    let mut sink = RowSink::new(env.raw())?;
+    let mut sink = RowSink::new(env.raw());
     let outcome = with_db(&env, |db, stats| {
         let o = db.cursor_next(cursor, BATCH_ROWS, &mut |row| sink.push(row))?;
         publish(stats, &o);
         Ok(o)
     })?;
-    Ok(sink.finish(outcome.rows))
+    let _ = outcome;
+    Ok(sink.finish())
 }
 
 #[napi(catch_unwind, js_name = "sqlCloseCursor")]
@@ -417,8 +513,28 @@ pub fn kv_get(env: Env, key: String) -> Result<Raw> {
     Ok(Raw(v))
 }
 
+/// Copies the value of `key` into the scratch buffer. Returns its length, -1 when the key
+/// is missing, -2 when the value does not fit (then use `kvGet`).
+#[napi(catch_unwind, js_name = "kvGetInto")]
+pub fn kv_get_into(env: Env, key: Unknown<'_>) -> Result<i32> {
+    let key = unsafe { read_string(env.raw(), napi::JsValue::raw(&key))? };
+    with_db_scratch(&env, |db, _, scratch| {
+        let mut len = -1i32;
+        db.kv_get(&key, &mut |bytes| {
+            len = if bytes.len() <= scratch.len() {
+                scratch[..bytes.len()].copy_from_slice(bytes);
+                bytes.len() as i32
+            } else {
+                -2
+            };
+        })?;
+        Ok(len)
+    })
+}
+
 #[napi(catch_unwind, js_name = "kvPut")]
-pub fn kv_put(env: Env, key: String, value: &[u8]) -> Result<()> {
+pub fn kv_put(env: Env, key: Unknown<'_>, value: &[u8]) -> Result<()> {
+    let key = unsafe { read_string(env.raw(), napi::JsValue::raw(&key))? };
     with_db(&env, |db, _| db.kv_put(&key, value))
 }
 
@@ -512,7 +628,11 @@ pub fn alarm_changed(env: Env, time_ns: Option<f64>, name: Option<String>) -> Re
 }
 
 /// Alarms recorded in the namespaces' indexes: `[nsIndex, idHex, name | null, timeMs]`.
-#[napi(catch_unwind, js_name = "storedAlarms", ts_return_type = "Array<[number, string, string | null, number]>")]
+#[napi(
+    catch_unwind,
+    js_name = "storedAlarms",
+    ts_return_type = "Array<[number, string, string | null, number]>"
+)]
 pub fn stored_alarms(env: Env, rt: u32) -> Result<Vec<(u32, String, Option<String>, f64)>> {
     HUB.stored_alarms(rt).map_err(|e| core_error(&env, e))
 }

@@ -60,9 +60,32 @@ pub unsafe fn read_payload(env: sys::napi_env, value: sys::napi_value) -> napi::
     Ok(Payload::Bytes(bytes))
 }
 
+thread_local! {
+    /// Scratch space for reading short strings with one Node-API call.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 512]);
+}
+
 /// # Safety
 /// `env` and `value` must be valid for the current call; `value` must be a string.
 pub unsafe fn read_string(env: sys::napi_env, value: sys::napi_value) -> napi::Result<String> {
+    // Most strings on the call path are short: one call into a scratch buffer. Node writes
+    // at most cap - 1 bytes; fewer means the whole string fit.
+    let short = SCRATCH.with(|scratch| -> napi::Result<Option<String>> {
+        let mut buf = scratch.borrow_mut();
+        let cap = buf.len();
+        let mut written = 0usize;
+        check(sys::napi_get_value_string_utf8(
+            env,
+            value,
+            buf.as_mut_ptr().cast(),
+            cap,
+            &mut written,
+        ))?;
+        Ok((written < cap - 1).then(|| String::from_utf8_lossy(&buf[..written]).into_owned()))
+    })?;
+    if let Some(s) = short {
+        return Ok(s);
+    }
     let mut len = 0usize;
     check(sys::napi_get_value_string_utf8(
         env,
@@ -201,8 +224,18 @@ pub unsafe fn deliveries_to_js(
             } => {
                 let mut target = ptr::null_mut();
                 check(sys::napi_create_array_with_length(env, 3, &mut target))?;
-                check(sys::napi_set_element(env, target, 0, number(env, *ns as f64)?))?;
-                check(sys::napi_set_element(env, target, 1, string(env, &ids::to_hex(id))?))?;
+                check(sys::napi_set_element(
+                    env,
+                    target,
+                    0,
+                    number(env, *ns as f64)?,
+                ))?;
+                check(sys::napi_set_element(
+                    env,
+                    target,
+                    1,
+                    string(env, &ids::to_hex(id))?,
+                ))?;
                 let name = match name {
                     Some(n) => string(env, n)?,
                     None => null(env)?,

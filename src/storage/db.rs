@@ -159,7 +159,9 @@ pub struct Database {
     free_programs: Vec<u32>,
     cursors: Vec<Option<Cursor>>,
     free_cursors: Vec<u32>,
-    internal: HashMap<&'static str, *mut ffi::sqlite3_stmt>,
+    /// Internal statements, keyed by the address of their static SQL text (cheaper to hash
+    /// than the text, and every call site passes the same literal).
+    internal: HashMap<usize, *mut ffi::sqlite3_stmt>,
     txn_open: bool,
     savepoints: u32,
     /// Set when an implicit transaction was opened; read and cleared by the binding so
@@ -652,7 +654,7 @@ impl Database {
 
     /// A cached statement of the runtime's own (trusted: may touch `_cf_` tables).
     pub(crate) fn internal(&mut self, sql: &'static str) -> Result<*mut ffi::sqlite3_stmt> {
-        if let Some(s) = self.internal.get(sql) {
+        if let Some(s) = self.internal.get(&(sql.as_ptr() as usize)) {
             return Ok(*s);
         }
         let db = self.raw()?;
@@ -672,7 +674,7 @@ impl Database {
         if rc != ffi::SQLITE_OK {
             return Err(unsafe { sql_error::from_db(db, rc) });
         }
-        self.internal.insert(sql, stmt);
+        self.internal.insert(sql.as_ptr() as usize, stmt);
         Ok(stmt)
     }
 

@@ -44,7 +44,13 @@ impl Database {
     }
 
     fn kv_exists(&mut self) -> Result<bool> {
-        Ok(self.kv_ready() || self.table_exists("_cf_KV")?)
+        if self.kv_ready() {
+            return Ok(true);
+        }
+        // Found on disk: remembered until a rollback (which may undo a creation).
+        let exists = self.table_exists("_cf_KV")?;
+        self.set_kv_ready(exists);
+        Ok(exists)
     }
 
     /// Calls `found` with the value of `key`, if any. Returns whether it was found.
@@ -108,7 +114,10 @@ impl Database {
                 });
             }
         }
-        if end.as_ref().is_some_and(|e| e.as_slice() <= start.as_slice()) {
+        if end
+            .as_ref()
+            .is_some_and(|e| e.as_slice() <= start.as_slice())
+        {
             return Ok(());
         }
         let sql: &'static str = match (end.is_some(), range.reverse) {
@@ -132,7 +141,11 @@ impl Database {
                 ffi::SQLITE_TRANSIENT(),
                 ffi::SQLITE_UTF8 as u8,
             );
-            ffi::sqlite3_bind_int64(stmt, 2, range.limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64));
+            ffi::sqlite3_bind_int64(
+                stmt,
+                2,
+                range.limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64),
+            );
             if let Some(end) = &end {
                 ffi::sqlite3_bind_text64(
                     stmt,

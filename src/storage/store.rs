@@ -74,7 +74,12 @@ impl NamespaceDir {
     }
 
     /// Records (or, with `None`, removes) the alarm of object `id` (time in ns).
-    pub fn set_alarm(&self, id: &ObjectId, time_ns: Option<i64>, name: Option<&str>) -> Result<(), CoreError> {
+    pub fn set_alarm(
+        &self,
+        id: &ObjectId,
+        time_ns: Option<i64>,
+        name: Option<&str>,
+    ) -> Result<(), CoreError> {
         let conn = self.alarms.lock().unwrap_or_else(|e| e.into_inner());
         let hex = ids::to_hex(id);
         let r = match time_ns {
@@ -84,7 +89,8 @@ impl NamespaceDir {
             ),
             None => conn.execute("DELETE FROM _cf_ALARM WHERE actor_id = ?1", rusqlite::params![hex]),
         };
-        r.map(|_| ()).map_err(|e| CoreError::Storage(format!("alarm index: {e}")))
+        r.map(|_| ())
+            .map_err(|e| CoreError::Storage(format!("alarm index: {e}")))
     }
 
     /// Every alarm in the index: (id hex, time ns, name).

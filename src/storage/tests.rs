@@ -198,9 +198,13 @@ fn kv_round_trips_and_lists_in_byte_order() {
     keys.clear();
     db.kv_put("pre\u{ff}x", b"").unwrap();
     db.kv_put("prf", b"").unwrap();
-    db.kv_list(&ListRange { prefix: Some("pre"), ..Default::default() }, &mut |k, _| {
-        keys.push(String::from_utf8(k.to_vec()).unwrap())
-    })
+    db.kv_list(
+        &ListRange {
+            prefix: Some("pre"),
+            ..Default::default()
+        },
+        &mut |k, _| keys.push(String::from_utf8(k.to_vec()).unwrap()),
+    )
     .unwrap();
     assert_eq!(keys, ["pre\u{ff}x"]);
     db.kv_delete("pre\u{ff}x").unwrap();
