@@ -19,6 +19,9 @@ use crate::storage::store::NamespaceDir;
 /// when the runtime is disposed).
 pub type SharedDb = Arc<Mutex<Database>>;
 
+/// An alarm found in a namespace's index: (namespace index, id hex, name, time in ms).
+pub type StoredAlarm = (u32, String, Option<String>, f64);
+
 pub type Tid = u32;
 pub type RtId = u32;
 type ObjectKey = (u32, ObjectId);
@@ -576,10 +579,7 @@ impl Hub {
     }
 
     /// Alarms recorded by earlier runs: (namespace, id, name, time in ms).
-    pub fn stored_alarms(
-        &self,
-        rt: RtId,
-    ) -> Result<Vec<(u32, String, Option<String>, f64)>, CoreError> {
+    pub fn stored_alarms(&self, rt: RtId) -> Result<Vec<StoredAlarm>, CoreError> {
         let st = self.lock();
         let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
         let mut out = Vec::new();

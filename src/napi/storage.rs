@@ -14,7 +14,7 @@ use napi::bindgen_prelude::*;
 use napi::{sys, Env};
 use napi_derive::napi;
 
-use crate::hub::{SharedDb, HUB};
+use crate::hub::{SharedDb, StoredAlarm, HUB};
 use crate::storage::db::{Bind, Cell, Database, Outcome, Row, StorageError};
 use crate::storage::kv::ListRange;
 
@@ -633,6 +633,6 @@ pub fn alarm_changed(env: Env, time_ns: Option<f64>, name: Option<String>) -> Re
     js_name = "storedAlarms",
     ts_return_type = "Array<[number, string, string | null, number]>"
 )]
-pub fn stored_alarms(env: Env, rt: u32) -> Result<Vec<(u32, String, Option<String>, f64)>> {
+pub fn stored_alarms(env: Env, rt: u32) -> Result<Vec<StoredAlarm>> {
     HUB.stored_alarms(rt).map_err(|e| core_error(&env, e))
 }
