@@ -3,6 +3,7 @@
 
 pub mod allowlists;
 pub mod db;
+pub mod facet_index;
 pub mod kv;
 pub mod sandbox;
 pub mod sql_error;
