@@ -65,7 +65,8 @@ function validate(v, seen) {
   if (t !== 'object' || v === null) return;
   if (seen.has(v)) return;
   seen.add(v);
-  if (v[STUB]) throw dataCloneError(v[STUB]);
+  const stub = v[STUB];
+  if (stub) throw stub.includes(' ') ? new DOMException(stub, 'DataCloneError') : dataCloneError(stub);
   const proto = Object.getPrototypeOf(v);
   if (proto === Array.prototype || proto === Object.prototype || proto === null) {
     for (const k of Object.keys(v)) validate(v[k], seen);

@@ -12,6 +12,8 @@ const KIND_REPLY = 2;
 const KIND_START = 3;
 const KIND_SPAWN = 4;
 const KIND_ALARM = 5;
+const KIND_START_FACET = 6;
+const KIND_TERMINATE = 7;
 
 /** How long a worker thread spins for its next delivery before parking (µs). */
 const SPIN_MICROS = 50;
@@ -52,6 +54,12 @@ function dispatch(batch) {
         break;
       case KIND_ALARM:
         handlers.alarm(batch[i + 1], batch[i + 2], batch[i + 3]);
+        break;
+      case KIND_START_FACET:
+        handlers.startFacet(batch[i + 1], batch[i + 2]);
+        break;
+      case KIND_TERMINATE:
+        handlers.terminate(batch[i + 1], batch[i + 2]);
         break;
     }
   }
@@ -190,11 +198,20 @@ export function call(rt, ns, idHex, name, method, args) {
 
 /** Sends an already encoded call (held by the output gate while it is closed). */
 export function send(rt, ns, idHex, name, method, payload) {
+  return dispatchCall(() => native.call(rt, ns, idHex, name ?? null, method, payload));
+}
+
+/** Sends an already encoded call to facet entry `entry`. */
+export function sendFacet(rt, entry, method, payload) {
+  return dispatchCall(() => native.facetCall(rt, entry, method, payload));
+}
+
+function dispatchCall(start) {
   return new Promise((resolve, reject) => {
     const go = () => {
       let id;
       try {
-        id = native.call(rt, ns, idHex, name ?? null, method, payload);
+        id = start();
       } catch (e) {
         reject(e);
         return;

@@ -26,6 +26,10 @@ function onAlarm(rt, [ns, idHex, name], time) {
   supervisors.get(rt)?.alarms.set(ns, idHex, name, time);
 }
 
+function onTerminate(rt, tid) {
+  supervisors.get(rt)?.workers.get(tid)?.terminate();
+}
+
 /** Starts and tracks one runtime's worker threads. */
 class Supervisor {
   /** @type {Map<number, Worker>} */
@@ -93,10 +97,12 @@ export class Runtime {
     port.attachCaller({
       spawn: onSpawn,
       alarm: onAlarm,
+      terminate: onTerminate,
       error: (e) => process.emitWarning(`durable-facets: internal error: ${e?.stack ?? e}`),
     });
     const rt = native.createRuntime(
       config.namespaces.map((n) => n.uniqueKey),
+      config.namespaces.map((n) => n.facetFailure === 'isolate'),
       config.warmThreads,
       config.storage,
       config.synchronous === 'full',
@@ -107,6 +113,7 @@ export class Runtime {
       main: config.main,
       namespaces: config.namespaces,
       bindings: config.bindings,
+      classes: config.classes,
       vars: config.vars,
       idleTimeoutMs: config.idleTimeoutMs,
     }, config.alarmRetryBaseMs);

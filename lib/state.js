@@ -21,7 +21,7 @@ export class DurableObjectState {
    * @internal
    * @param {object} host the worker host (see worker/host.js)
    */
-  constructor(host, { id, exports, props, storage }) {
+  constructor(host, { id, exports, props, storage, facets }) {
     this.#host = host;
     /** @type {import('./ids.js').DurableObjectId} */
     this.id = id;
@@ -29,6 +29,8 @@ export class DurableObjectState {
     this.props = props;
     /** @type {import('./storage/index.js').DurableObjectStorage} */
     this.storage = storage;
+    /** @type {import('./facets.js').DurableObjectFacets} */
+    this.facets = facets;
   }
 
   /** Keeps the instance alive (not evicted) until `promise` settles. */

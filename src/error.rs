@@ -25,6 +25,8 @@ pub enum CoreError {
     Storage(String),
     #[error("This thread does not host a Durable Object.")]
     NotHosting,
+    #[error("Facet nesting depth limit exceeded. The maximum depth including the root Durable Object is 4.")]
+    FacetDepth,
 }
 
 impl CoreError {
@@ -41,6 +43,7 @@ impl CoreError {
             CoreError::StorageInUse(_) => "ERR_DO_STORAGE_IN_USE",
             CoreError::Storage(_) => "ERR_DO_STORAGE",
             CoreError::NotHosting => "ERR_DO_NOT_HOSTING",
+            CoreError::FacetDepth => "ERR_DO_FACET_DEPTH",
         }
     }
 

@@ -22,9 +22,11 @@ pub type SharedDb = Arc<Mutex<Database>>;
 /// An alarm found in a namespace's index: (namespace index, id hex, name, time in ms).
 pub type StoredAlarm = (u32, String, Option<String>, f64);
 
+use crate::facets::Forest;
+pub use crate::facets::{ObjectKey, Target};
+
 pub type Tid = u32;
 pub type RtId = u32;
-type ObjectKey = (u32, ObjectId);
 
 /// Warm threads that die before serving anything this many times in a row stop the pool
 /// from refilling (a `main` module that exits at load would otherwise respawn forever).
@@ -33,6 +35,8 @@ const MAX_WARM_FAILURES: u32 = 3;
 /// What a runtime needs from its configuration.
 pub struct RuntimeConfig {
     pub namespaces: Vec<String>,
+    /// Per namespace: `facetFailure: "isolate"` (only the broken facet's subtree restarts).
+    pub isolate: Vec<bool>,
     pub warm_threads: u32,
     /// Storage directory; `None` keeps every database in memory.
     pub storage: Option<std::path::PathBuf>,
@@ -48,8 +52,8 @@ enum Role {
     Spawning,
     /// Attached, waiting in the warm pool.
     Warm,
-    /// Hosts one object.
-    Hosting(ObjectKey),
+    /// Hosts one instance: a root object or a facet.
+    Hosting(Target),
     /// Retired or broken: ends soon, accepts nothing.
     Ending,
 }
@@ -66,8 +70,9 @@ struct ThreadRec {
 }
 
 enum ObjectRec {
+    /// Waits for a thread; `start` goes first, then the queued calls.
     Waiting {
-        name: Option<String>,
+        start: Delivery,
         queue: Vec<Delivery>,
     },
     Hosted(Tid),
@@ -79,11 +84,14 @@ struct RuntimeRec {
     /// Per namespace, with a storage directory: its locked directory.
     dirs: Vec<NamespaceDir>,
     sync_full: bool,
+    isolate: Vec<bool>,
     /// Without a storage directory: databases live here from first use until deleteAll or
-    /// dispose, across evictions and restarts.
-    memory_dbs: HashMap<ObjectKey, SharedDb>,
-    objects: HashMap<ObjectKey, ObjectRec>,
-    waiting: VecDeque<ObjectKey>,
+    /// dispose, across evictions and restarts. Keyed by root and facet path.
+    memory_dbs: HashMap<(ObjectKey, Vec<String>), SharedDb>,
+    /// Instances that run or wait for a thread.
+    objects: HashMap<Target, ObjectRec>,
+    waiting: VecDeque<Target>,
+    forest: Forest,
     warm: Vec<Tid>,
     spawning: u32,
     warm_target: u32,
@@ -94,7 +102,7 @@ struct InFlight {
     caller: Tid,
     /// The thread serving the call; `None` while its object waits for a thread.
     target: Option<Tid>,
-    object: Option<(RtId, ObjectKey)>,
+    object: Option<(RtId, Target)>,
 }
 
 #[derive(Default)]
@@ -213,6 +221,8 @@ impl Hub {
                     .collect(),
                 dirs,
                 sync_full: config.sync_full,
+                isolate: config.isolate,
+                forest: Forest::default(),
                 memory_dbs: HashMap::new(),
                 objects: HashMap::new(),
                 waiting: VecDeque::new(),
@@ -295,77 +305,18 @@ impl Hub {
     ) -> Result<u64, CoreError> {
         let call = self.next_call.fetch_add(1, Ordering::Relaxed);
         let mut st = self.lock();
-        let st = &mut *st;
-        let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+        let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
         if ns as usize >= rtrec.namespaces.len() {
             return Err(CoreError::UnknownNamespace(ns));
         }
-        let key = (ns, id);
         let delivery = Delivery::Call {
             call,
             method,
             payload,
         };
-        let now = Instant::now();
-        match rtrec.objects.get_mut(&key) {
-            Some(ObjectRec::Hosted(tid)) => {
-                let tid = *tid;
-                let target = st
-                    .threads
-                    .get_mut(&tid)
-                    .expect("hosting thread is registered");
-                target.inflight_in += 1;
-                target.last_activity = now;
-                if let Some(inbox) = &target.inbox {
-                    inbox.push(delivery);
-                }
-                st.calls.insert(
-                    call,
-                    InFlight {
-                        caller: from,
-                        target: Some(tid),
-                        object: Some((rt, key)),
-                    },
-                );
-            }
-            Some(ObjectRec::Waiting { queue, .. }) => {
-                queue.push(delivery);
-                st.calls.insert(
-                    call,
-                    InFlight {
-                        caller: from,
-                        target: None,
-                        object: Some((rt, key)),
-                    },
-                );
-            }
-            None => {
-                rtrec.objects.insert(
-                    key,
-                    ObjectRec::Waiting {
-                        name,
-                        queue: vec![delivery],
-                    },
-                );
-                st.calls.insert(
-                    call,
-                    InFlight {
-                        caller: from,
-                        target: None,
-                        object: Some((rt, key)),
-                    },
-                );
-                match rtrec.warm.pop() {
-                    Some(tid) => st.host(rt, key, tid),
-                    None => rtrec.waiting.push_back(key),
-                }
-                st.balance(rt);
-            }
-        }
-        if let Some(caller) = st.threads.get_mut(&from) {
-            caller.inflight_out += 1;
-            caller.last_activity = now;
-        }
+        st.route(from, rt, Target::Root((ns, id)), call, delivery, || {
+            Delivery::Start { ns, id, name }
+        });
         Ok(call)
     }
 
@@ -438,7 +389,7 @@ impl Hub {
     pub fn dispose_runtime(&self, rt: RtId) -> Vec<Tid> {
         let mut st = self.lock();
         let st = &mut *st;
-        let Some(rtrec) = st.runtimes.remove(&rt) else {
+        let Some(mut rtrec) = st.runtimes.remove(&rt) else {
             return Vec::new();
         };
         let disposed = || error_payload("Error", "The Durable Object runtime was disposed.");
@@ -458,7 +409,12 @@ impl Hub {
                 if let Some(db) = rec.db {
                     let mut db = db.lock().unwrap_or_else(|e| e.into_inner());
                     let _ = db.commit();
-                    db.close();
+                    match rec.role {
+                        Role::Hosting(target) => {
+                            facet_ops::release_database(&mut rtrec, target, &mut db)
+                        }
+                        _ => db.close(),
+                    }
                 }
             }
         }
@@ -480,44 +436,41 @@ impl Hub {
         tids
     }
 
-    /// Opens (or, without a storage directory, finds) the database of the object hosted by
-    /// thread `tid`.
+    /// Opens (or, without a storage directory, finds) the database of the instance hosted
+    /// by thread `tid`.
     pub fn open_storage(&self, tid: Tid) -> Result<SharedDb, CoreError> {
-        let (rt, key, location, sync_full) = {
+        let (rt, target, location, sync_full) = {
             let mut st = self.lock();
             let st = &mut *st;
             let rec = st.threads.get(&tid).ok_or(CoreError::Disposed)?;
             if let Some(db) = &rec.db {
                 return Ok(db.clone());
             }
-            let Role::Hosting(key) = rec.role else {
+            let Role::Hosting(target) = rec.role else {
                 return Err(CoreError::NotHosting);
             };
             let rt = rec.runtime.ok_or(CoreError::NotHosting)?;
             let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-            match rtrec.dirs.get(key.0 as usize) {
-                Some(dir) => (
-                    rt,
-                    key,
-                    Location::File(dir.database_path(&key.1)),
-                    rtrec.sync_full,
-                ),
-                None => {
-                    let db = match rtrec.memory_dbs.get(&key) {
-                        Some(db) => db.clone(),
-                        None => {
-                            let db = Database::open(Location::Memory, false)
-                                .map_err(|e| CoreError::Storage(e.to_string()))?;
-                            let db = Arc::new(Mutex::new(db));
-                            rtrec.memory_dbs.insert(key, db.clone());
-                            db
-                        }
-                    };
-                    if let Some(rec) = st.threads.get_mut(&tid) {
-                        rec.db = Some(db.clone());
+            let root = rtrec.forest.root_of(target).ok_or(CoreError::Disposed)?;
+            let path = rtrec.forest.path_of(target).ok_or(CoreError::Disposed)?;
+            if rtrec.dirs.get(root.0 as usize).is_some() {
+                let file = facet_ops::database_file(rtrec, root, &path)?;
+                (rt, target, Location::File(file), rtrec.sync_full)
+            } else {
+                let db = match rtrec.memory_dbs.get(&(root, path.clone())) {
+                    Some(db) => db.clone(),
+                    None => {
+                        let db = Database::open(Location::Memory, false)
+                            .map_err(|e| CoreError::Storage(e.to_string()))?;
+                        let db = Arc::new(Mutex::new(db));
+                        rtrec.memory_dbs.insert((root, path), db.clone());
+                        db
                     }
-                    return Ok(db);
+                };
+                if let Some(rec) = st.threads.get_mut(&tid) {
+                    rec.db = Some(db.clone());
                 }
+                return Ok(db);
             }
         };
         // Opening a file does I/O: not under the hub's lock.
@@ -526,9 +479,12 @@ impl Hub {
                 Location::File(p) => p.display().to_string(),
                 Location::Memory => String::new(),
             };
+            let id = match target {
+                Target::Root(key) => ids::to_hex(&key.1),
+                Target::Facet(_) => "facet".to_string(),
+            };
             CoreError::Storage(format!(
-                "Durable Object {} cannot open its database {file}: {e}",
-                ids::to_hex(&key.1)
+                "Durable Object {id} cannot open its database {file}: {e}"
             ))
         })?;
         let db = Arc::new(Mutex::new(db));
@@ -537,7 +493,7 @@ impl Hub {
             return Err(CoreError::Disposed);
         }
         let rec = st.threads.get_mut(&tid).ok_or(CoreError::Disposed)?;
-        if rec.role != Role::Hosting(key) {
+        if rec.role != Role::Hosting(target) {
             return Err(CoreError::Disposed);
         }
         rec.db = Some(db.clone());
@@ -554,7 +510,7 @@ impl Hub {
     ) -> Result<(), CoreError> {
         let st = self.lock();
         let rec = st.threads.get(&tid).ok_or(CoreError::Disposed)?;
-        let Role::Hosting(key) = rec.role else {
+        let Role::Hosting(Target::Root(key)) = rec.role else {
             return Err(CoreError::NotHosting);
         };
         let rt = rec.runtime.ok_or(CoreError::NotHosting)?;
@@ -616,26 +572,83 @@ impl Hub {
 }
 
 impl HubState {
-    /// Puts object `key` on warm thread `tid`: Start, then the calls queued so far.
-    fn host(&mut self, rt: RtId, key: ObjectKey, tid: Tid) {
-        let rtrec = self.runtimes.get_mut(&rt).expect("runtime exists");
-        let Some(ObjectRec::Waiting { name, queue }) = rtrec.objects.remove(&key) else {
+    /// Delivers `delivery` (call `call` from thread `from`) to `target`, starting the
+    /// instance on a thread (with `start()` as its first delivery) if none hosts it.
+    fn route(
+        &mut self,
+        from: Tid,
+        rt: RtId,
+        target: Target,
+        call: u64,
+        delivery: Delivery,
+        start: impl FnOnce() -> Delivery,
+    ) {
+        let now = Instant::now();
+        let Some(rtrec) = self.runtimes.get_mut(&rt) else {
             return;
         };
-        rtrec.objects.insert(key, ObjectRec::Hosted(tid));
+        let mut flight = InFlight {
+            caller: from,
+            target: None,
+            object: Some((rt, target)),
+        };
+        match rtrec.objects.get_mut(&target) {
+            Some(ObjectRec::Hosted(tid)) => {
+                let tid = *tid;
+                let thread = self
+                    .threads
+                    .get_mut(&tid)
+                    .expect("hosting thread is registered");
+                thread.inflight_in += 1;
+                thread.last_activity = now;
+                if let Some(inbox) = &thread.inbox {
+                    inbox.push(delivery);
+                }
+                flight.target = Some(tid);
+                self.calls.insert(call, flight);
+            }
+            Some(ObjectRec::Waiting { queue, .. }) => {
+                queue.push(delivery);
+                self.calls.insert(call, flight);
+            }
+            None => {
+                rtrec.objects.insert(
+                    target,
+                    ObjectRec::Waiting {
+                        start: start(),
+                        queue: vec![delivery],
+                    },
+                );
+                self.calls.insert(call, flight);
+                match rtrec.warm.pop() {
+                    Some(tid) => self.host(rt, target, tid),
+                    None => rtrec.waiting.push_back(target),
+                }
+                self.balance(rt);
+            }
+        }
+        if let Some(caller) = self.threads.get_mut(&from) {
+            caller.inflight_out += 1;
+            caller.last_activity = now;
+        }
+    }
+
+    /// Puts `target` on warm thread `tid`: its start delivery, then the calls queued so far.
+    fn host(&mut self, rt: RtId, target: Target, tid: Tid) {
+        let rtrec = self.runtimes.get_mut(&rt).expect("runtime exists");
+        let Some(ObjectRec::Waiting { start, queue }) = rtrec.objects.remove(&target) else {
+            return;
+        };
+        rtrec.objects.insert(target, ObjectRec::Hosted(tid));
         let thread = self
             .threads
             .get_mut(&tid)
             .expect("warm thread is registered");
-        thread.role = Role::Hosting(key);
+        thread.role = Role::Hosting(target);
         thread.last_activity = Instant::now();
         thread.inflight_in += queue.len() as u32;
         let inbox = thread.inbox.clone().expect("warm thread has an inbox");
-        inbox.push(Delivery::Start {
-            ns: key.0,
-            id: key.1,
-            name,
-        });
+        inbox.push(start);
         for delivery in queue {
             if let Delivery::Call { call, .. } = &delivery {
                 if let Some(flight) = self.calls.get_mut(call) {
@@ -694,6 +707,9 @@ impl HubState {
         let Some(rec) = self.threads.get_mut(&tid) else {
             return;
         };
+        if rec.role == Role::Ending {
+            return;
+        }
         let role = rec.role;
         let runtime = rec.runtime;
         rec.role = Role::Ending;
@@ -702,20 +718,24 @@ impl HubState {
         }
         // Whatever the instance had not committed is gone with it. A file database closes
         // (the thread keeps a handle that now fails); an in-memory one must survive.
-        if let Some(db) = rec.db.take() {
+        let db = rec.db.take();
+        if let Some(db) = db {
             let mut db = db.lock().unwrap_or_else(|e| e.into_inner());
-            match db.location() {
-                Location::Memory => {
-                    let _ = db.rollback();
-                }
-                Location::File(_) => db.close(),
+            let _ = db.rollback();
+            if let (Role::Hosting(target), Some(rtrec)) =
+                (role, runtime.and_then(|rt| self.runtimes.get_mut(&rt)))
+            {
+                facet_ops::release_database(rtrec, target, &mut db);
+            } else if matches!(db.location(), Location::File(_)) {
+                db.close();
             }
         }
         if let Some(rtrec) = runtime.and_then(|rt| self.runtimes.get_mut(&rt)) {
             match role {
-                Role::Hosting(key) => {
-                    if matches!(rtrec.objects.get(&key), Some(ObjectRec::Hosted(t)) if *t == tid) {
-                        rtrec.objects.remove(&key);
+                Role::Hosting(target) => {
+                    if matches!(rtrec.objects.get(&target), Some(ObjectRec::Hosted(t)) if *t == tid)
+                    {
+                        rtrec.objects.remove(&target);
                     }
                 }
                 Role::Warm => rtrec.warm.retain(|t| *t != tid),
@@ -738,6 +758,9 @@ impl HubState {
                 continue;
             }
             self.finish(call, flight, status, payload.clone());
+        }
+        if let (Some(rt), Role::Hosting(target), ReplyStatus::Reset) = (runtime, role, status) {
+            self.cascade_break(rt, target, &payload);
         }
         if let Some(rt) = runtime {
             self.balance(rt);
@@ -772,6 +795,9 @@ impl HubState {
         self.balance(rt);
     }
 }
+
+#[path = "hub_facets.rs"]
+pub mod facet_ops;
 
 #[cfg(test)]
 #[path = "hub_tests.rs"]

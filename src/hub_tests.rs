@@ -31,6 +31,7 @@ fn setup(warm: u32) -> Setup {
             main,
             RuntimeConfig {
                 namespaces: vec!["ns".into()],
+                isolate: vec![false],
                 warm_threads: warm,
                 storage: None,
                 sync_full: false,

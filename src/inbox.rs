@@ -54,6 +54,12 @@ pub enum Delivery {
     },
     /// To a runtime's supervisor thread: start `count` more worker threads.
     Spawn { runtime: u32, count: u32 },
+    /// The receiving (warm) thread now hosts facet `entry`; `startup` is its encoded
+    /// startup options (see lib/facets.js). Calls follow.
+    StartFacet { entry: u64, startup: String },
+    /// To a runtime's supervisor thread: end worker thread `tid` now (an aborted facet may
+    /// be stuck in a loop).
+    Terminate { runtime: u32, tid: u32 },
     /// To a runtime's supervisor thread: the alarm of an object changed (`time_ms` None:
     /// deleted).
     Alarm {

@@ -262,6 +262,8 @@ export class DurableObjectStorage {
   async deleteAll(options) {
     void options;
     if (this.#engine.explicit > 0) throw new Error('Cannot call deleteAll() within a transaction');
+    // Every facet below this instance goes too (each running one is aborted first).
+    native.facetsDeleteAll();
     this.#engine.deleteAll();
     this.#host.alarms.afterDeleteAll();
   }

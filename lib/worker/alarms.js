@@ -16,13 +16,17 @@ export class Alarms {
   /** While alarm() runs: the time that fired, and whether the handler changed the alarm. */
   #running = null;
 
-  constructor(host, engine) {
+  #facet;
+
+  constructor(host, engine, facet = false) {
     this.#host = host;
     this.#engine = engine;
+    this.#facet = facet;
   }
 
   /** @returns {number | null} ms since the epoch */
   get() {
+    if (this.#facet) return null;
     this.#engine.open();
     const ns = native.alarmGet();
     if (ns === null) return null;
@@ -31,6 +35,8 @@ export class Alarms {
   }
 
   set(scheduledTime) {
+    // Facets cannot set alarms (workerd's text); nothing is written, nothing breaks.
+    if (this.#facet) throw new Error('Facets currently cannot set alarms.');
     if (typeof this.#host.instance?.alarm !== 'function') throw new TypeError(NO_HANDLER);
     let ms = scheduledTime instanceof Date ? scheduledTime.getTime() : scheduledTime;
     if (typeof ms !== 'number' || Number.isNaN(ms)) {
@@ -42,7 +48,7 @@ export class Alarms {
   }
 
   delete() {
-    this.#write(null);
+    if (!this.#facet) this.#write(null);
   }
 
   #write(ns) {

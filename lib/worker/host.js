@@ -12,6 +12,7 @@ import { DurableObjectState } from '../state.js';
 import { wireToRequest, responseToWire } from '../http.js';
 import { StorageEngine, DurableObjectStorage } from '../storage/index.js';
 import { Alarms, ALARM_METHOD, ALARM_GIVE_UP_METHOD } from './alarms.js';
+import { DurableObjectFacets, makeClass, decodeProps } from '../facets.js';
 
 const STATUS_OK = 0;
 const STATUS_ERROR = 1;
@@ -35,22 +36,57 @@ const namespaces = config.namespaces.map(
   (_, i) => new DurableObjectNamespace(config.rt, i, `${config.rt}:${i}`),
 );
 
-/** `this.env` of every instance on this thread. */
+/** A class descriptor for a class of `url` (`main` is referred to as such). */
+function classDesc(url, className, props) {
+  return url === config.main ? { kind: 'main', className, props } : { kind: 'module', url, className, props };
+}
+
+/** `this.env` of every instance on this thread: namespaces, class bindings, vars. */
 const env = Object.freeze({
   ...config.vars,
   ...Object.fromEntries(config.bindings.map(([name, ns]) => [name, namespaces[ns]])),
+  ...Object.fromEntries(config.classes.map((c) => [c.binding, makeClass(classDesc(c.module, c.className, c.props))])),
 });
 
-/** `ctx.exports`: a namespace for each bound class, an opaque class handle otherwise. */
+const NAMESPACE_METHODS = ['idFromName', 'newUniqueId', 'idFromString', 'get', 'getByName', 'jurisdiction'];
+
+/**
+ * `ctx.exports`: for each DurableObject class of `main`, a class handle (usable as a facet
+ * class, callable as `X({ props })`); for a class with a namespace binding it is also that
+ * namespace.
+ */
 function buildExports() {
   const out = {};
   if (!mainModule) return out;
   for (const [name, value] of Object.entries(mainModule)) {
     if (!isDurableObjectClass(value)) continue;
     const ns = config.namespaces.findIndex((n) => n.className === name);
-    out[name] = ns >= 0 ? namespaces[ns] : Object.freeze({ className: name });
+    const extra = {};
+    if (ns >= 0) {
+      for (const m of NAMESPACE_METHODS) extra[m] = namespaces[ns][m].bind(namespaces[ns]);
+    }
+    out[name] = makeClass({ kind: 'main', className: name, props: {} }, extra);
   }
   return Object.freeze(out);
+}
+let exportsCache = null;
+
+/** Resolves a class descriptor to the class (imports its module if needed). */
+async function resolveClass(desc) {
+  let mod;
+  if (desc.kind === 'main') {
+    if (loadError) throw loadError;
+    mod = mainModule;
+  } else if (desc.kind === 'module') {
+    mod = await importUserModule(desc.url);
+  } else {
+    throw new TypeError(`Unsupported class source "${desc.kind}".`);
+  }
+  const cls = mod[desc.className];
+  if (!isDurableObjectClass(cls)) {
+    throw new TypeError(`"${desc.className}" is not a DurableObject class exported by ${desc.url ?? config.main}.`);
+  }
+  return cls;
 }
 
 const FORBIDDEN = new Set(['constructor', 'alarm', 'fetch', 'dup']);
@@ -91,12 +127,41 @@ class Host {
     }
     const id = new DurableObjectId(idHex, name ?? undefined, `${config.rt}:${ns}`);
     this.name = name;
+    this.launch(cls, {
+      id,
+      props: {},
+      depth: 1,
+      idSpec: { h: idHex, n: name ?? null, t: `${config.rt}:${ns}` },
+      facet: false,
+    });
+  }
+
+  /** Hosts facet entry `entry` (startup: see lib/facets.js `encodeStartup`). */
+  async startFacet(entry, startup) {
+    this.blocked++;
+    try {
+      const s = JSON.parse(startup);
+      const cls = await resolveClass({ ...s.c, props: undefined });
+      const id = s.id.s !== undefined ? s.id.s : new DurableObjectId(s.id.h, s.id.n ?? undefined, s.id.t);
+      this.launch(cls, { id, props: decodeProps(s.c.p), depth: s.depth, idSpec: s.id, facet: true });
+    } catch (e) {
+      return this.break(e);
+    } finally {
+      this.blocked--;
+    }
+    if (this.blocked === 0 && !this.ending) this.release();
+  }
+
+  /** Constructs the instance with its ctx (storage, facets, …). */
+  launch(cls, { id, props, depth, idSpec, facet }) {
     const engine = new StorageEngine(this);
-    this.alarms = new Alarms(this, engine);
+    this.alarms = new Alarms(this, engine, facet);
     engine.onCommit = () => this.alarms.afterCommit();
     port.setEndOfTurn(() => engine.endOfTurn());
     const storage = new DurableObjectStorage(this, engine);
-    const ctx = new DurableObjectState(this, { id, exports: buildExports(), props: {}, storage });
+    const facets = new DurableObjectFacets({ rt: config.rt, depth, idSpec });
+    exportsCache ??= buildExports();
+    const ctx = new DurableObjectState(this, { id, exports: exportsCache, props, storage, facets });
     try {
       this.instance = new cls(ctx, env);
     } catch (e) {
@@ -258,6 +323,7 @@ const host = new Host();
 try {
   port.attachWorker(tid, {
     start: (ns, idHex, name) => host.start(ns, idHex, name),
+    startFacet: (entry, startup) => host.startFacet(entry, startup),
     call: (callId, method, payload) => host.onCall(callId, method, payload),
     error: (e) => console.error('durable-facets: internal error in a runtime thread', e),
   });

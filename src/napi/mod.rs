@@ -5,6 +5,7 @@
 //! errors to JS errors with stable `code`s. No logic lives here that `cargo test` could
 //! not reach through the core.
 
+mod facets;
 mod storage;
 mod values;
 mod wake;
@@ -198,6 +199,7 @@ pub fn park(env: Env) -> Result<bool> {
 pub fn create_runtime(
     env: Env,
     namespaces: Vec<String>,
+    isolate: Vec<bool>,
     warm_threads: u32,
     storage: Option<String>,
     sync_full: bool,
@@ -207,6 +209,7 @@ pub fn create_runtime(
         supervisor,
         RuntimeConfig {
             namespaces,
+            isolate,
             warm_threads,
             storage: storage.map(std::path::PathBuf::from),
             sync_full,

@@ -155,6 +155,8 @@ pub const KIND_REPLY: f64 = 2.0;
 pub const KIND_START: f64 = 3.0;
 pub const KIND_SPAWN: f64 = 4.0;
 pub const KIND_ALARM: f64 = 5.0;
+pub const KIND_START_FACET: f64 = 6.0;
+pub const KIND_TERMINATE: f64 = 7.0;
 
 /// Deliveries as one flat array, four slots each: `[kind, a, b, c, kind, a, b, c, …]`
 /// (one allocation instead of an object per message).
@@ -164,6 +166,8 @@ pub const KIND_ALARM: f64 = 5.0;
 /// * start: `[3, nsIndex, idHex, name | null]`
 /// * spawn: `[4, runtimeId, count, null]`
 /// * alarm: `[5, runtimeId, [nsIndex, idHex, name | null], timeMs | null]`
+/// * start facet: `[6, entryId, startup, null]`
+/// * terminate: `[7, runtimeId, threadId, null]`
 ///
 /// # Safety
 /// `env` must be valid for the current call.
@@ -213,6 +217,18 @@ pub unsafe fn deliveries_to_js(
                 number(env, KIND_SPAWN)?,
                 number(env, *runtime as f64)?,
                 number(env, *count as f64)?,
+                null(env)?,
+            ],
+            Delivery::StartFacet { entry, startup } => [
+                number(env, KIND_START_FACET)?,
+                number(env, *entry as f64)?,
+                string(env, startup)?,
+                null(env)?,
+            ],
+            Delivery::Terminate { runtime, tid } => [
+                number(env, KIND_TERMINATE)?,
+                number(env, *runtime as f64)?,
+                number(env, *tid as f64)?,
                 null(env)?,
             ],
             Delivery::Alarm {

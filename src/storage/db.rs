@@ -944,8 +944,23 @@ impl Database {
         self.secure()
     }
 
-    /// The commit is durable: with a file, flush the WAL (used by `sync()` under FULL).
-    pub fn checkpoint_hint(&self) {}
+    /// A new in-memory database holding a copy of this one (for `facets.clone`).
+    pub fn copy_to_memory(&self) -> Result<Database> {
+        let copy = Database::open(Location::Memory, false)?;
+        let (src, dst) = (self.raw()?, copy.raw()?);
+        unsafe {
+            let b = ffi::sqlite3_backup_init(dst, c"main".as_ptr(), src, c"main".as_ptr());
+            if b.is_null() {
+                return Err(StorageError::Message("backup could not start".into()));
+            }
+            ffi::sqlite3_backup_step(b, -1);
+            let rc = ffi::sqlite3_backup_finish(b);
+            if rc != ffi::SQLITE_OK {
+                return Err(sql_error::from_db(dst, rc));
+            }
+        }
+        Ok(copy)
+    }
 }
 
 impl Drop for Database {

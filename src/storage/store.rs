@@ -115,3 +115,33 @@ impl NamespaceDir {
         self.path.join(format!("{}.sqlite", ids::to_hex(id)))
     }
 }
+
+/// Copies the committed state of the database at `src` into a new database at `dst`
+/// (SQLite's online backup, through a connection of its own, so a writer on `src` is not
+/// disturbed and uncommitted writes are not copied).
+pub fn copy_database(src: &Path, dst: &Path) -> Result<(), CoreError> {
+    use rusqlite::{ffi, OpenFlags};
+    let err = |e: String| CoreError::Storage(format!("cannot copy {}: {e}", src.display()));
+    let from = rusqlite::Connection::open_with_flags(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| err(e.to_string()))?;
+    let to = rusqlite::Connection::open(dst).map_err(|e| err(e.to_string()))?;
+    unsafe {
+        let b = ffi::sqlite3_backup_init(
+            to.handle(),
+            c"main".as_ptr(),
+            from.handle(),
+            c"main".as_ptr(),
+        );
+        if b.is_null() {
+            return Err(err("backup could not start".into()));
+        }
+        ffi::sqlite3_backup_step(b, -1);
+        let rc = ffi::sqlite3_backup_finish(b);
+        if rc != ffi::SQLITE_OK {
+            return Err(err(format!("backup failed with code {rc}")));
+        }
+    }
+    to.execute_batch("PRAGMA journal_mode=WAL;")
+        .map_err(|e| err(e.to_string()))?;
+    Ok(())
+}

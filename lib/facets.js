@@ -1,0 +1,227 @@
+// ctx.facets: child objects ("facets") started from other classes, each on its own thread
+// with its own database, all stored together as one logical object. The tree lives in the
+// Rust core (src/facets.rs, src/hub_facets.rs); this is the Cloudflare-shaped facade.
+import { native } from './native.js';
+import * as port from './port.js';
+import { STUB, encode, decode, encodeError, decodeError } from './codec.js';
+import { requestToWire, wireToResponse } from './http.js';
+import { DurableObjectId, namespaceOf } from './ids.js';
+
+/** Marks DurableObjectClass handles; the value is the class descriptor. */
+export const CLASS = Symbol.for('durable-facets.DurableObjectClass');
+
+const MAX_DEPTH = 4;
+const MAX_NAME = 128;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+const BAD_CLASS =
+  "Incorrect type for the 'class' field on 'StartupOptions': the provided value is not of type 'DurableObjectClass or LoopbackDurableObjectNamespace or LoopbackColoLocalActorNamespace'.";
+const NOT_SERIALIZABLE = 'Stubs pointing to Durable Object facets are not serializable.';
+
+/** Throws the spec's TypeError for a bad facet name. */
+export function validateName(name) {
+  if (typeof name !== 'string') throw new TypeError('Facet name must be a string.');
+  if (name.length === 0) throw new TypeError('Facet name cannot be empty.');
+  if (name.length > MAX_NAME) throw new TypeError('Facet name is too long (max 128 characters).');
+  if (name.includes('/')) throw new TypeError("Facet name cannot contain '/'.");
+  if (CONTROL.test(name)) throw new TypeError('Facet name cannot contain control characters.');
+  if (LONE_SURROGATE.test(name)) throw new TypeError('Facet name must be well-formed Unicode.');
+}
+
+/**
+ * A DurableObjectClass handle: opaque, callable as `X({ props })` for a copy with props.
+ * @param {{kind: string, className: string, url?: string, props?: unknown, loader?: object}} desc
+ */
+export function makeClass(desc, extra = {}) {
+  const handle = function (options) {
+    return makeClass({ ...desc, props: options?.props ?? {} });
+  };
+  Object.defineProperty(handle, 'name', { value: desc.className });
+  Object.defineProperty(handle, CLASS, { value: desc });
+  Object.assign(handle, extra);
+  return Object.freeze(handle);
+}
+
+export function classOf(value) {
+  return (typeof value === 'function' || (typeof value === 'object' && value !== null)) ? value[CLASS] : undefined;
+}
+
+function encodeProps(props) {
+  const p = encode(props ?? {});
+  return typeof p === 'string' ? { j: p } : { b: p.toString('base64') };
+}
+
+export function decodeProps(p) {
+  return p.j !== undefined ? decode(p.j) : decode(Buffer.from(p.b, 'base64'));
+}
+
+/** The startup options of a facet as the core keeps them (compared byte for byte). */
+function encodeStartup(options, parent) {
+  if (options === null || typeof options !== 'object') throw new TypeError(BAD_CLASS);
+  const desc = classOf(options.class);
+  if (desc === undefined) throw new TypeError(BAD_CLASS);
+  let id;
+  if (options.id === undefined || options.id === null) id = parent.idSpec;
+  else if (options.id instanceof DurableObjectId) id = { h: options.id.toString(), n: options.id.name ?? null, t: namespaceOf(options.id) ?? null };
+  else if (typeof options.id === 'string') id = { s: options.id };
+  else id = { s: String(options.id) };
+  const { props, ...rest } = desc;
+  return JSON.stringify({ c: { ...rest, p: encodeProps(props) }, id, depth: parent.depth + 1 });
+}
+
+/**
+ * The `ctx.facets` of one instance.
+ * @internal constructed by the worker host
+ */
+export class DurableObjectFacets {
+  #parent;
+  /** Form-B startups in progress, by name: the first stub used wins. */
+  #pending = new Map();
+
+  constructor(parent) {
+    this.#parent = parent;
+  }
+
+  /**
+   * A stub for facet `name`; the facet starts on first use.
+   * @param {string} name
+   * @param {{class: unknown, id?: unknown} | (() => unknown)} startup
+   */
+  get(name, startup) {
+    validateName(name);
+    if (this.#parent.depth + 1 > MAX_DEPTH) {
+      throw new Error('Facet nesting depth limit exceeded. The maximum depth including the root Durable Object is 4.');
+    }
+    let bind;
+    if (typeof startup === 'function') {
+      bind = () => this.#bindCallback(name, startup);
+    } else {
+      const encoded = encodeStartup(startup, this.#parent);
+      bind = () => this.#bindOptions(name, encoded);
+    }
+    return makeFacetStub(this.#parent.rt, bind);
+  }
+
+  #result(r) {
+    if (typeof r !== 'number') throw decodeError(r, false);
+    return r;
+  }
+
+  #bindOptions(name, encoded) {
+    return this.#result(native.facetCreate(name, encoded, true, null));
+  }
+
+  async #bindCallback(name, callback) {
+    const found = native.facetLookup(name);
+    if (typeof found !== 'number') throw decodeError(found, false);
+    if (found >= 0) return found;
+    let pending = this.#pending.get(name);
+    if (pending === undefined) {
+      pending = (async () => {
+        let encoded;
+        try {
+          encoded = encodeStartup(await callback(), this.#parent);
+        } catch (e) {
+          return native.facetCreate(name, '', false, encodeError(e));
+        }
+        return native.facetCreate(name, encoded, false, null);
+      })();
+      this.#pending.set(name, pending);
+      pending.finally(() => this.#pending.get(name) === pending && this.#pending.delete(name)).catch(() => {});
+    }
+    return this.#result(await pending);
+  }
+
+  /** Stops facet `name` and its subtree at once; its storage is kept. */
+  abort(name, reason) {
+    validateName(name);
+    const error = typeof reason === 'string' ? new Error(reason) : reason;
+    this.#pending.delete(name);
+    native.facetStop(name, encodeError(error));
+  }
+
+  /** Stops facet `name` and deletes its storage and that of its descendants. */
+  delete(name) {
+    validateName(name);
+    this.#pending.delete(name);
+    native.facetStop(name, null);
+  }
+
+  /** Replaces `dst` (and its subtree) with a copy of `src`'s committed state and subtree. */
+  clone(src, dst) {
+    validateName(src);
+    validateName(dst);
+    this.#pending.delete(dst);
+    native.facetClone(src, dst);
+  }
+
+  /** Names of the direct children that have storage or are running, sorted. */
+  list() {
+    return native.facetList();
+  }
+}
+
+/** A stub bound lazily (on its first call) to a facet entry. */
+function makeFacetStub(rt, bind) {
+  let entry = null;
+  let binding = null;
+  const methods = new Map();
+
+  function ensureBound() {
+    if (entry !== null) return null;
+    binding ??= Promise.resolve()
+      .then(bind)
+      .then((e) => {
+        entry = e;
+      });
+    return binding;
+  }
+
+  function send(method, payload) {
+    const wait = ensureBound();
+    if (wait === null) return port.sendFacet(rt, entry, method, payload);
+    return wait.then(() => port.sendFacet(rt, entry, method, payload));
+  }
+
+  function method(prop) {
+    let f = methods.get(prop);
+    if (f === undefined) {
+      f = (...args) => {
+        let payload;
+        try {
+          payload = encode(args);
+        } catch (e) {
+          return Promise.reject(e);
+        }
+        return send(prop, payload);
+      };
+      methods.set(prop, f);
+    }
+    return f;
+  }
+
+  async function fetch(input, init) {
+    const req = input instanceof Request && init === undefined ? input : new Request(input, init);
+    const wire = await requestToWire(req);
+    return wireToResponse(await send('fetch', encode([wire])));
+  }
+
+  return new Proxy(Object.create(null), {
+    get(_t, prop) {
+      switch (prop) {
+        case 'then':
+        case 'id':
+        case 'name':
+          return undefined;
+        case 'fetch':
+          return fetch;
+        case STUB:
+          return NOT_SERIALIZABLE;
+      }
+      if (prop === Symbol.dispose) return () => {};
+      if (typeof prop === 'symbol') return undefined;
+      return method(prop);
+    },
+  });
+}
