@@ -162,6 +162,9 @@ export class DurableObjectFacets {
   }
 }
 
+/** The class of facet stubs (never a plain object, so never serialized by accident). */
+class DurableObjectFacetStub {}
+
 /** A stub bound lazily (on its first call) to a facet entry. */
 function makeFacetStub(rt, bind) {
   let entry = null;
@@ -207,7 +210,7 @@ function makeFacetStub(rt, bind) {
     return wireToResponse(await send('fetch', encode([wire])));
   }
 
-  return new Proxy(Object.create(null), {
+  return new Proxy(new DurableObjectFacetStub(), {
     get(_t, prop) {
       switch (prop) {
         case 'then':

@@ -73,6 +73,7 @@ export class Alarms {
   /** deleteAll() removed the alarm along with everything else. */
   afterDeleteAll() {
     this.#changed = false;
+    if (this.#facet) return;
     native.alarmChanged(null, this.#host.name);
   }
 
