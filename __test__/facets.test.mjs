@@ -329,3 +329,57 @@ test('idle eviction keeps the entry: the callback does not run again', async (t)
   assert.equal(await tracker.call('f', 'increment'), 2);
   assert.equal(await tracker.callbacks(), 1);
 });
+
+const APP = `
+import { DurableObject } from 'cloudflare:workers';
+import { twice } from './util.js';
+export class App extends DurableObject {
+  add(text) {
+    this.ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS notes (t TEXT)');
+    this.ctx.storage.sql.exec('INSERT INTO notes VALUES (?)', text);
+    return this.ctx.storage.sql.exec('SELECT count(*) AS n FROM notes').one().n;
+  }
+  info() {
+    return { props: this.ctx.props, greeting: this.env.GREETING, twice: twice(21), exports: Object.keys(this.ctx.exports) };
+  }
+  counter() {
+    return this.ctx.facets.get('c', () => ({ class: this.env.COUNTER })).increment();
+  }
+}`;
+
+function loaders(t) {
+  const rt = new Runtime({
+    main: fixture('facet-objects.mjs'),
+    durableObjects: { HOST: 'Host' },
+    classes: { COUNTER: { className: 'Counter' } },
+    workerLoaders: ['LOADER'],
+    warmThreads: 1,
+  });
+  t.after(() => rt.dispose());
+  return rt.env.HOST.getByName('tenant');
+}
+
+test('worker loaders: code supplied at run time runs as a facet with its own storage', async (t) => {
+  const host = loaders(t);
+  await host.deploy('notes', APP);
+  await host.deploy('todo', APP);
+  assert.equal(await host.call('notes', 'add', 'a'), 1);
+  assert.equal(await host.call('notes', 'add', 'b'), 2);
+  assert.equal(await host.call('todo', 'add', 'x'), 1, 'each app has its own database');
+});
+
+test('worker loaders: loaded code sees its props, the env passed in, and its own exports', async (t) => {
+  const host = loaders(t);
+  await host.deploy('notes', APP);
+  assert.deepEqual(await host.call('notes', 'info'), { props: { app: 'notes' }, greeting: 'hello', twice: 42, exports: ['App'] });
+  assert.equal(await host.call('notes', 'counter'), 1, 'a class binding passed in env starts facets');
+});
+
+test('worker loaders: an unknown class name is refused with workerd\'s text', async (t) => {
+  const host = loaders(t);
+  await host.deploy('other', APP);
+  await assert.rejects(host.callClass('other', 'Nope', 'info'), {
+    name: 'TypeError',
+    message: `Worker "other:${APP.length}" does not export a Durable Object class named "Nope".`,
+  });
+});

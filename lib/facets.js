@@ -35,7 +35,7 @@ export function validateName(name) {
  */
 export function makeClass(desc, extra = {}) {
   const handle = function (options) {
-    return makeClass({ ...desc, props: options?.props ?? {} });
+    return withProps(desc, options?.props ?? {});
   };
   Object.defineProperty(handle, 'name', { value: desc.className });
   Object.defineProperty(handle, CLASS, { value: desc });
@@ -56,18 +56,104 @@ export function decodeProps(p) {
   return p.j !== undefined ? decode(p.j) : decode(Buffer.from(p.b, 'base64'));
 }
 
-/** The startup options of a facet as the core keeps them (compared byte for byte). */
-function encodeStartup(options, parent) {
+/** Checks the options of get() form A synchronously (TypeError), as workerd does. */
+function checkOptions(options) {
   if (options === null || typeof options !== 'object') throw new TypeError(BAD_CLASS);
-  const desc = classOf(options.class);
-  if (desc === undefined) throw new TypeError(BAD_CLASS);
+  if (classOf(options.class) === undefined) throw new TypeError(BAD_CLASS);
+}
+
+/** Code behind loader classes: desc → () => Promise<WorkerCode>. */
+const loaderCode = new WeakMap();
+
+/** Encodes an `env` passed to loaded code: plain values and class bindings. */
+async function encodeEnv(env) {
+  const out = {};
+  for (const [k, v] of Object.entries(env ?? {})) {
+    const desc = classOf(v);
+    out[k] = desc !== undefined ? { cls: await encodeClass(desc) } : { val: encodeProps(v) };
+  }
+  return out;
+}
+
+async function encodeClass(desc) {
+  const { props, ...rest } = desc;
+  const out = { ...rest, p: encodeProps(props) };
+  if (desc.kind === 'loader') {
+    const code = await loaderCode.get(desc)();
+    out.code = { mainModule: code.mainModule, modules: code.modules, env: await encodeEnv(code.env) };
+  }
+  return out;
+}
+
+/** The startup options of a facet as the core keeps them (compared byte for byte). */
+async function encodeStartup(options, parent) {
+  checkOptions(options);
   let id;
   if (options.id === undefined || options.id === null) id = parent.idSpec;
   else if (options.id instanceof DurableObjectId) id = { h: options.id.toString(), n: options.id.name ?? null, t: namespaceOf(options.id) ?? null };
   else if (typeof options.id === 'string') id = { s: options.id };
   else id = { s: String(options.id) };
-  const { props, ...rest } = desc;
-  return JSON.stringify({ c: { ...rest, p: encodeProps(props) }, id, depth: parent.depth + 1 });
+  return JSON.stringify({ c: await encodeClass(classOf(options.class)), id, depth: parent.depth + 1 });
+}
+
+/** Rebuilds an `env` encoded by encodeEnv. */
+export function decodeEnv(encoded) {
+  const out = {};
+  for (const [k, v] of Object.entries(encoded ?? {})) {
+    if (v.cls) {
+      const { p, code, ...desc } = v.cls;
+      const handle = makeClass({ ...desc, props: decodeProps(p) });
+      if (code) loaderCode.set(classOf(handle), async () => ({ ...code, env: decodeEnv(code.env) }));
+      out[k] = handle;
+    } else out[k] = decodeProps(v.val);
+  }
+  return out;
+}
+
+/**
+ * A worker loader binding (`workerLoaders` option): `get(name, getCode)` gives a stub whose
+ * `getDurableObjectClass(className)` is a facet class running code supplied at run time.
+ * Code is cached by name on this thread; the callback is skipped once loaded.
+ */
+export function makeWorkerLoader(binding) {
+  const cache = new Map();
+  return Object.freeze({
+    get(name, getCode) {
+      if (typeof name !== 'string') throw new TypeError('Worker name must be a string.');
+      if (typeof getCode !== 'function') throw new TypeError('get() requires a callback that returns the worker code.');
+      const load = () => {
+        let p = cache.get(name);
+        if (p === undefined) {
+          p = Promise.resolve()
+            .then(getCode)
+            .then((code) => {
+              if (code === null || typeof code !== 'object' || typeof code.mainModule !== 'string' || typeof code.modules !== 'object') {
+                throw new TypeError('Worker code must be { mainModule, modules }.');
+              }
+              return code;
+            });
+          p.catch(() => cache.get(name) === p && cache.delete(name));
+          cache.set(name, p);
+        }
+        return p;
+      };
+      return Object.freeze({
+        getDurableObjectClass(className = 'default', options) {
+          const handle = makeClass({ kind: 'loader', loader: binding, worker: name, className, props: options?.props ?? {} });
+          loaderCode.set(classOf(handle), load);
+          return handle;
+        },
+      });
+    },
+  });
+}
+
+/** Loader class handles made from `X({ props })` share the code of X. */
+function withProps(desc, props) {
+  const copy = makeClass({ ...desc, props });
+  const code = loaderCode.get(desc);
+  if (code) loaderCode.set(classOf(copy), code);
+  return copy;
 }
 
 /**
@@ -97,7 +183,9 @@ export class DurableObjectFacets {
     if (typeof startup === 'function') {
       bind = () => this.#bindCallback(name, startup);
     } else {
+      checkOptions(startup);
       const encoded = encodeStartup(startup, this.#parent);
+      encoded.catch(() => {});
       bind = () => this.#bindOptions(name, encoded);
     }
     return makeFacetStub(this.#parent.rt, bind);
@@ -108,8 +196,8 @@ export class DurableObjectFacets {
     return r;
   }
 
-  #bindOptions(name, encoded) {
-    return this.#result(native.facetCreate(name, encoded, true, null));
+  async #bindOptions(name, encoded) {
+    return this.#result(native.facetCreate(name, await encoded, true, null));
   }
 
   async #bindCallback(name, callback) {
@@ -121,7 +209,7 @@ export class DurableObjectFacets {
       pending = (async () => {
         let encoded;
         try {
-          encoded = encodeStartup(await callback(), this.#parent);
+          encoded = await encodeStartup(await callback(), this.#parent);
         } catch (e) {
           return native.facetCreate(name, '', false, encodeError(e));
         }

@@ -114,6 +114,7 @@ export class Runtime {
       namespaces: config.namespaces,
       bindings: config.bindings,
       classes: config.classes,
+      workerLoaders: config.workerLoaders,
       vars: config.vars,
       idleTimeoutMs: config.idleTimeoutMs,
     }, config.alarmRetryBaseMs);

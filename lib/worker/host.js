@@ -4,7 +4,7 @@ import { workerData } from 'node:worker_threads';
 import { native } from '../native.js';
 import * as port from '../port.js';
 import { encode, decode, encodeError } from '../codec.js';
-import { importUserModule } from './loader.js';
+import { importUserModule, importLoaderCode } from './loader.js';
 import { isDurableObjectClass } from '../durable-object.js';
 import { DurableObjectId } from '../ids.js';
 import { DurableObjectNamespace } from '../namespace.js';
@@ -12,7 +12,7 @@ import { DurableObjectState } from '../state.js';
 import { wireToRequest, responseToWire } from '../http.js';
 import { StorageEngine, DurableObjectStorage } from '../storage/index.js';
 import { Alarms, ALARM_METHOD, ALARM_GIVE_UP_METHOD } from './alarms.js';
-import { DurableObjectFacets, makeClass, decodeProps } from '../facets.js';
+import { DurableObjectFacets, makeClass, decodeProps, decodeEnv, makeWorkerLoader } from '../facets.js';
 
 const STATUS_OK = 0;
 const STATUS_ERROR = 1;
@@ -46,6 +46,7 @@ const env = Object.freeze({
   ...config.vars,
   ...Object.fromEntries(config.bindings.map(([name, ns]) => [name, namespaces[ns]])),
   ...Object.fromEntries(config.classes.map((c) => [c.binding, makeClass(classDesc(c.module, c.className, c.props))])),
+  ...Object.fromEntries(config.workerLoaders.map((name) => [name, makeWorkerLoader(name)])),
 });
 
 const NAMESPACE_METHODS = ['idFromName', 'newUniqueId', 'idFromString', 'get', 'getByName', 'jurisdiction'];
@@ -71,9 +72,27 @@ function buildExports() {
 }
 let exportsCache = null;
 
+/** `ctx.exports` of loaded code: class handles for its module's DurableObject classes. */
+function loaderExports(desc, mod) {
+  const out = {};
+  for (const [name, value] of Object.entries(mod)) {
+    if (!isDurableObjectClass(value)) continue;
+    out[name] = decodeEnv({ x: { cls: { ...desc, className: name, p: { j: '{}' } } } }).x;
+  }
+  return Object.freeze(out);
+}
+
 /** Resolves a class descriptor to the class (imports its module if needed). */
 async function resolveClass(desc) {
   let mod;
+  if (desc.kind === 'loader') {
+    mod = await importLoaderCode(desc.worker, desc.code);
+    const cls = mod[desc.className];
+    if (!isDurableObjectClass(cls)) {
+      throw new TypeError(`Worker "${desc.worker}" does not export a Durable Object class named "${desc.className}".`);
+    }
+    return cls;
+  }
   if (desc.kind === 'main') {
     if (loadError) throw loadError;
     mod = mainModule;
@@ -143,7 +162,12 @@ class Host {
       const s = JSON.parse(startup);
       const cls = await resolveClass({ ...s.c, props: undefined });
       const id = s.id.s !== undefined ? s.id.s : new DurableObjectId(s.id.h, s.id.n ?? undefined, s.id.t);
-      this.launch(cls, { id, props: decodeProps(s.c.p), depth: s.depth, idSpec: s.id, facet: true });
+      // Loaded code sees the env its parent passed in, and its own module's exports.
+      const loaded =
+        s.c.kind === 'loader'
+          ? { env: Object.freeze(decodeEnv(s.c.code.env)), exports: loaderExports(s.c, await importLoaderCode(s.c.worker, s.c.code)) }
+          : null;
+      this.launch(cls, { id, props: decodeProps(s.c.p), depth: s.depth, idSpec: s.id, facet: true, loaded });
     } catch (e) {
       return this.break(e);
     } finally {
@@ -153,7 +177,7 @@ class Host {
   }
 
   /** Constructs the instance with its ctx (storage, facets, …). */
-  launch(cls, { id, props, depth, idSpec, facet }) {
+  launch(cls, { id, props, depth, idSpec, facet, loaded = null }) {
     const engine = new StorageEngine(this);
     this.alarms = new Alarms(this, engine, facet);
     engine.onCommit = () => this.alarms.afterCommit();
@@ -161,9 +185,9 @@ class Host {
     const storage = new DurableObjectStorage(this, engine);
     const facets = new DurableObjectFacets({ rt: config.rt, depth, idSpec });
     exportsCache ??= buildExports();
-    const ctx = new DurableObjectState(this, { id, exports: exportsCache, props, storage, facets });
+    const ctx = new DurableObjectState(this, { id, exports: loaded?.exports ?? exportsCache, props, storage, facets });
     try {
-      this.instance = new cls(ctx, env);
+      this.instance = new cls(ctx, loaded?.env ?? env);
     } catch (e) {
       return this.break(e);
     }

@@ -143,3 +143,47 @@ export async function importUserModule(url) {
   const m = await instantiate(await loadUrl(url));
   return m.namespace;
 }
+
+/**
+ * Loads code supplied at run time (a worker loader's `WorkerCode`): `modules` maps names
+ * to ES module sources, `mainModule` names the entry. Modules import each other by name
+ * (relative specifiers resolve against the importer's name), "cloudflare:workers" and
+ * Node's builtins; nothing else (no files, no packages).
+ * @param {string} worker the worker's name (for stack traces)
+ * @param {{mainModule: string, modules: Record<string, string>}} code
+ * @returns {Promise<object>} the main module's namespace
+ */
+export async function importLoaderCode(worker, code) {
+  const compiled = new Map();
+  const idFor = (name) => `worker:${encodeURIComponent(worker)}/${name}`;
+  const nameOf = (specifier, referrerName) => {
+    if (specifier.startsWith('./') || specifier.startsWith('../')) {
+      return path.posix.normalize(path.posix.join(path.posix.dirname(referrerName), specifier));
+    }
+    return specifier.startsWith('/') ? specifier.slice(1) : specifier;
+  };
+  const moduleFor = (name) => {
+    let m = compiled.get(name);
+    if (m) return m;
+    const source = code.modules[name];
+    if (typeof source !== 'string') throw new Error(`Worker "${worker}" has no module named "${name}".`);
+    m = new vm.SourceTextModule(source, {
+      identifier: idFor(name),
+      initializeImportMeta(meta) {
+        meta.url = idFor(name);
+      },
+      importModuleDynamically: async (specifier) => instantiate(await link(specifier, name)),
+    });
+    compiled.set(name, m);
+    return m;
+  };
+  const link = async (specifier, referrerName) => {
+    if (specifier === CF_SPECIFIER) return cloudflareModule();
+    if (specifier.startsWith('node:')) return importNative(specifier, {});
+    return moduleFor(nameOf(specifier, referrerName));
+  };
+  const main = moduleFor(code.mainModule);
+  await main.link((specifier, referencing) => link(specifier, referencing.identifier.slice(idFor('').length)));
+  await main.evaluate();
+  return main.namespace;
+}
