@@ -383,3 +383,24 @@ test('worker loaders: an unknown class name is refused with workerd\'s text', as
     message: `Worker "other:${APP.length}" does not export a Durable Object class named "Nope".`,
   });
 });
+
+test('maxRunningFacets evicts the least recently used idle threads', async (t) => {
+  const root = facets(t, { maxRunningFacets: 2 }).env.ROOT.getByName('lru');
+  await root.callB('a', 'increment');
+  assert.equal(await root.callB('a', 'memory'), 1);
+  for (const name of ['b', 'c', 'd']) await root.callB(name, 'increment');
+  await sleep(100);
+  assert.equal(await root.callB('a', 'memory'), 0, 'a was evicted (its entry and storage kept)');
+  assert.equal(await root.callB('a', 'value'), 1);
+});
+
+test('cpuTimeoutMs breaks a facet stuck in one synchronous run', async (t) => {
+  const root = facets(t, { cpuTimeoutMs: 200, facetFailure: 'isolate' }).env.ROOT.getByName('cpu');
+  await root.callB('spin', 'increment');
+  assert.deepEqual(await root.callBCatch('spin', 'loop'), {
+    message: 'Durable Object exceeded its CPU time limit.',
+    reset: true,
+    remote: true,
+  });
+  assert.equal(await root.callB('spin', 'value'), 1);
+});

@@ -142,3 +142,10 @@ test('a Rust panic becomes a JS error', async () => {
   const { native } = await import('../lib/native.js');
   assert.throws(() => native.panicForTest(), (e) => e instanceof Error && /panic/.test(e.message));
 });
+
+test('cpuTimeoutMs breaks an object whose synchronous run is too long', async (t) => {
+  const rt = runtime(t, { cpuTimeoutMs: 100 });
+  const stub = rt.env.ECHO.getByName('cpu');
+  await assert.rejects(stub.busy(2000), { message: 'Durable Object exceeded its CPU time limit.', durableObjectReset: true });
+  assert.equal(await stub.inc(), 1);
+});

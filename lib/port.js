@@ -14,6 +14,7 @@ const KIND_SPAWN = 4;
 const KIND_ALARM = 5;
 const KIND_START_FACET = 6;
 const KIND_TERMINATE = 7;
+const KIND_EVICT = 8;
 
 /** How long a worker thread spins for its next delivery before parking (µs). */
 const SPIN_MICROS = 50;
@@ -61,6 +62,9 @@ function dispatch(batch) {
       case KIND_TERMINATE:
         handlers.terminate(batch[i + 1], batch[i + 2]);
         break;
+      case KIND_EVICT:
+        handlers.evict();
+        break;
     }
   }
 }
@@ -84,8 +88,12 @@ function settle(callId, status, payload) {
   }
 }
 
+/** Worker threads under a CPU limit: when the current turn started (0: parked). */
+let heartbeat = null;
+
 /** Drains and dispatches until the inbox stays empty, then parks (main) or spins (worker). */
 function pump() {
+  if (heartbeat !== null) heartbeat[0] = Date.now();
   try {
     let batch;
     while ((batch = native.drain()) !== null) dispatch(batch);
@@ -98,6 +106,7 @@ function pump() {
 
 function spin() {
   spinScheduled = false;
+  if (heartbeat !== null) heartbeat[0] = Date.now();
   try {
     if (endOfTurn !== null) endOfTurn();
     const batch = native.spinDrain(SPIN_MICROS);
@@ -106,6 +115,8 @@ function spin() {
       scheduleSpin();
     } else if (native.park()) {
       pump();
+    } else if (heartbeat !== null) {
+      heartbeat[0] = 0;
     }
   } catch (e) {
     handlers.error?.(e);
@@ -168,8 +179,9 @@ export function attachCaller(h) {
  * Attaches this worker thread under the id its supervisor reserved.
  * @returns {number} the runtime id
  */
-export function attachWorker(tid, h) {
+export function attachWorker(tid, h, beat = null) {
   worker = true;
+  heartbeat = beat;
   attached = true;
   Object.assign(handlers, h);
   const rt = native.attachWorker(pump, tid);

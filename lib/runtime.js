@@ -6,6 +6,9 @@ import * as port from './port.js';
 import { normalizeOptions } from './options.js';
 import { DurableObjectNamespace } from './namespace.js';
 import { AlarmScheduler } from './alarm-scheduler.js';
+import { encodeError } from './codec.js';
+
+const CPU_LIMIT = 'Durable Object exceeded its CPU time limit.';
 
 const HOST_URL = new URL('./worker/host.js', import.meta.url);
 
@@ -35,10 +38,31 @@ class Supervisor {
   /** @type {Map<number, Worker>} */
   workers = new Map();
 
-  constructor(rt, workerConfig, alarmRetryBaseMs) {
+  /** Per thread, under a CPU limit: when its current turn started (ms; 0 when parked). */
+  beats = new Map();
+  watchdog = null;
+
+  constructor(rt, workerConfig, alarmRetryBaseMs, cpuTimeoutMs) {
     this.rt = rt;
     this.workerConfig = workerConfig;
     this.alarms = new AlarmScheduler(rt, alarmRetryBaseMs);
+    this.cpuTimeoutMs = cpuTimeoutMs;
+    if (cpuTimeoutMs !== null) {
+      this.watchdog = setInterval(() => this.checkCpu(), Math.max(5, Math.floor(cpuTimeoutMs / 4)));
+      this.watchdog.unref();
+    }
+  }
+
+  /** Breaks every thread whose current synchronous run exceeds the CPU limit. */
+  checkCpu() {
+    const now = Date.now();
+    for (const [tid, beat] of this.beats) {
+      if (beat[0] !== 0 && now - beat[0] > this.cpuTimeoutMs) {
+        this.beats.delete(tid);
+        native.breakThread(tid, encodeError(new Error(CPU_LIMIT)));
+        this.workers.get(tid)?.terminate();
+      }
+    }
   }
 
   spawn(count) {
@@ -51,8 +75,10 @@ class Supervisor {
       }
       let worker;
       try {
+        const beat = this.cpuTimeoutMs === null ? null : new Float64Array(new SharedArrayBuffer(8));
+        if (beat !== null) this.beats.set(tid, beat);
         worker = new Worker(HOST_URL, {
-          workerData: { tid, config: this.workerConfig },
+          workerData: { tid, config: this.workerConfig, beat },
           execArgv: WORKER_EXEC_ARGV,
           resourceLimits: { maxOldGenerationSizeMb: HEAP_LIMIT_MB },
         });
@@ -68,6 +94,7 @@ class Supervisor {
       worker.on('error', () => {});
       worker.on('exit', () => {
         this.workers.delete(tid);
+        this.beats.delete(tid);
         native.threadExited(tid);
       });
       this.workers.set(tid, worker);
@@ -75,6 +102,7 @@ class Supervisor {
   }
 
   async terminateAll() {
+    clearInterval(this.watchdog);
     await Promise.all([...this.workers.values()].map((w) => w.terminate()));
     this.workers.clear();
   }
@@ -106,6 +134,7 @@ export class Runtime {
       config.warmThreads,
       config.storage,
       config.synchronous === 'full',
+      config.maxRunningFacets,
     );
     this.#rt = rt;
     this.#supervisor = new Supervisor(rt, {
@@ -117,7 +146,7 @@ export class Runtime {
       workerLoaders: config.workerLoaders,
       vars: config.vars,
       idleTimeoutMs: config.idleTimeoutMs,
-    }, config.alarmRetryBaseMs);
+    }, config.alarmRetryBaseMs, config.cpuTimeoutMs);
     supervisors.set(rt, this.#supervisor);
     // Alarms set by earlier runs wake their objects again.
     if (config.storage !== null) {

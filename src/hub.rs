@@ -42,6 +42,8 @@ pub struct RuntimeConfig {
     pub storage: Option<std::path::PathBuf>,
     /// `synchronous: "full"`: fsync every commit.
     pub sync_full: bool,
+    /// Soft bound on running instance threads (`maxRunningFacets`).
+    pub max_running: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +87,7 @@ struct RuntimeRec {
     dirs: Vec<NamespaceDir>,
     sync_full: bool,
     isolate: Vec<bool>,
+    max_running: u32,
     /// Without a storage directory: databases live here from first use until deleteAll or
     /// dispose, across evictions and restarts. Keyed by root and facet path.
     memory_dbs: HashMap<(ObjectKey, Vec<String>), SharedDb>,
@@ -222,6 +225,7 @@ impl Hub {
                 dirs,
                 sync_full: config.sync_full,
                 isolate: config.isolate,
+                max_running: config.max_running,
                 forest: Forest::default(),
                 memory_dbs: HashMap::new(),
                 objects: HashMap::new(),
@@ -649,6 +653,7 @@ impl HubState {
         thread.inflight_in += queue.len() as u32;
         let inbox = thread.inbox.clone().expect("warm thread has an inbox");
         inbox.push(start);
+        self.evict_over_limit(rt, tid);
         for delivery in queue {
             if let Delivery::Call { call, .. } = &delivery {
                 if let Some(flight) = self.calls.get_mut(call) {
@@ -656,6 +661,39 @@ impl HubState {
                 }
             }
             inbox.push(delivery);
+        }
+    }
+
+    /// Beyond `maxRunningFacets` running instances, asks the least recently used idle ones
+    /// to end (a soft bound: busy threads are never stopped, and new ones always start).
+    fn evict_over_limit(&mut self, rt: RtId, keep: Tid) {
+        let Some(rtrec) = self.runtimes.get(&rt) else {
+            return;
+        };
+        let max = rtrec.max_running as usize;
+        let running: Vec<(&Tid, &ThreadRec)> = self
+            .threads
+            .iter()
+            .filter(|(_, r)| r.runtime == Some(rt) && matches!(r.role, Role::Hosting(_)))
+            .collect();
+        if running.len() <= max {
+            return;
+        }
+        let mut idle: Vec<(Instant, Tid)> = running
+            .iter()
+            .filter(|(t, r)| {
+                **t != keep
+                    && r.inflight_in == 0
+                    && r.inflight_out == 0
+                    && r.inbox.as_ref().is_some_and(|i| i.is_empty())
+            })
+            .map(|(t, r)| (r.last_activity, **t))
+            .collect();
+        idle.sort();
+        for (_, t) in idle.into_iter().take(running.len() - max) {
+            if let Some(inbox) = self.threads.get(&t).and_then(|r| r.inbox.as_ref()) {
+                inbox.push(Delivery::Evict);
+            }
         }
     }
 

@@ -35,6 +35,7 @@ fn setup(warm: u32) -> Setup {
                 warm_threads: warm,
                 storage: None,
                 sync_full: false,
+                max_running: 64,
             },
         )
         .unwrap();

@@ -57,6 +57,9 @@ pub enum Delivery {
     /// The receiving (warm) thread now hosts facet `entry`; `startup` is its encoded
     /// startup options (see lib/facets.js). Calls follow.
     StartFacet { entry: u64, startup: String },
+    /// The runtime has more running threads than `maxRunningFacets`: end this thread if it
+    /// is idle.
+    Evict,
     /// To a runtime's supervisor thread: end worker thread `tid` now (an aborted facet may
     /// be stuck in a loop).
     Terminate { runtime: u32, tid: u32 },

@@ -17,7 +17,7 @@ import { DurableObjectFacets, makeClass, decodeProps, decodeEnv, makeWorkerLoade
 const STATUS_OK = 0;
 const STATUS_ERROR = 1;
 
-const { tid, config } = workerData;
+const { tid, config, beat } = workerData;
 
 // Cloudflare logs unhandled rejections; they do not end the instance.
 process.on('unhandledRejection', (reason) => {
@@ -332,6 +332,15 @@ class Host {
     setTimeout(() => this.checkIdle(), Math.max(1, ms));
   }
 
+  /** Too many running threads: end this one now if it is idle. */
+  evict() {
+    if (this.ending || this.holds > 0 || this.blocked > 0) return;
+    if (native.tryRetire(0) === 0) {
+      this.ending = true;
+      process.exit(0);
+    }
+  }
+
   checkIdle() {
     if (this.ending) return;
     if (this.holds > 0 || this.blocked > 0) return this.armIdleTimer(config.idleTimeoutMs);
@@ -348,9 +357,10 @@ try {
   port.attachWorker(tid, {
     start: (ns, idHex, name) => host.start(ns, idHex, name),
     startFacet: (entry, startup) => host.startFacet(entry, startup),
+    evict: () => host.evict(),
     call: (callId, method, payload) => host.onCall(callId, method, payload),
     error: (e) => console.error('durable-facets: internal error in a runtime thread', e),
-  });
+  }, beat);
 } catch {
   // The runtime was disposed while this thread started.
   process.exit(0);

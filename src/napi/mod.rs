@@ -203,6 +203,7 @@ pub fn create_runtime(
     warm_threads: u32,
     storage: Option<String>,
     sync_full: bool,
+    max_running: u32,
 ) -> Result<u32> {
     let supervisor = tid(&env)?;
     HUB.create_runtime(
@@ -213,6 +214,7 @@ pub fn create_runtime(
             warm_threads,
             storage: storage.map(std::path::PathBuf::from),
             sync_full,
+            max_running,
         },
     )
     .map_err(|e| core_error(&env, e))
@@ -280,6 +282,15 @@ pub fn reply(env: Env, call: f64, status: u32, payload: Unknown<'_>) -> Result<(
 pub fn break_self(env: Env, payload: Unknown<'_>) -> Result<()> {
     let payload = unsafe { read_payload(env.raw(), payload.raw())? };
     HUB.break_thread(tid(&env)?, payload);
+    Ok(())
+}
+
+/// The supervisor's CPU watchdog: thread `tid` ran one synchronous stretch for too long.
+/// Its instance breaks with `payload`; the supervisor terminates the thread.
+#[napi(catch_unwind, js_name = "breakThread")]
+pub fn break_thread(env: Env, tid: u32, payload: Unknown<'_>) -> Result<()> {
+    let payload = unsafe { read_payload(env.raw(), payload.raw())? };
+    HUB.break_thread(tid, payload);
     Ok(())
 }
 

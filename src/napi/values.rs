@@ -157,6 +157,7 @@ pub const KIND_SPAWN: f64 = 4.0;
 pub const KIND_ALARM: f64 = 5.0;
 pub const KIND_START_FACET: f64 = 6.0;
 pub const KIND_TERMINATE: f64 = 7.0;
+pub const KIND_EVICT: f64 = 8.0;
 
 /// Deliveries as one flat array, four slots each: `[kind, a, b, c, kind, a, b, c, …]`
 /// (one allocation instead of an object per message).
@@ -168,6 +169,7 @@ pub const KIND_TERMINATE: f64 = 7.0;
 /// * alarm: `[5, runtimeId, [nsIndex, idHex, name | null], timeMs | null]`
 /// * start facet: `[6, entryId, startup, null]`
 /// * terminate: `[7, runtimeId, threadId, null]`
+/// * evict: `[8, null, null, null]`
 ///
 /// # Safety
 /// `env` must be valid for the current call.
@@ -225,6 +227,7 @@ pub unsafe fn deliveries_to_js(
                 string(env, startup)?,
                 null(env)?,
             ],
+            Delivery::Evict => [number(env, KIND_EVICT)?, null(env)?, null(env)?, null(env)?],
             Delivery::Terminate { runtime, tid } => [
                 number(env, KIND_TERMINATE)?,
                 number(env, *runtime as f64)?,
