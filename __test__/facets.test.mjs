@@ -132,6 +132,18 @@ test('abort() stops the facet at once, even in an endless loop; old stubs get th
   assert.equal(await root.callB('spin', 'increment'), 2, 'restarted with its storage');
 });
 
+test('abort() interrupts a facet in the middle of a long SQL statement', async (t) => {
+  const root = facets(t).env.ROOT.getByName('abort-sql');
+  await root.callB('q', 'increment');
+  await root.keepStub('q', 'q');
+  const query = root.useStub('q', 'longQuery');
+  await sleep(200);
+  const ms = await root.abort('q', 'stop querying');
+  assert.ok(ms < 1000, `abort took ${ms} ms`);
+  await assert.rejects(query, { message: 'stop querying' });
+  assert.equal(await root.callB('q', 'value'), 1, 'storage kept and usable');
+});
+
 test('abort() is transitive and unknown names are a no-op', async (t) => {
   const root = facets(t).env.ROOT.getByName('abort-tree');
   assert.equal(await root.nested('outer', 'inner', 'memory'), 0);

@@ -27,6 +27,8 @@ pub enum CoreError {
     NotHosting,
     #[error("Facet nesting depth limit exceeded. The maximum depth including the root Durable Object is 4.")]
     FacetDepth,
+    #[error("This Durable Object instance was stopped.")]
+    Stopped,
 }
 
 impl CoreError {
@@ -44,6 +46,7 @@ impl CoreError {
             CoreError::Storage(_) => "ERR_DO_STORAGE",
             CoreError::NotHosting => "ERR_DO_NOT_HOSTING",
             CoreError::FacetDepth => "ERR_DO_FACET_DEPTH",
+            CoreError::Stopped => "ERR_DO_STOPPED",
         }
     }
 

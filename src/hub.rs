@@ -69,6 +69,8 @@ struct ThreadRec {
     last_activity: Instant,
     /// The hosted object's database, once the thread opened it.
     db: Option<SharedDb>,
+    /// Interrupts the database's running statement (see `lock_for_shutdown`).
+    interrupt: Option<Arc<rusqlite::InterruptHandle>>,
 }
 
 enum ObjectRec {
@@ -150,6 +152,26 @@ fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
+/// Locks an instance's database to close it, interrupting whatever statement its thread is
+/// running (again and again, should the thread start another before the lock is ours).
+fn lock_for_shutdown<'a>(
+    db: &'a SharedDb,
+    interrupt: Option<&rusqlite::InterruptHandle>,
+) -> MutexGuard<'a, Database> {
+    loop {
+        match db.try_lock() {
+            Ok(guard) => return guard,
+            Err(std::sync::TryLockError::Poisoned(e)) => return e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                if let Some(i) = interrupt {
+                    i.interrupt();
+                }
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
 impl Default for Hub {
     fn default() -> Self {
         Self::new()
@@ -188,6 +210,7 @@ impl Hub {
                 inflight_out: 0,
                 last_activity: Instant::now(),
                 db: None,
+                interrupt: None,
             },
         );
         tid
@@ -267,6 +290,7 @@ impl Hub {
                 inflight_out: 0,
                 last_activity: Instant::now(),
                 db: None,
+                interrupt: None,
             },
         );
         Ok(tid)
@@ -309,6 +333,7 @@ impl Hub {
     ) -> Result<u64, CoreError> {
         let call = self.next_call.fetch_add(1, Ordering::Relaxed);
         let mut st = self.lock();
+        st.check_caller(from)?;
         let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
         if ns as usize >= rtrec.namespaces.len() {
             return Err(CoreError::UnknownNamespace(ns));
@@ -411,7 +436,7 @@ impl Hub {
                 // Pending implicit transactions are committed, then the database closes:
                 // the thread may run on until it is terminated, but writes no more.
                 if let Some(db) = rec.db {
-                    let mut db = db.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut db = lock_for_shutdown(&db, rec.interrupt.as_deref());
                     let _ = db.commit();
                     match rec.role {
                         Role::Hosting(target) => {
@@ -472,6 +497,11 @@ impl Hub {
                     }
                 };
                 if let Some(rec) = st.threads.get_mut(&tid) {
+                    rec.interrupt = db
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .interrupt_handle()
+                        .map(Arc::new);
                     rec.db = Some(db.clone());
                 }
                 return Ok(db);
@@ -491,6 +521,7 @@ impl Hub {
                 "Durable Object {id} cannot open its database {file}: {e}"
             ))
         })?;
+        let interrupt = db.interrupt_handle().map(Arc::new);
         let db = Arc::new(Mutex::new(db));
         let mut st = self.lock();
         if !st.runtimes.contains_key(&rt) {
@@ -500,6 +531,7 @@ impl Hub {
         if rec.role != Role::Hosting(target) {
             return Err(CoreError::Disposed);
         }
+        rec.interrupt = interrupt;
         rec.db = Some(db.clone());
         Ok(db)
     }
@@ -576,6 +608,15 @@ impl Hub {
 }
 
 impl HubState {
+    /// A stopped instance's thread may still run until it is terminated: nothing it sends
+    /// leaves it any more.
+    fn check_caller(&self, from: Tid) -> Result<(), CoreError> {
+        match self.threads.get(&from) {
+            Some(r) if r.role == Role::Ending => Err(CoreError::Stopped),
+            _ => Ok(()),
+        }
+    }
+
     /// Delivers `delivery` (call `call` from thread `from`) to `target`, starting the
     /// instance on a thread (with `start()` as its first delivery) if none hosts it.
     fn route(
@@ -757,8 +798,9 @@ impl HubState {
         // Whatever the instance had not committed is gone with it. A file database closes
         // (the thread keeps a handle that now fails); an in-memory one must survive.
         let db = rec.db.take();
+        let interrupt = rec.interrupt.take();
         if let Some(db) = db {
-            let mut db = db.lock().unwrap_or_else(|e| e.into_inner());
+            let mut db = lock_for_shutdown(&db, interrupt.as_deref());
             let _ = db.rollback();
             if let (Role::Hosting(target), Some(rtrec)) =
                 (role, runtime.and_then(|rt| self.runtimes.get_mut(&rt)))

@@ -422,6 +422,7 @@ impl Hub {
     ) -> Result<u64, CoreError> {
         let call = self.next_call.fetch_add(1, Ordering::Relaxed);
         let mut st = self.lock();
+        st.check_caller(from)?;
         let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
         let dead = rtrec.forest.tombstones.get(&entry).cloned();
         let failure = rtrec

@@ -266,6 +266,12 @@ impl Database {
         &self.location
     }
 
+    /// A handle that interrupts a running statement from another thread (abort fences an
+    /// instance even in the middle of a long query).
+    pub fn interrupt_handle(&self) -> Option<rusqlite::InterruptHandle> {
+        self.conn.as_ref().map(|c| c.get_interrupt_handle())
+    }
+
     pub fn epoch(&self) -> u32 {
         self.epoch
     }
