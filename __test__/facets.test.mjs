@@ -267,6 +267,21 @@ test('clone() copies a facet and its subtree; clone over a name replaces it', as
   }
 });
 
+test('clone(x, x) stops x and keeps its storage', async (t) => {
+  const root = facets(t).env.ROOT.getByName('clone-self');
+  await root.startAndKeep('old', 'x', 'increment');
+  assert.equal(await root.useStub('old', 'memory'), 1);
+  await root.clone('x', 'x');
+  await assert.rejects(root.useStub('old', 'memory'), { message: 'Facet was cloned-over.' });
+  assert.equal(await root.callB('x', 'memory'), 0);
+  assert.equal(await root.callB('x', 'value'), 1);
+});
+
+test('an env class binding from another module, with its props', async (t) => {
+  const root = facets(t).env.ROOT.getByName('remote');
+  assert.deepEqual(await root.callRemote('r'), { props: { lang: 'en' }, module: 'other-module.mjs' });
+});
+
 test('a facet method that throws is an ordinary error; nothing restarts', async (t) => {
   const root = facets(t).env.ROOT.getByName('throws');
   await root.callB('f', 'increment');

@@ -313,7 +313,7 @@ async function main() {
 
   const pinger = new Worker(PINGER_CODE, { eval: true });
   const echoPeer = new Worker(ECHO_CODE, { eval: true });
-  const workPool = WORK_CODE && Array.from({ length: Math.max(...WORK_WIDTHS) }, () => new Worker(WORK_CODE, { eval: true }));
+  const workPool = Array.from({ length: Math.max(...WORK_WIDTHS) }, () => new Worker(WORK_CODE, { eval: true }));
   const baseline = [pinger, echoPeer, ...workPool];
   let rt = null;
   try {

@@ -491,10 +491,12 @@ impl Hub {
     /// `facets.clone(src, dst)`: `dst`'s subtree stops and is replaced by a copy of `src`'s
     /// committed state and subtree.
     pub fn facet_clone(&self, from: Tid, src: &str, dst: &str) -> Result<(), CoreError> {
-        self.facet_stop(from, dst, StopReason::CloneOver)?;
         if src == dst {
-            return Ok(());
+            // clone(x, x): x stops (its in-memory state is gone), its storage stays.
+            let reason = StopReason::CloneOver.payload();
+            return self.facet_stop(from, dst, StopReason::Abort(reason));
         }
+        self.facet_stop(from, dst, StopReason::CloneOver)?;
         let mut st = self.lock();
         let (rt, parent) = st.parent_of(from)?;
         let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
