@@ -431,3 +431,36 @@ test('cpuTimeoutMs breaks a facet stuck in one synchronous run', async (t) => {
   });
   assert.equal(await root.callB('spin', 'value'), 1);
 });
+
+test('rt.inspect() shows the facet tree with ids, sizes and running state', async (t) => {
+  const dir = tempDir(t);
+  const rt = facets(t, { storage: dir });
+  const root = rt.env.ROOT.getByName('name');
+  await root.setRootValue('r');
+  await root.callB('foo', 'increment');
+  await root.nested('bar', 'baz', 'increment');
+  const info = await rt.inspect('ROOT', 'name');
+  assert.equal(info.id, '3652ef6221834806dc8df802d1d216e27b7d07e0a6b7adf6cfdaeec90f06459a');
+  assert.deepEqual(
+    info.facets.map((f) => [f.name, f.facetId, f.running]),
+    [
+      ['', 0, true],
+      ['bar', 2, true],
+      ['bar/baz', 3, true],
+      ['foo', 1, true],
+    ],
+  );
+  assert.ok(info.facets[0].databaseSize > 0 && info.facets[3].databaseSize > 0);
+  assert.equal(info.facets[1].databaseSize, 0, 'bar has no database of its own');
+  assert.deepEqual(await rt.listIds('ROOT'), [info.id]);
+});
+
+test('rt.inspect() works without a storage directory', async (t) => {
+  const rt = facets(t);
+  const root = rt.env.ROOT.getByName('mem');
+  await root.callB('a', 'increment');
+  const info = await rt.inspect('ROOT', rt.env.ROOT.idFromName('mem'));
+  assert.deepEqual(info.facets.map((f) => [f.name, f.running]), [['', true], ['a', true]]);
+  assert.ok(info.facets[1].databaseSize > 0);
+  await assert.rejects(rt.inspect('NOPE', 'x'), { name: 'TypeError' });
+});

@@ -243,7 +243,7 @@ async function burstChild(kind) {
 }
 
 async function manyChild() {
-  const out = { settings: DEFAULTS, created: 0, stopped: null, chunkMs: [], errors: [] };
+  const out = { settings: DEFAULTS, created: 0, stopped: null, errors: [] };
   const rss0 = process.memoryUsage().rss;
   const threads0 = osThreads();
   const { rt, root } = await newRoot(DEFAULTS);

@@ -113,6 +113,7 @@ class Supervisor {
  */
 export class Runtime {
   #rt;
+  #config;
   #supervisor;
   #disposed = null;
 
@@ -122,6 +123,7 @@ export class Runtime {
   /** @param {import('../index.js').RuntimeOptions} options */
   constructor(options) {
     const config = normalizeOptions(options);
+    this.#config = config;
     port.attachCaller({
       spawn: onSpawn,
       alarm: onAlarm,
@@ -159,6 +161,43 @@ export class Runtime {
       ...config.vars,
       ...Object.fromEntries(config.bindings.map(([name, ns]) => [name, namespaces[ns]])),
     });
+  }
+
+  /** The namespace index of binding `binding` (a namespace binding of this runtime). */
+  #namespace(binding) {
+    const ns = this.env[binding];
+    if (!(ns instanceof DurableObjectNamespace)) {
+      throw new TypeError(`"${binding}" is not a Durable Object namespace binding of this runtime.`);
+    }
+    return ns;
+  }
+
+  /**
+   * The stored facet tree of one object, read without going through the object:
+   * `{ id, facets: [{ name, facetId, databaseSize, running }] }`, root first (`name: ""`),
+   * then full names (`foo/bar`) sorted.
+   * @param {string} binding a namespace binding
+   * @param {import('./ids.js').DurableObjectId | string} idOrName an id, or a name
+   */
+  async inspect(binding, idOrName) {
+    const ns = this.#namespace(binding);
+    const id = typeof idOrName === 'string' ? ns.idFromName(idOrName) : ns.get(idOrName).id;
+    const nsIndex = this.#config.bindings.find(([b]) => b === binding)[1];
+    const rows = native.inspectObject(this.#rt, nsIndex, id.toString());
+    return {
+      id: id.toString(),
+      facets: rows.map(([name, facetId, databaseSize, running]) => ({ name, facetId, databaseSize, running })),
+    };
+  }
+
+  /**
+   * Ids (64 hex) of the objects of a namespace that have storage.
+   * @param {string} binding a namespace binding
+   */
+  async listIds(binding) {
+    this.#namespace(binding);
+    const nsIndex = this.#config.bindings.find(([b]) => b === binding)[1];
+    return native.listIds(this.#rt, nsIndex);
   }
 
   /**

@@ -879,6 +879,9 @@ impl HubState {
 #[path = "hub_facets.rs"]
 pub mod facet_ops;
 
+#[path = "hub_inspect.rs"]
+pub mod inspect;
+
 #[cfg(test)]
 #[path = "hub_tests.rs"]
 mod tests;

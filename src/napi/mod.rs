@@ -334,3 +334,25 @@ pub fn parse_id(env: Env, rt: u32, ns: u32, text: String) -> Result<String> {
 pub fn panic_for_test() {
     panic!("deliberate panic for test");
 }
+
+/// `rt.inspect`: `[fullName, facetId | null, databaseSize, running]` per database, root first.
+#[napi(
+    catch_unwind,
+    js_name = "inspectObject",
+    ts_return_type = "Array<[string, number | null, number, boolean]>"
+)]
+pub fn inspect_object(
+    env: Env,
+    rt: u32,
+    ns: u32,
+    id_hex: String,
+) -> Result<Vec<crate::hub::inspect::FacetInfo>> {
+    let id = ids::parse_hex(&id_hex).map_err(|e| core_error(&env, e))?;
+    HUB.inspect(rt, ns, id).map_err(|e| core_error(&env, e))
+}
+
+/// `rt.listIds`: ids (hex) of the namespace's objects that have storage.
+#[napi(catch_unwind, js_name = "listIds")]
+pub fn list_ids(env: Env, rt: u32, ns: u32) -> Result<Vec<String>> {
+    HUB.list_ids(rt, ns).map_err(|e| core_error(&env, e))
+}

@@ -1,0 +1,133 @@
+//! Inspection of stored objects (`rt.inspect`, `rt.listIds`): facet trees with database
+//! sizes, read without going through the objects themselves.
+
+use super::*;
+use crate::storage::facet_index::FacetIndex;
+
+/// One database of an object: full facet name ("" for the root), facet id (None for
+/// in-memory facets), size in bytes by `sql.databaseSize`'s formula, and whether its
+/// instance runs.
+pub type FacetInfo = (String, Option<u32>, f64, bool);
+
+/// `(page_count - freelist_count) * page_size` of a database file, 0 without one.
+fn file_size(path: &std::path::Path) -> f64 {
+    if !path.exists() {
+        return 0.0;
+    }
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return 0.0;
+    };
+    let q = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(0);
+    ((q("PRAGMA page_count") - q("PRAGMA freelist_count")).max(0) * q("PRAGMA page_size")) as f64
+}
+
+impl Hub {
+    /// The facet tree of object `id` of namespace `ns`: root first, then full names sorted.
+    pub fn inspect(&self, rt: RtId, ns: u32, id: ObjectId) -> Result<Vec<FacetInfo>, CoreError> {
+        let st = self.lock();
+        let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
+        let root: ObjectKey = (ns, id);
+        // Running instances, by full name.
+        let mut running: Vec<Vec<String>> = Vec::new();
+        if rtrec.objects.contains_key(&Target::Root(root)) {
+            running.push(Vec::new());
+        }
+        for (e, f) in &rtrec.forest.entries {
+            if f.root == root && rtrec.objects.contains_key(&Target::Facet(*e)) {
+                running.push(f.path.clone());
+            }
+        }
+        let mut out: Vec<FacetInfo> = Vec::new();
+        if let Some(dir) = rtrec.dirs.get(ns as usize) {
+            let hex = ids::to_hex(&id);
+            let root_file = dir.database_path(&id);
+            out.push((
+                String::new(),
+                Some(0),
+                file_size(&root_file),
+                running.contains(&Vec::new()),
+            ));
+            let index_path = dir.path().join(format!("{hex}.facets"));
+            // A fresh read of the index (the runtime may not have opened it).
+            if let Some(ix) = FacetIndex::open_existing(&index_path)
+                .map_err(|e| CoreError::Storage(e.to_string()))?
+            {
+                for fid in ix.subtree(0).into_iter().skip(1) {
+                    let mut path = Vec::new();
+                    let mut cur = fid;
+                    while let Some(e) = ix.entry(cur) {
+                        path.push(e.name.clone());
+                        cur = e.parent;
+                    }
+                    path.reverse();
+                    let file = dir.path().join(format!("{hex}.{fid}.sqlite"));
+                    let is_running = running.contains(&path);
+                    if file.exists() || is_running {
+                        out.push((path.join("/"), Some(fid), file_size(&file), is_running));
+                    }
+                }
+            }
+        } else {
+            let mut names: Vec<Vec<String>> = rtrec
+                .memory_dbs
+                .keys()
+                .filter(|(r, _)| *r == root)
+                .map(|(_, p)| p.clone())
+                .chain(running.iter().cloned())
+                .collect();
+            names.sort();
+            names.dedup();
+            if !names.contains(&Vec::new()) {
+                names.insert(0, Vec::new());
+            }
+            for path in names {
+                let size = rtrec
+                    .memory_dbs
+                    .get(&(root, path.clone()))
+                    .and_then(|db| {
+                        db.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .database_size()
+                            .ok()
+                    })
+                    .unwrap_or(0) as f64;
+                let facet_id = if path.is_empty() { Some(0) } else { None };
+                out.push((path.join("/"), facet_id, size, running.contains(&path)));
+            }
+        }
+        out[1..].sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Ids (64 hex) of the objects of namespace `ns` that have storage.
+    pub fn list_ids(&self, rt: RtId, ns: u32) -> Result<Vec<String>, CoreError> {
+        let st = self.lock();
+        let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
+        let mut out: Vec<String> = match rtrec.dirs.get(ns as usize) {
+            Some(dir) => std::fs::read_dir(dir.path())
+                .map_err(|e| CoreError::Storage(e.to_string()))?
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                .filter_map(|name| {
+                    let (hex, rest) = name.split_at_checked(64)?;
+                    let ok = hex.bytes().all(|b| b.is_ascii_hexdigit())
+                        && (rest == ".sqlite"
+                            || rest == ".facets"
+                            || (rest.starts_with('.') && rest.ends_with(".sqlite")));
+                    ok.then(|| hex.to_owned())
+                })
+                .collect(),
+            None => rtrec
+                .memory_dbs
+                .keys()
+                .filter(|((n, _), _)| *n == ns)
+                .map(|((_, id), _)| ids::to_hex(id))
+                .collect(),
+        };
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
