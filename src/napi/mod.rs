@@ -5,6 +5,7 @@
 //! errors to JS errors with stable `code`s. No logic lives here that `cargo test` could
 //! not reach through the core.
 
+mod cli;
 mod facets;
 mod storage;
 mod values;

@@ -5,6 +5,7 @@ pub mod allowlists;
 pub mod db;
 pub mod facet_index;
 pub mod kv;
+pub mod offline;
 pub mod sandbox;
 pub mod sql_error;
 pub mod store;
