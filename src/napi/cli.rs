@@ -63,6 +63,6 @@ pub fn offline_database_file(
     js_name = "offlineQuery",
     ts_return_type = "[string[], Array<Array<string | null>>]"
 )]
-pub fn offline_query(path: String, sql: String) -> Result<(Vec<String>, Vec<Vec<Option<String>>>)> {
+pub fn offline_query(path: String, sql: String) -> Result<offline::QueryResult> {
     offline::query(std::path::Path::new(&path), &sql).map_err(fail)
 }

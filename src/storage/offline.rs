@@ -111,8 +111,11 @@ pub fn database_file(
     Ok(ns_dir.join(format!("{id}.{fid}.sqlite")))
 }
 
+/// A query's result: column names, and rows of display strings (None: NULL).
+pub type QueryResult = (Vec<String>, Vec<Vec<Option<String>>>);
+
 /// Runs a read-only query; returns the column names and the rows as display strings.
-pub fn query(path: &Path, sql: &str) -> Result<(Vec<String>, Vec<Vec<Option<String>>>), String> {
+pub fn query(path: &Path, sql: &str) -> Result<QueryResult, String> {
     if !path.exists() {
         return Err(format!("no database {}", path.display()));
     }
@@ -122,7 +125,7 @@ pub fn query(path: &Path, sql: &str) -> Result<(Vec<String>, Vec<Vec<Option<Stri
     conn.execute_batch("PRAGMA query_only = ON")
         .map_err(|e| e.to_string())?;
     let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
-    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
     let width = columns.len();
     let rows = stmt
         .query_map([], |r| {
