@@ -817,6 +817,13 @@ impl HubState {
                     {
                         rtrec.objects.remove(&target);
                     }
+                    // A root that stops closes its facet index (reopened on demand), so an
+                    // object that is no longer used holds no open file.
+                    if let Target::Root(key) = target {
+                        if let Some(tree) = rtrec.forest.roots.get_mut(&key) {
+                            tree.index = None;
+                        }
+                    }
                 }
                 Role::Warm => rtrec.warm.retain(|t| *t != tid),
                 _ => {}
