@@ -1,108 +1,808 @@
-// Public typings of durable-facets, shaped like @cloudflare/workers-types.
-// (The napi-generated declarations in lib/native/ are internal.)
+// Public typings of durable-facets, shaped like @cloudflare/workers-types (workerd's
+// `types/generated-snapshot/index.d.ts` and `types/defines/rpc.d.ts`), plus the runtime's own
+// types (`Runtime`, `RuntimeOptions`, `InspectResult`, …). The napi-generated declarations in
+// lib/native/ are internal.
+//
+// Where durable-facets goes beyond Cloudflare (facets.get() with an options object,
+// facets.list(), Runtime), the additions are marked "durable-facets:". Where Cloudflare's API
+// is typed but not supported here, the JSDoc says what happens at run time.
+//
+// Request, Response and RequestInit come from the `DOM` lib or from `@types/node`.
+// TypeScript code that imports from "cloudflare:workers" (as the runtime's threads allow) can
+// map that specifier to these typings: `"paths": { "cloudflare:workers": ["./node_modules/durable-facets/index.d.ts"] }`.
 
-/** Options of `new Runtime(options)`. */
-export interface RuntimeOptions {
-  /** Module whose exports are the Durable Object classes (path or file: URL). */
-  main: string | URL;
-  /** Namespace bindings: binding name → exported class name (or a full spec). */
-  durableObjects?: Record<string, string | { className: string; uniqueKey?: string; facetFailure?: 'object' | 'isolate' }>;
-  /** Class bindings without storage (facet classes). */
-  classes?: Record<string, { className: string; module?: string | URL; props?: unknown }>;
-  /** Plain structured-cloneable values exposed in `env`. */
-  vars?: Record<string, unknown>;
-  /** Storage directory; omitted → in-memory databases. */
-  storage?: string | URL;
-  /** Evict an object's thread after this long idle (default 10 000 ms). */
-  idleTimeoutMs?: number;
-  /** Soft bound on running threads (default 64). */
-  maxRunningFacets?: number;
-  /** Pre-started threads (default 2). */
-  warmThreads?: number;
-  facetFailure?: 'object' | 'isolate';
-  synchronous?: 'normal' | 'full';
-  alarmRetryBaseMs?: number;
-  cpuTimeoutMs?: number;
-  workerLoaders?: string[];
+// ---------------------------------------------------------------------------------------------
+// Brands and helpers (not exported: see the `export {}` at the end of this file)
+// ---------------------------------------------------------------------------------------------
+
+declare const __DURABLE_OBJECT_BRAND: unique symbol;
+declare const __RPC_TARGET_BRAND: unique symbol;
+declare const __WORKER_ENTRYPOINT_BRAND: unique symbol;
+declare const __DURABLE_OBJECT_CLASS_BRAND: unique symbol;
+
+/** Carries a `DurableObjectClass`'s type argument without constraining assignability. */
+interface DurableObjectClassTag<_T> {
+  readonly durableObjectClass: true;
 }
 
-/** Hosts Durable Object classes in the current process. */
-export declare class Runtime<Env = Record<string, unknown>> {
-  constructor(options: RuntimeOptions);
-  /** Namespace bindings and vars, for the main thread. */
-  readonly env: Env;
-  /** Rejects calls in flight, ends every thread. Idempotent. */
-  dispose(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
+/** The global `WebSocket` type when the `DOM` lib or `@types/node` declares one, else `unknown`. */
+type WebSocketType = typeof globalThis extends { WebSocket: { prototype: infer W } } ? W : unknown;
+
+/** Names a stub never forwards as RPC: its own members and the reserved handler names. */
+type ReservedRpcName = 'constructor' | 'fetch' | 'alarm' | 'dup' | 'then' | 'id' | 'name' | `webSocket${string}`;
+
+/** True for `any`. */
+type IsAny<T> = 0 extends 1 & T ? true : false;
+
+// `Symbol.dispose` / `Symbol.asyncDispose` as declared by lib `esnext.disposable` and by
+// `@types/node`, so these typings also work with `lib: ["ES2022"]`. (Merges with both.)
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+    readonly asyncDispose: unique symbol;
+  }
 }
 
-export interface DurableObjectId {
+// ---------------------------------------------------------------------------------------------
+// Base classes (values: exported by index.js; "cloudflare:workers" maps to them in the runtime)
+// ---------------------------------------------------------------------------------------------
+
+/** Brand of `DurableObject` subclasses: what a typed namespace, stub or class refers to. */
+export interface DurableObjectBranded {
+  [__DURABLE_OBJECT_BRAND]: never;
+}
+
+/** Brand of `RpcTarget` subclasses. */
+export interface RpcTargetBranded {
+  [__RPC_TARGET_BRAND]: never;
+}
+
+/** Brand of `WorkerEntrypoint` subclasses. */
+export interface WorkerEntrypointBranded {
+  [__WORKER_ENTRYPOINT_BRAND]: never;
+}
+
+/**
+ * Base class of Durable Objects: `class Room extends DurableObject<Env> { … }`. Every public
+ * method can be called over RPC through a stub, except `constructor`, `fetch`, `alarm`, `dup`
+ * and `webSocket*`.
+ * @typeParam Env the type of `this.env` (namespaces, class bindings, vars, worker loaders)
+ * @typeParam Props the type of `this.ctx.props`
+ */
+export declare abstract class DurableObject<Env = unknown, Props = {}> implements DurableObjectBranded {
+  [__DURABLE_OBJECT_BRAND]: never;
+  /** The instance's state: id, storage, facets, exports, props. */
+  protected ctx: DurableObjectState<Props>;
+  /** The bindings of this instance. */
+  protected env: Env;
+  constructor(ctx: DurableObjectState, env: Env);
+  /** Handles `stub.fetch(request)`. Without it, `stub.fetch()` rejects. */
+  fetch?(request: Request): Response | Promise<Response>;
+  /** Runs when the alarm set by `ctx.storage.setAlarm()` fires (root objects only). */
+  alarm?(alarmInfo?: AlarmInvocationInfo): void | Promise<void>;
+  /** Cloudflare's WebSocket hibernation handler; never called by durable-facets. */
+  webSocketMessage?(ws: WebSocketType, message: string | ArrayBuffer): void | Promise<void>;
+  /** Cloudflare's WebSocket hibernation handler; never called by durable-facets. */
+  webSocketClose?(ws: WebSocketType, code: number, reason: string, wasClean: boolean): void | Promise<void>;
+  /** Cloudflare's WebSocket hibernation handler; never called by durable-facets. */
+  webSocketError?(ws: WebSocketType, error: unknown): void | Promise<void>;
+}
+
+/**
+ * Base class of objects passed by reference over RPC. Exported so that code importing it
+ * loads; passing instances by reference is not supported yet (they throw `DataCloneError`).
+ */
+export declare abstract class RpcTarget implements RpcTargetBranded {
+  [__RPC_TARGET_BRAND]: never;
+}
+
+/** The `ctx` of a `WorkerEntrypoint` (as typed by Cloudflare). */
+export interface ExecutionContext<Props = unknown> {
+  waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException(): void;
+  readonly props: Props;
+}
+
+/**
+ * Base class of stateless entrypoints. Exported so that code importing it from
+ * "cloudflare:workers" loads; durable-facets does not run entrypoints.
+ */
+export declare abstract class WorkerEntrypoint<Env = unknown, Props = {}> implements WorkerEntrypointBranded {
+  [__WORKER_ENTRYPOINT_BRAND]: never;
+  protected ctx: ExecutionContext<Props>;
+  protected env: Env;
+  constructor(ctx: ExecutionContext, env: Env);
+  fetch?(request: Request): Response | Promise<Response>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ids, namespaces, stubs
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The id of one object: 64 lowercase hex digits, derived exactly as workerd derives them.
+ * Made by a namespace (`idFromName`, `newUniqueId`, `idFromString`); not constructible.
+ */
+export declare abstract class DurableObjectId {
+  #private;
+  /** The id as 64 lowercase hex digits. */
   toString(): string;
+  /** True if `other` is the same id. */
   equals(other: DurableObjectId): boolean;
+  /** The name, for ids made by `idFromName()` / `getByName()`. */
   readonly name?: string;
+  /** Always `undefined`: jurisdictions are not implemented. */
   readonly jurisdiction?: string;
 }
-export declare const DurableObjectId: { prototype: DurableObjectId };
 
+/** Cloudflare's jurisdictions (not implemented: using one throws). */
+export type DurableObjectJurisdiction = 'eu' | 'fedramp' | 'fedramp-high' | 'us';
+
+/** Cloudflare's location hints (not implemented: passing one throws). */
+export type DurableObjectLocationHint = 'wnam' | 'enam' | 'sam' | 'weur' | 'eeur' | 'apac' | 'oc' | 'afr' | 'me';
+
+/** Options of `newUniqueId()`. */
+export interface DurableObjectNamespaceNewUniqueIdOptions {
+  /** Not implemented: throws `Error: Jurisdiction restrictions are not implemented in durable-facets.` */
+  jurisdiction?: DurableObjectJurisdiction;
+}
+
+/** Options of `get()` / `getByName()`. */
 export interface DurableObjectNamespaceGetDurableObjectOptions {
-  locationHint?: string;
+  /** Not implemented: throws `Error: Location hints are not implemented in durable-facets.` */
+  locationHint?: DurableObjectLocationHint;
+  /** Accepted and ignored (there is one location). */
   routingMode?: 'primary-only';
 }
 
-type RpcMethods<T> = {
-  [K in keyof T as K extends 'fetch' | 'alarm' | 'constructor' | 'dup' | `webSocket${string}`
+/**
+ * The RPC methods of `T` as seen through a stub: each public method returns a Promise of its
+ * (awaited) result. Fields, getters and reserved names (`constructor`, `fetch`, `alarm`, `dup`,
+ * `then`, `id`, `name`, `webSocket*`) are left out.
+ */
+export type RpcMethods<T> = {
+  [K in keyof T as K extends ReservedRpcName
     ? never
-    : T[K] extends (...args: any[]) => any
-      ? K
+    : K extends string
+      ? T[K] extends (...args: any[]) => any
+        ? K
+        : never
       : never]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
 
-/** A stub for one object: every public method returns a Promise. */
-export type DurableObjectStub<T = undefined> = (T extends undefined ? Record<string, (...args: any[]) => Promise<any>> : RpcMethods<T>) & {
+/**
+ * Something that accepts `fetch()`; with a `DurableObject` type argument, also its RPC methods.
+ * (Cloudflare's `Fetcher`, without `connect()`.)
+ */
+export type Fetcher<T extends DurableObjectBranded | undefined = undefined> = (IsAny<T> extends true
+  ? unknown
+  : T extends DurableObjectBranded
+    ? RpcMethods<T>
+    : unknown) & {
+  /** Delivers a request to the object's `fetch()` handler (bodies are buffered, ≤ 32 MiB). */
+  fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
+};
+
+/**
+ * A stub for one object of a namespace: `stub.method(...args)` returns a Promise. Calls made
+ * through one stub arrive in order. `stub.then` is `undefined`, so stubs can be awaited and
+ * returned from async functions.
+ */
+export type DurableObjectStub<T extends DurableObjectBranded | undefined = undefined> = Fetcher<T> & {
+  /** The object's id. */
   readonly id: DurableObjectId;
+  /** The name, for stubs made from a name. */
   readonly name?: string;
-  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Returns this stub (stubs need no duplication here). */
   dup(): DurableObjectStub<T>;
+  /** Does nothing (stubs hold no resources here). */
   [Symbol.dispose](): void;
 };
 
-export declare class DurableObjectNamespace<T = undefined> {
-  newUniqueId(options?: { jurisdiction?: string }): DurableObjectId;
+/**
+ * A stub for a facet (`ctx.facets.get()`): like a namespace stub, but without `id`, `name` or
+ * `dup()`. It cannot be passed over RPC or stored (`DataCloneError`).
+ */
+export type DurableObjectFacetStub<T extends DurableObjectBranded | undefined = undefined> = Fetcher<T> & {
+  /** Does nothing (stubs hold no resources here). */
+  [Symbol.dispose](): void;
+};
+
+/**
+ * A namespace binding: ids and stubs for the objects of one class.
+ * @typeParam T the `DurableObject` class, for typed stubs
+ */
+export declare abstract class DurableObjectNamespace<T extends DurableObjectBranded | undefined = undefined> {
+  /** A new random id (`jurisdiction` is not implemented). */
+  newUniqueId(options?: DurableObjectNamespaceNewUniqueIdOptions): DurableObjectId;
+  /** The id for `name` (the same as workerd's for the same `uniqueKey`). */
   idFromName(name: string): DurableObjectId;
+  /**
+   * Parses a 64-hex id. Throws `TypeError` for a malformed string or an id of another
+   * namespace.
+   */
   idFromString(id: string): DurableObjectId;
+  /** A stub for the object `id` (returned at once; the object starts on the first call). */
   get(id: DurableObjectId, options?: DurableObjectNamespaceGetDurableObjectOptions): DurableObjectStub<T>;
+  /** `get(idFromName(name))`. */
   getByName(name: string, options?: DurableObjectNamespaceGetDurableObjectOptions): DurableObjectStub<T>;
-  jurisdiction(jurisdiction: string): never;
+  /**
+   * Not implemented: always throws
+   * `Error: Jurisdiction restrictions are not implemented in durable-facets.`
+   */
+  jurisdiction(jurisdiction: DurableObjectJurisdiction): never;
 }
 
-export interface DurableObjectState<Props = unknown> {
-  readonly id: DurableObjectId;
-  readonly exports: Record<string, unknown>;
-  readonly props: Props;
-  waitUntil(promise: Promise<unknown>): void;
-  blockConcurrencyWhile<T>(callback: () => Promise<T>): Promise<T>;
-  abort(reason?: string): void;
+// ---------------------------------------------------------------------------------------------
+// Classes, ctx.exports, worker loaders
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An opaque handle on a Durable Object class, usable as the `class` of a facet: a class
+ * binding from `env`, `ctx.exports.X`, `ctx.exports.X({ props })`, or a class from a worker
+ * loader. Only the runtime makes them; a plain object is not one.
+ * @typeParam T the class, for typed facet stubs
+ */
+export interface DurableObjectClass<T extends DurableObjectBranded | undefined = undefined> {
+  readonly [__DURABLE_OBJECT_CLASS_BRAND]: DurableObjectClassTag<T>;
 }
 
+/** `ctx.exports.X` for a class with no namespace binding: callable as `X({ props })`. */
+export interface LoopbackDurableObjectClass<T extends DurableObjectBranded | undefined = undefined>
+  extends DurableObjectClass<T> {
+  /** The same class, whose instances see `props` as `ctx.props`. */
+  (options: { props?: unknown }): DurableObjectClass<T>;
+}
+
+/**
+ * `ctx.exports.X` for a class that a namespace binding uses: that namespace, also accepted as
+ * a facet class and callable as `X({ props })`.
+ */
+export type LoopbackDurableObjectNamespace<T extends DurableObjectBranded | undefined = undefined> =
+  DurableObjectNamespace<T> & LoopbackDurableObjectClass<T>;
+
+/**
+ * The type of `ctx.exports`: one entry per `DurableObject` class exported by `main` (or, in
+ * code from a worker loader, by its own module). Untyped by default; declare your classes by
+ * augmenting this interface:
+ *
+ * ```ts
+ * declare module "durable-facets" {
+ *   interface DurableObjectExports {
+ *     Counter: LoopbackDurableObjectClass<Counter>;
+ *     Room: LoopbackDurableObjectNamespace<Room>;
+ *   }
+ * }
+ * ```
+ */
+export interface DurableObjectExports {
+  [className: string]: LoopbackDurableObjectClass;
+}
+
+/**
+ * Code supplied at run time to a worker loader (Cloudflare's `WorkerLoaderWorkerCode`).
+ * durable-facets runs `modules` as ES modules; other fields are accepted and ignored.
+ */
+export interface WorkerCode {
+  /** Name of the entry module (a key of `modules`). */
+  mainModule: string;
+  /**
+   * Module name → ES module source. Modules import each other by name, and may import
+   * "cloudflare:workers" and `node:` builtins. (Cloudflare's module objects are not supported.)
+   */
+  modules: Record<string, string>;
+  /** The `env` of the loaded classes: structured-cloneable values and class bindings. */
+  env?: Record<string, unknown>;
+  /** Accepted and ignored. */
+  compatibilityDate?: string;
+  /** Accepted and ignored. */
+  compatibilityFlags?: string[];
+  /** Accepted and ignored. */
+  allowExperimental?: boolean;
+  /** Accepted and ignored. */
+  globalOutbound?: unknown;
+}
+
+/** Options of `WorkerStub.getDurableObjectClass()`. */
+export interface WorkerStubEntrypointOptions {
+  /** What instances of the class see as `ctx.props` (structured-cloneable). */
+  props?: unknown;
+}
+
+/** A worker whose code a `WorkerLoader` supplies. */
+export interface WorkerStub {
+  /**
+   * A facet class running the loaded code's export `name` (default: `"default"`). The code
+   * is loaded when a facet of the class starts; an unknown name fails that start with
+   * `TypeError: Worker "<name>" does not export a Durable Object class named "<class>".`
+   */
+  getDurableObjectClass<T extends DurableObjectBranded | undefined = undefined>(
+    name?: string,
+    options?: WorkerStubEntrypointOptions,
+  ): DurableObjectClass<T>;
+}
+
+/**
+ * A worker loader binding (`workerLoaders` option), as Cloudflare's Dynamic Worker Loader.
+ * Loaded code is cached by name: `getCode` is skipped once the name is loaded.
+ */
+export interface WorkerLoader {
+  /** The worker `name`; `getCode` supplies its code when it is first needed. */
+  get(name: string, getCode: () => WorkerCode | Promise<WorkerCode>): WorkerStub;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ctx.facets
+// ---------------------------------------------------------------------------------------------
+
+/** What a facet starts with: its class and, optionally, the id it sees as `ctx.id`. */
+export interface FacetStartupOptions<T extends DurableObjectBranded | undefined = undefined> {
+  /**
+   * What the facet sees as `ctx.id`: a string stays a string, an id stays an id. Omitted: the
+   * parent's id. Never affects where storage lives.
+   */
+  id?: DurableObjectId | string;
+  /** The facet's class. */
+  class: DurableObjectClass<T>;
+}
+
+/**
+ * `ctx.facets`: the child objects ("facets") of this object, each with its own thread and
+ * database, stored together with it. A name is a string of 1–128 characters without `/` or
+ * control characters; a bad name throws `TypeError` synchronously. Nesting depth is at most 4
+ * counting the root.
+ */
+export interface DurableObjectFacets {
+  /**
+   * durable-facets: a stub for facet `name`, started with `options` (the original design).
+   * When the stub is first used, an entry with different options is replaced: its running
+   * instance stops and its old stubs reject; storage is kept.
+   */
+  get<T extends DurableObjectBranded | undefined = undefined>(
+    name: string,
+    options: FacetStartupOptions<T>,
+  ): DurableObjectFacetStub<T>;
+  /**
+   * A stub for facet `name` (Cloudflare's form). `getStartupOptions` runs only when there is
+   * no entry for `name` (first use, or after abort, delete, clone-over, breakage or a restart
+   * of this object); otherwise the existing entry is used.
+   */
+  get<T extends DurableObjectBranded | undefined = undefined>(
+    name: string,
+    getStartupOptions: () => FacetStartupOptions<T> | Promise<FacetStartupOptions<T>>,
+  ): DurableObjectFacetStub<T>;
+  /**
+   * Stops facet `name` and its subtree at once; storage is kept. Calls through its stubs
+   * reject with `reason` (a string becomes `Error(reason)`). Unknown names: no-op.
+   */
+  abort(name: string, reason: unknown): void;
+  /** Stops facet `name` and deletes its storage and that of its descendants. */
+  delete(name: string): void;
+  /**
+   * durable-facets (and recent workerd): replaces `dst` and its subtree with a copy of
+   * `src`'s last committed state and subtree; `src` keeps running.
+   */
+  clone(src: string, dst: string): void;
+  /**
+   * durable-facets: the names of the direct children that have storage or are running,
+   * sorted.
+   */
+  list(): string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// DurableObjectState (this.ctx)
+// ---------------------------------------------------------------------------------------------
+
+/** Options of `ctx.abort()` (Cloudflare's; ignored). */
+export interface DurableObjectAbortOptions {
+  retryAlarm?: boolean;
+}
+
+/** A WebSocket auto-response pair (Cloudflare's hibernation API; not supported). */
+export interface WebSocketRequestResponsePair {
+  readonly request: string;
+  readonly response: string;
+}
+
+/** What an `alarm()` handler is told about the run. */
 export interface AlarmInvocationInfo {
+  /** True when an earlier run of this alarm failed. */
   readonly isRetry: boolean;
+  /** 0 for the first run, then 1, 2, … (at most 6 retries). */
   readonly retryCount: number;
 }
 
-/** Base class of Durable Objects. */
-export declare abstract class DurableObject<Env = unknown, Props = {}> {
-  protected ctx: DurableObjectState<Props>;
-  protected env: Env;
-  constructor(ctx: DurableObjectState<Props>, env: Env);
-  fetch?(request: Request): Response | Promise<Response>;
-  alarm?(alarmInfo?: AlarmInvocationInfo): void | Promise<void>;
+/**
+ * `this.ctx` of a Durable Object or facet.
+ * @typeParam Props the type of `props`
+ */
+export interface DurableObjectState<Props = unknown> {
+  /**
+   * The object's id. In a facet: the `id` of its startup options (a plain string stays a
+   * string at run time), else its parent's id.
+   */
+  readonly id: DurableObjectId;
+  /** SQLite-backed storage: SQL, KV, transactions, alarms. */
+  readonly storage: DurableObjectStorage;
+  /** The facets (child objects) of this object. */
+  readonly facets: DurableObjectFacets;
+  /** The classes exported by this worker's `main` module (see `DurableObjectExports`). */
+  readonly exports: DurableObjectExports;
+  /** The props of the class this instance was started from (`{}` when none). */
+  readonly props: Props;
+  /** Keeps the instance from being evicted until `promise` settles. */
+  waitUntil(promise: Promise<unknown>): void;
+  /**
+   * Delivers no other event to this instance until `callback` settles. A throw, or more than
+   * 30 s, breaks the instance.
+   */
+  blockConcurrencyWhile<T>(callback: () => Promise<T>): Promise<T>;
+  /**
+   * Breaks this instance at once: calls in flight reject with `reason` (made an `Error`), and
+   * the next call starts a fresh instance. `options` is ignored.
+   */
+  abort(reason?: string, options?: DurableObjectAbortOptions): void;
+  /** Not supported: reading it throws `Error: ctx.container is not supported by durable-facets.` */
+  readonly container: never;
+  /** WebSocket hibernation is not supported: throws. */
+  acceptWebSocket(ws: WebSocketType, tags?: string[]): void;
+  /** WebSocket hibernation is not supported: throws. */
+  getWebSockets(tag?: string): WebSocketType[];
+  /** WebSocket hibernation is not supported: throws. */
+  setWebSocketAutoResponse(maybeReqResp?: WebSocketRequestResponsePair): void;
+  /** WebSocket hibernation is not supported: throws. */
+  getWebSocketAutoResponse(): WebSocketRequestResponsePair | null;
+  /** WebSocket hibernation is not supported: throws. */
+  getWebSocketAutoResponseTimestamp(ws: WebSocketType): Date | null;
+  /** WebSocket hibernation is not supported: throws. */
+  setHibernatableWebSocketEventTimeout(timeoutMs?: number): void;
+  /** WebSocket hibernation is not supported: throws. */
+  getHibernatableWebSocketEventTimeout(): number | null;
+  /** WebSocket hibernation is not supported: throws. */
+  getTags(ws: WebSocketType): string[];
 }
 
-/** Marker base class for objects passed by reference over RPC (a later milestone). */
-export declare abstract class RpcTarget {}
+// ---------------------------------------------------------------------------------------------
+// Storage (this.ctx.storage)
+// ---------------------------------------------------------------------------------------------
 
-export declare abstract class WorkerEntrypoint<Env = unknown> {
-  protected ctx: unknown;
-  protected env: Env;
-  constructor(ctx: unknown, env: Env);
+/** Options of the async KV reads (Cloudflare's; accepted and ignored). */
+export interface DurableObjectGetOptions {
+  allowConcurrency?: boolean;
+  noCache?: boolean;
 }
+
+/** Options of the async KV writes (Cloudflare's; accepted and ignored). */
+export interface DurableObjectPutOptions {
+  allowConcurrency?: boolean;
+  allowUnconfirmed?: boolean;
+  noCache?: boolean;
+}
+
+/** Options of `storage.list()`: a key range, in UTF-8 byte order. */
+export interface DurableObjectListOptions {
+  /** First key (inclusive). Not with `startAfter`. */
+  start?: string;
+  /** First key (exclusive). Not with `start`. */
+  startAfter?: string;
+  /** Last key (exclusive). */
+  end?: string;
+  /** Only keys starting with this. */
+  prefix?: string;
+  /** Descending order. */
+  reverse?: boolean;
+  /** At most this many entries (positive). */
+  limit?: number;
+  /** Accepted and ignored. */
+  allowConcurrency?: boolean;
+  /** Accepted and ignored. */
+  noCache?: boolean;
+}
+
+/** Options of `getAlarm()` (Cloudflare's; ignored). */
+export interface DurableObjectGetAlarmOptions {
+  allowConcurrency?: boolean;
+}
+
+/** Options of `setAlarm()` / `deleteAlarm()` (Cloudflare's; ignored). */
+export interface DurableObjectSetAlarmOptions {
+  allowConcurrency?: boolean;
+  allowUnconfirmed?: boolean;
+}
+
+/** Options of `storage.kv.list()`. */
+export interface SyncKvListOptions {
+  /** First key (inclusive). Not with `startAfter`. */
+  start?: string;
+  /** First key (exclusive). Not with `start`. */
+  startAfter?: string;
+  /** Last key (exclusive). */
+  end?: string;
+  /** Only keys starting with this. */
+  prefix?: string;
+  /** Descending order. */
+  reverse?: boolean;
+  /** At most this many entries (positive). */
+  limit?: number;
+}
+
+/** A value in a SQL row: INTEGER (as a number), REAL, TEXT, BLOB or NULL. */
+export type SqlStorageValue = ArrayBuffer | string | number | null;
+
+/** The result of `sql.exec()`: rows are read lazily; iterate it once. */
+export interface SqlStorageCursor<T extends Record<string, SqlStorageValue>> {
+  /** The next row as an object, or `{ done: true }`. */
+  next(): { done?: false; value: T } | { done: true; value?: never };
+  /** The remaining rows as objects. */
+  toArray(): T[];
+  /** The only row; throws if there are none or more than one. */
+  one(): T;
+  /** The remaining rows as arrays (duplicate column names keep every value). */
+  raw<U extends SqlStorageValue[]>(): IterableIterator<U>;
+  /** The result's column names. */
+  readonly columnNames: string[];
+  /** Rows read so far (an approximation: stock SQLite has no row counters). */
+  readonly rowsRead: number;
+  /** Rows written by the statements. */
+  readonly rowsWritten: number;
+  [Symbol.iterator](): IterableIterator<T>;
+}
+
+/** `ctx.storage.sql`: this object's SQLite database. */
+export interface SqlStorage {
+  /**
+   * Runs one or more statements (bindings apply to the last one) and returns a cursor over
+   * the last one's rows. `BEGIN`, `SAVEPOINT`, `ATTACH` and `_cf_` names are not allowed.
+   * @typeParam T the shape of a row
+   */
+  exec<T extends Record<string, SqlStorageValue> = Record<string, SqlStorageValue>>(
+    query: string,
+    ...bindings: any[]
+  ): SqlStorageCursor<T>;
+  /** Size of the database in bytes. */
+  readonly databaseSize: number;
+}
+
+/** `ctx.storage.kv`: synchronous KV in the same database (structured-clone values). */
+export interface SyncKvStorage {
+  /** The value of `key`, or `undefined`. */
+  get<T = unknown>(key: string): T | undefined;
+  /** `[key, value]` pairs; starting another `list()` invalidates this iterator. */
+  list<T = unknown>(options?: SyncKvListOptions): Iterable<[string, T]>;
+  /** Stores `value` under `key`. */
+  put<T>(key: string, value: T): void;
+  /** Deletes `key`; true if it existed. */
+  delete(key: string): boolean;
+}
+
+/** The `txn` of `storage.transaction()`: the KV and alarm API, plus `rollback()`. */
+export interface DurableObjectTransaction {
+  get<T = unknown>(key: string, options?: DurableObjectGetOptions): Promise<T | undefined>;
+  get<T = unknown>(keys: string[], options?: DurableObjectGetOptions): Promise<Map<string, T>>;
+  list<T = unknown>(options?: DurableObjectListOptions): Promise<Map<string, T>>;
+  put<T>(key: string, value: T, options?: DurableObjectPutOptions): Promise<void>;
+  put<T>(entries: Record<string, T>, options?: DurableObjectPutOptions): Promise<void>;
+  delete(key: string, options?: DurableObjectPutOptions): Promise<boolean>;
+  delete(keys: string[], options?: DurableObjectPutOptions): Promise<number>;
+  /** Rolls the transaction back when the closure returns. */
+  rollback(): void;
+  getAlarm(options?: DurableObjectGetAlarmOptions): Promise<number | null>;
+  setAlarm(scheduledTime: number | Date, options?: DurableObjectSetAlarmOptions): Promise<void>;
+  deleteAlarm(options?: DurableObjectSetAlarmOptions): Promise<void>;
+}
+
+/**
+ * `ctx.storage`: one SQLite database per object and per facet. Writes made in one turn form
+ * one implicit transaction; nothing leaves the object before they are committed.
+ */
+export interface DurableObjectStorage {
+  /** The value of `key`, or `undefined`. */
+  get<T = unknown>(key: string, options?: DurableObjectGetOptions): Promise<T | undefined>;
+  /** The values of the `keys` that exist. */
+  get<T = unknown>(keys: string[], options?: DurableObjectGetOptions): Promise<Map<string, T>>;
+  /** Entries in key order (UTF-8 bytes). */
+  list<T = unknown>(options?: DurableObjectListOptions): Promise<Map<string, T>>;
+  /** Stores `value` (structured-clone) under `key`. */
+  put<T>(key: string, value: T, options?: DurableObjectPutOptions): Promise<void>;
+  /** Stores several entries atomically. */
+  put<T>(entries: Record<string, T>, options?: DurableObjectPutOptions): Promise<void>;
+  /** Deletes `key`; true if it existed. */
+  delete(key: string, options?: DurableObjectPutOptions): Promise<boolean>;
+  /** Deletes `keys`; the number that existed. */
+  delete(keys: string[], options?: DurableObjectPutOptions): Promise<number>;
+  /** Deletes all data of this object, its alarm, and all its facets. */
+  deleteAll(options?: DurableObjectPutOptions): Promise<void>;
+  /**
+   * Runs `closure` atomically; no other event is delivered meanwhile. A throw rolls back and
+   * rejects.
+   */
+  transaction<T>(closure: (txn: DurableObjectTransaction) => Promise<T>): Promise<T>;
+  /** The alarm time (ms since the epoch), or null. Always null in a facet. */
+  getAlarm(options?: DurableObjectGetAlarmOptions): Promise<number | null>;
+  /**
+   * Sets the alarm (the class needs an `alarm()` handler). Rejects in a facet
+   * (`Error: Facets currently cannot set alarms.`).
+   */
+  setAlarm(scheduledTime: number | Date, options?: DurableObjectSetAlarmOptions): Promise<void>;
+  /** Deletes the alarm. */
+  deleteAlarm(options?: DurableObjectSetAlarmOptions): Promise<void>;
+  /** Resolves when every write made before the call is committed. */
+  sync(): Promise<void>;
+  /** SQL over this object's database. */
+  readonly sql: SqlStorage;
+  /** Synchronous KV. */
+  readonly kv: SyncKvStorage;
+  /** Runs `closure` in a savepoint: kept if it returns, rolled back if it throws. */
+  transactionSync<T>(closure: () => T): T;
+  /** Point-in-time recovery is not supported: rejects. */
+  getCurrentBookmark(): Promise<string>;
+  /** Point-in-time recovery is not supported: rejects. */
+  getBookmarkForTime(timestamp: number | Date): Promise<string>;
+  /** Point-in-time recovery is not supported: rejects. */
+  onNextSessionRestoreBookmark(bookmark: string): Promise<string>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runtime (main thread)
+// ---------------------------------------------------------------------------------------------
+
+/** What happens when a facet breaks (throwing constructor, `ctx.abort()`, dead thread, …). */
+export type FacetFailureMode = 'object' | 'isolate';
+
+/** A namespace binding spelled out. */
+export interface DurableObjectNamespaceBinding {
+  /** The class, exported by `main`. */
+  className: string;
+  /**
+   * Names the namespace and its storage directory `<storage>/<uniqueKey>/`, and keys the id
+   * derivation (default: `className`). Bindings with the same `uniqueKey` are aliases.
+   */
+  uniqueKey?: string;
+  /** Overrides the runtime-wide `facetFailure` for this namespace. */
+  facetFailure?: FacetFailureMode;
+}
+
+/** A class binding: a facet class without a storage namespace. */
+export interface DurableObjectClassBinding {
+  /** The exported class name. */
+  className: string;
+  /**
+   * The module exporting it: a file path (relative to `main`'s directory) or a `file:` URL.
+   * Default: `main`.
+   */
+  module?: string | URL;
+  /** What instances see as `ctx.props` (structured-cloneable; default `{}`). */
+  props?: unknown;
+}
+
+/**
+ * Options of `new Runtime(options)`. Binding names (the keys of `durableObjects`, `classes`
+ * and `vars`, and the entries of `workerLoaders`) are JS identifiers, each used once. Every
+ * mistake is a `TypeError`/`Error` naming the option, thrown by the constructor (a class
+ * that is missing or not a `DurableObject` subclass fails the first call instead).
+ */
+export interface RuntimeOptions {
+  /**
+   * The module whose exports are the Durable Object classes: a file path (relative to the
+   * current working directory) or a `file:` URL (object or string). JavaScript only.
+   */
+  main: string | URL;
+  /**
+   * Namespace bindings: binding name → exported class name, or
+   * `{ className, uniqueKey?, facetFailure? }`. In `rt.env` and in every object's `env`.
+   */
+  durableObjects?: Record<string, string | DurableObjectNamespaceBinding>;
+  /**
+   * Class bindings without storage (facet classes): binding name →
+   * `{ className, module?, props? }`. In every object's `env` (not in `rt.env`).
+   */
+  classes?: Record<string, DurableObjectClassBinding>;
+  /** Plain structured-cloneable values, in `rt.env` and in every object's `env`. */
+  vars?: Record<string, unknown>;
+  /**
+   * Worker loader bindings (`WorkerLoader`), by name. In every object's `env` (not in
+   * `rt.env`).
+   */
+  workerLoaders?: string[];
+  /**
+   * Storage directory (path or `file:` URL): `<storage>/<uniqueKey>/` per namespace, locked
+   * by this runtime. Omitted: in-memory databases, kept until `delete`, `deleteAll` or
+   * `dispose`.
+   */
+  storage?: string | URL;
+  /** An idle thread (no call in flight, nothing pending) ends after this long. Default 10 000 ms; ≥ 1. */
+  idleTimeoutMs?: number;
+  /**
+   * Soft bound on running threads: beyond it the least recently used idle ones are evicted.
+   * Default 64; an integer ≥ 1.
+   */
+  maxRunningFacets?: number;
+  /** Pre-started threads, not counted in `maxRunningFacets`. Default 2; an integer ≥ 0. */
+  warmThreads?: number;
+  /**
+   * When a facet breaks: `"object"` (default) restarts the whole object; `"isolate"` (today's
+   * Cloudflare behaviour) only the facet and its descendants.
+   */
+  facetFailure?: FacetFailureMode;
+  /**
+   * `"normal"` (default): WAL with `synchronous=NORMAL`, a commit survives the process being
+   * killed. `"full"`: fsync every commit, survives power loss too.
+   */
+  synchronous?: 'normal' | 'full';
+  /** Delay before the first alarm retry, doubling after each; default 1000 ms; ≥ 1. */
+  alarmRetryBaseMs?: number;
+  /**
+   * A synchronous run longer than this breaks the facet
+   * (`Error: Durable Object exceeded its CPU time limit.`). Default: no limit; ≥ 1.
+   */
+  cpuTimeoutMs?: number;
+}
+
+/** One database of an object, as `rt.inspect()` reports it. */
+export interface FacetInfo {
+  /** Full facet name (`foo/bar`); `""` for the root object. */
+  name: string;
+  /**
+   * The facet's id in the storage layout (`<id>.<facetId>.sqlite`); 0 for the root; `null`
+   * for a facet of an in-memory runtime (no `storage`).
+   */
+  facetId: number | null;
+  /** Size in bytes by `sql.databaseSize`'s formula; 0 without a database. */
+  databaseSize: number;
+  /** Whether its instance is running. */
+  running: boolean;
+}
+
+/** The result of `rt.inspect()`. */
+export interface InspectResult {
+  /** The object's id (64 hex digits). */
+  id: string;
+  /** The root first (`name: ""`), then the facets by full name. */
+  facets: FacetInfo[];
+}
+
+/** The keys of `Env` that hold a `DurableObjectNamespace` (any string for an untyped `Env`). */
+export type NamespaceBindingName<Env> = string extends keyof Env
+  ? string
+  : { [K in keyof Env]-?: Env[K] extends DurableObjectNamespace<any> ? K : never }[keyof Env] & string;
+
+/**
+ * Hosts Durable Object classes in this process, each object on its own thread:
+ *
+ * ```ts
+ * const rt = new Runtime<{ ROOMS: DurableObjectNamespace<Room> }>({
+ *   main: new URL("./worker.mjs", import.meta.url),
+ *   durableObjects: { ROOMS: "Room" },
+ * });
+ * await rt.env.ROOMS.getByName("lobby").join("alice");
+ * await rt.dispose();
+ * ```
+ *
+ * @typeParam Env the type of `rt.env`: the namespace bindings and vars (not checked against
+ *   `options`)
+ */
+export declare class Runtime<Env extends object = Record<string, unknown>> {
+  /** Validates `options` and starts the runtime (threads start on demand). */
+  constructor(options: RuntimeOptions);
+  /** Namespace bindings and vars, for the main thread (frozen). */
+  readonly env: Readonly<Env>;
+  /**
+   * The stored facet tree of one object, read without going through the object. Rejects with
+   * `TypeError` if `binding` is not a namespace binding.
+   * @param binding a namespace binding of this runtime
+   * @param idOrName an id of that namespace, or a name
+   */
+  inspect(binding: NamespaceBindingName<Env>, idOrName: DurableObjectId | string): Promise<InspectResult>;
+  /** The ids (64 hex digits, sorted) of the objects of a namespace that have storage. */
+  listIds(binding: NamespaceBindingName<Env>): Promise<string[]>;
+  /**
+   * Commits pending writes, rejects calls in flight, ends every thread and releases
+   * everything this runtime holds. Idempotent.
+   */
+  dispose(): Promise<void>;
+  /** `dispose()`, for `await using rt = new Runtime(…)`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export {};
