@@ -45,22 +45,32 @@ export class StorageEngine {
 
   /** After every native storage call: a new implicit transaction closes the output gate. */
   afterCall() {
-    if (this.stats[STAT_OPENED] === 1) {
+    const opened = this.stats[STAT_OPENED];
+    if (opened !== 0) {
       this.stats[STAT_OPENED] = 0;
-      if (this.explicit === 0) {
+      if (opened === 2) {
+        // Only reads: the read transaction ends with the turn; nothing is held back.
+        this.readOpen = true;
+        port.scheduleSpin();
+      } else if (this.explicit === 0) {
         port.closeGate();
         port.scheduleSpin();
       }
     }
   }
 
+  /** A read transaction is open (see afterCall). */
+  readOpen = false;
+
   /** End of turn (before the thread spins or sleeps): commit, then let messages out. */
   endOfTurn() {
-    if (this.explicit > 0 || !port.gateClosed()) return;
-    this.commit();
+    if (this.explicit > 0) return;
+    if (port.gateClosed()) this.commit();
+    else if (this.readOpen) this.commit();
   }
 
   commit() {
+    this.readOpen = false;
     try {
       native.txnCommit();
     } catch (e) {
@@ -199,16 +209,20 @@ export class DurableObjectStorage {
 
   async get(keys, options) {
     this.#engine.open();
-    if (Array.isArray(keys)) {
-      const out = new Map();
-      for (const k of [...keys.map(checkKey)].sort(byteOrder)) {
-        const v = getValue(k, this.#engine.scratch);
-        if (v !== undefined || native.kvGet(k) !== undefined) out.set(k, v);
+    try {
+      if (Array.isArray(keys)) {
+        const out = new Map();
+        for (const k of [...keys.map(checkKey)].sort(byteOrder)) {
+          const v = getValue(k, this.#engine.scratch);
+          if (v !== undefined || native.kvGet(k) !== undefined) out.set(k, v);
+        }
+        return out;
       }
-      return out;
+      void options;
+      return getValue(checkKey(keys), this.#engine.scratch);
+    } finally {
+      this.#engine.afterCall();
     }
-    void options;
-    return getValue(checkKey(keys), this.#engine.scratch);
   }
 
   async put(keyOrEntries, value, options) {

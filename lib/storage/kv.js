@@ -58,7 +58,11 @@ export class SyncKvStorage {
   get(key) {
     const s = this.#storage;
     s.open();
-    return getValue(String(key), s.scratch);
+    try {
+      return getValue(String(key), s.scratch);
+    } finally {
+      s.afterCall();
+    }
   }
 
   /** @param {string} key */

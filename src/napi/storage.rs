@@ -82,8 +82,16 @@ fn with_db_scratch<T>(
         let mut db: MutexGuard<'_, Database> = ts.db.lock().unwrap_or_else(|e| e.into_inner());
         let scratch = unsafe { std::slice::from_raw_parts_mut(ts.scratch, ts.scratch_len) };
         let r = f(&mut db, ts.stats, scratch);
-        let opened = db.take_opened();
-        unsafe { *ts.stats.add(STAT_OPENED) = if opened { 1.0 } else { 0.0 } };
+        // 1: a write opened the implicit transaction (close the output gate); 2: only a
+        // read transaction was opened (end it with the turn); 0: nothing new.
+        let opened = if db.take_opened() {
+            1.0
+        } else if db.take_read_opened() {
+            2.0
+        } else {
+            0.0
+        };
+        unsafe { *ts.stats.add(STAT_OPENED) = opened };
         r.map_err(|e| storage_error(env, e))
     })
 }

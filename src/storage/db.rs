@@ -168,6 +168,9 @@ pub struct Database {
     /// the instance can close its output gate and schedule the commit.
     opened: bool,
     kv_ready: bool,
+    /// The open transaction holds writes (else it only reads).
+    dirty: bool,
+    read_opened: bool,
     /// Bumped whenever statement handles become invalid (deleteAll reopens the file).
     epoch: u32,
     last_columns: Vec<String>,
@@ -232,6 +235,8 @@ impl Database {
             savepoints: 0,
             opened: false,
             kv_ready: false,
+            dirty: false,
+            read_opened: false,
             epoch: 0,
             last_columns: Vec::new(),
         };
@@ -421,17 +426,40 @@ impl Database {
 
     /// Opens the implicit transaction before the first write of a turn.
     fn before_statement(&mut self, stmt: *mut ffi::sqlite3_stmt) -> Result<()> {
-        if !self.txn_open && unsafe { ffi::sqlite3_stmt_readonly(stmt) } == 0 {
+        if unsafe { ffi::sqlite3_stmt_readonly(stmt) } == 0 {
             self.begin()?;
         }
         Ok(())
     }
 
+    /// Marks the turn as writing: opens the transaction if needed; the first write of a
+    /// transaction raises `opened` (the instance closes its output gate).
     fn begin(&mut self) -> Result<()> {
-        self.run_internal("BEGIN DEFERRED TRANSACTION")?;
-        self.txn_open = true;
-        self.opened = true;
+        if !self.txn_open {
+            self.run_internal("BEGIN DEFERRED TRANSACTION")?;
+            self.txn_open = true;
+        }
+        if !self.dirty {
+            self.dirty = true;
+            self.opened = true;
+        }
         Ok(())
+    }
+
+    /// KV reads share one read transaction per turn (one WAL read lock instead of one per
+    /// get); it holds no write and closes no output gate, and ends with the turn.
+    pub(crate) fn begin_read(&mut self) -> Result<()> {
+        if !self.txn_open {
+            self.run_internal("BEGIN DEFERRED TRANSACTION")?;
+            self.txn_open = true;
+            self.read_opened = true;
+        }
+        Ok(())
+    }
+
+    /// True once after a read transaction was opened (the turn must end it).
+    pub fn take_read_opened(&mut self) -> bool {
+        std::mem::take(&mut self.read_opened)
     }
 
     /// Steps `stmt` to completion for its effect, then resets it.
@@ -461,6 +489,7 @@ impl Database {
             if let Ok(db) = self.raw() {
                 if unsafe { ffi::sqlite3_get_autocommit(db) } != 0 {
                     self.txn_open = false;
+                    self.dirty = false;
                     self.savepoints = 0;
                     self.kv_ready = false;
                 }
@@ -738,10 +767,7 @@ impl Database {
 
     /// Opens the implicit transaction (if needed) before an internal write.
     pub(crate) fn ensure_transaction(&mut self) -> Result<()> {
-        if !self.txn_open {
-            self.begin()?;
-        }
-        Ok(())
+        self.begin()
     }
 
     pub(crate) fn kv_ready(&self) -> bool {
@@ -768,6 +794,7 @@ impl Database {
         let r = self.run_internal("COMMIT TRANSACTION");
         if r.is_ok() || unsafe { ffi::sqlite3_get_autocommit(self.raw()?) } != 0 {
             self.txn_open = false;
+            self.dirty = false;
         }
         r
     }
@@ -782,6 +809,7 @@ impl Database {
         self.kv_ready = false;
         let r = self.run_internal("ROLLBACK TRANSACTION");
         self.txn_open = false;
+        self.dirty = false;
         r
     }
 
@@ -931,6 +959,7 @@ impl Database {
     pub fn close(&mut self) {
         self.finalize_all();
         self.txn_open = false;
+        self.dirty = false;
         self.savepoints = 0;
         if let Some(c) = self.conn.take() {
             let _ = c.close();

@@ -55,6 +55,7 @@ impl Database {
 
     /// Calls `found` with the value of `key`, if any. Returns whether it was found.
     pub fn kv_get(&mut self, key: &str, found: &mut dyn FnMut(&[u8])) -> Result<bool> {
+        self.begin_read()?;
         if !self.kv_exists()? {
             return Ok(false);
         }
