@@ -464,3 +464,13 @@ test('rt.inspect() works without a storage directory', async (t) => {
   assert.ok(info.facets[1].databaseSize > 0);
   await assert.rejects(rt.inspect('NOPE', 'x'), { name: 'TypeError' });
 });
+
+test('an empty facet is deleted when it is aborted', async (t) => {
+  const dir = tempDir(t);
+  const root = facets(t, { storage: dir }).env.ROOT.getByName('abort-empty');
+  await root.callB('e', 'nothing');
+  await root.callB('keep', 'increment');
+  await root.abort('e', 'bye');
+  await root.abort('keep', 'bye');
+  assert.deepEqual(await root.list(), ['keep']);
+});

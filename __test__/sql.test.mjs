@@ -178,3 +178,9 @@ test('a database survives eviction in memory and a restart on disk', async (t) =
   assert.deepEqual((await s.sql('SELECT v FROM keep')).rows, [{ v: 'x' }]);
   void rt;
 });
+
+test('a cursor that outlived a rollback fails instead of reading another query', async (t) => {
+  const { s } = store(t);
+  await s.fill(600);
+  assert.equal(await s.staleCursor(), 'SQL cursor is closed.');
+});

@@ -88,3 +88,19 @@ test('point-in-time recovery is not supported', async (t) => {
   const { s } = store(t);
   assert.equal(await s.bookmark(), 'Point-in-time recovery (getCurrentBookmark) is not supported by durable-facets.');
 });
+
+test('a write made in a timer callback is committed before the object is evicted', async (t) => {
+  const rt = runtime(t, { main: fixture('storage-objects.mjs'), durableObjects: { STORE: 'Store' }, idleTimeoutMs: 100 });
+  const s = rt.env.STORE.getByName('timer');
+  await s.writeLater(400);
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal(await s.syncKv('get', 'later'), 'written');
+});
+
+test('a thread stuck in SQL after deleteAll() is still stopped by the CPU limit', async (t) => {
+  const rt = runtime(t, { main: fixture('storage-objects.mjs'), durableObjects: { STORE: 'Store' }, cpuTimeoutMs: 300 });
+  await assert.rejects(rt.env.STORE.getByName('stuck').wipeThenLoop(), {
+    message: 'Durable Object exceeded its CPU time limit.',
+  });
+  assert.equal(await rt.env.STORE.getByName('other').echo(1), 1);
+});

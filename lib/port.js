@@ -95,6 +95,9 @@ let heartbeat = null;
 function pump() {
   if (heartbeat !== null) heartbeat[0] = Date.now();
   try {
+    // A wake-up may follow a turn the runtime did not dispatch (a timer callback that
+    // wrote): its writes commit before anything else happens.
+    if (worker && endOfTurn !== null) endOfTurn();
     let batch;
     while ((batch = native.drain()) !== null) dispatch(batch);
     if (worker) scheduleSpin();

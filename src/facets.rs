@@ -47,6 +47,9 @@ pub struct Forest {
     pub entries: HashMap<u64, FacetRec>,
     /// Entries that were stopped: old stubs keep failing with this.
     pub tombstones: HashMap<u64, (ReplyStatus, Payload)>,
+    /// Where removed entries kept their storage, until their thread has shut down (for the
+    /// implicit deletion of empty facets).
+    pub removed_paths: HashMap<u64, (ObjectKey, Vec<String>)>,
     next: u64,
 }
 
@@ -137,7 +140,9 @@ impl Forest {
             }
         }
         for e in &ids {
-            self.entries.remove(e);
+            if let Some(f) = self.entries.remove(e) {
+                self.removed_paths.insert(*e, (f.root, f.path));
+            }
             self.tombstones.insert(*e, (status, reason.clone()));
         }
         ids

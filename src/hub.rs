@@ -12,12 +12,13 @@ use std::time::Instant;
 use crate::error::CoreError;
 use crate::ids::{self, NamespaceKey, ObjectId};
 use crate::inbox::{Delivery, Inbox, Payload, ReplyStatus};
+use crate::storage::cell::DbCell;
 use crate::storage::db::{Database, Location};
 use crate::storage::store::NamespaceDir;
 
 /// An object's database, shared by its thread and the hub (which commits and closes it
 /// when the runtime is disposed).
-pub type SharedDb = Arc<Mutex<Database>>;
+pub type SharedDb = Arc<DbCell>;
 
 /// An alarm found in a namespace's index: (namespace index, id hex, name, time in ms).
 pub type StoredAlarm = (u32, String, Option<String>, f64);
@@ -69,8 +70,6 @@ struct ThreadRec {
     last_activity: Instant,
     /// The hosted object's database, once the thread opened it.
     db: Option<SharedDb>,
-    /// Interrupts the database's running statement (see `lock_for_shutdown`).
-    interrupt: Option<Arc<rusqlite::InterruptHandle>>,
 }
 
 enum ObjectRec {
@@ -152,25 +151,8 @@ fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-/// Locks an instance's database to close it, interrupting whatever statement its thread is
-/// running (again and again, should the thread start another before the lock is ours).
-fn lock_for_shutdown<'a>(
-    db: &'a SharedDb,
-    interrupt: Option<&rusqlite::InterruptHandle>,
-) -> MutexGuard<'a, Database> {
-    loop {
-        match db.try_lock() {
-            Ok(guard) => return guard,
-            Err(std::sync::TryLockError::Poisoned(e)) => return e.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => {
-                if let Some(i) = interrupt {
-                    i.interrupt();
-                }
-                std::thread::yield_now();
-            }
-        }
-    }
-}
+/// How long shutting an instance down waits for its thread to let go of its database.
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Default for Hub {
     fn default() -> Self {
@@ -210,7 +192,6 @@ impl Hub {
                 inflight_out: 0,
                 last_activity: Instant::now(),
                 db: None,
-                interrupt: None,
             },
         );
         tid
@@ -290,7 +271,6 @@ impl Hub {
                 inflight_out: 0,
                 last_activity: Instant::now(),
                 db: None,
-                interrupt: None,
             },
         );
         Ok(tid)
@@ -435,8 +415,11 @@ impl Hub {
                 }
                 // Pending implicit transactions are committed, then the database closes:
                 // the thread may run on until it is terminated, but writes no more.
-                if let Some(db) = rec.db {
-                    let mut db = lock_for_shutdown(&db, rec.interrupt.as_deref());
+                if let Some(cell) = rec.db {
+                    cell.fence(*tid);
+                    let Some(mut db) = cell.lock_for_shutdown(SHUTDOWN_WAIT) else {
+                        continue;
+                    };
                     let _ = db.commit();
                     match rec.role {
                         Role::Hosting(target) => {
@@ -491,17 +474,13 @@ impl Hub {
                     None => {
                         let db = Database::open(Location::Memory, false)
                             .map_err(|e| CoreError::Storage(e.to_string()))?;
-                        let db = Arc::new(Mutex::new(db));
+                        let db = DbCell::new(db);
                         rtrec.memory_dbs.insert((root, path), db.clone());
                         db
                     }
                 };
+                db.set_owner(tid);
                 if let Some(rec) = st.threads.get_mut(&tid) {
-                    rec.interrupt = db
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .interrupt_handle()
-                        .map(Arc::new);
                     rec.db = Some(db.clone());
                 }
                 return Ok(db);
@@ -521,8 +500,8 @@ impl Hub {
                 "Durable Object {id} cannot open its database {file}: {e}"
             ))
         })?;
-        let interrupt = db.interrupt_handle().map(Arc::new);
-        let db = Arc::new(Mutex::new(db));
+        let db = DbCell::new(db);
+        db.set_owner(tid);
         let mut st = self.lock();
         if !st.runtimes.contains_key(&rt) {
             return Err(CoreError::Disposed);
@@ -531,7 +510,6 @@ impl Hub {
         if rec.role != Role::Hosting(target) {
             return Err(CoreError::Disposed);
         }
-        rec.interrupt = interrupt;
         rec.db = Some(db.clone());
         Ok(db)
     }
@@ -685,6 +663,12 @@ impl HubState {
             return;
         };
         rtrec.objects.insert(target, ObjectRec::Hosted(tid));
+        // Calls whose caller died while they waited are dropped (nobody reads the answer,
+        // and counting them would keep this thread busy forever).
+        let queue: Vec<Delivery> = queue
+            .into_iter()
+            .filter(|d| !matches!(d, Delivery::Call { call, .. } if !self.calls.contains_key(call)))
+            .collect();
         let thread = self
             .threads
             .get_mut(&tid)
@@ -797,17 +781,17 @@ impl HubState {
         }
         // Whatever the instance had not committed is gone with it. A file database closes
         // (the thread keeps a handle that now fails); an in-memory one must survive.
-        let db = rec.db.take();
-        let interrupt = rec.interrupt.take();
-        if let Some(db) = db {
-            let mut db = lock_for_shutdown(&db, interrupt.as_deref());
-            let _ = db.rollback();
-            if let (Role::Hosting(target), Some(rtrec)) =
-                (role, runtime.and_then(|rt| self.runtimes.get_mut(&rt)))
-            {
-                facet_ops::release_database(rtrec, target, &mut db);
-            } else if matches!(db.location(), Location::File(_)) {
-                db.close();
+        if let Some(cell) = rec.db.take() {
+            cell.fence(tid);
+            if let Some(mut db) = cell.lock_for_shutdown(SHUTDOWN_WAIT) {
+                let _ = db.rollback();
+                if let (Role::Hosting(target), Some(rtrec)) =
+                    (role, runtime.and_then(|rt| self.runtimes.get_mut(&rt)))
+                {
+                    facet_ops::release_database(rtrec, target, &mut db);
+                } else if matches!(db.location(), Location::File(_)) {
+                    db.close();
+                }
             }
         }
         if let Some(rtrec) = runtime.and_then(|rt| self.runtimes.get_mut(&rt)) {

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::storage::cell::DbCell;
 use crate::storage::db::remove_database_files;
 use crate::storage::facet_index::FacetIndex;
 
@@ -151,7 +152,8 @@ pub(super) fn release_database(rtrec: &mut RuntimeRec, target: Target, db: &mut 
             .forest
             .entries
             .get(&e)
-            .map(|f| (f.root, f.path.clone())),
+            .map(|f| (f.root, f.path.clone()))
+            .or_else(|| rtrec.forest.removed_paths.remove(&e)),
         Target::Root(_) => None,
     };
     let empty = facet.is_some() && !db.is_closed() && db.is_empty().unwrap_or(false);
@@ -238,14 +240,20 @@ fn copy_storage(
         for (p, db) in sources {
             let mut target = dst.to_vec();
             target.extend_from_slice(&p[src.len()..]);
-            let copy = db
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
+            // Under the hub's lock: never wait long on a facet busy in a query.
+            let guard = db
+                .try_lock_for(std::time::Duration::from_secs(1))
+                .ok_or_else(|| {
+                    CoreError::Storage(format!(
+                        "Facet {} is busy; clone it again later.",
+                        p.join("/")
+                    ))
+                })?;
+            let copy = guard
                 .copy_to_memory()
                 .map_err(|e| CoreError::Storage(e.to_string()))?;
-            rtrec
-                .memory_dbs
-                .insert((root, target), Arc::new(Mutex::new(copy)));
+            drop(guard);
+            rtrec.memory_dbs.insert((root, target), DbCell::new(copy));
         }
     }
     Ok(())
@@ -291,6 +299,7 @@ impl HubState {
                     }
                 }
                 Some(ObjectRec::Waiting { queue, .. }) => {
+                    rtrec.forest.removed_paths.remove(id);
                     rtrec.waiting.retain(|t| *t != Target::Facet(*id));
                     for d in queue {
                         if let Delivery::Call { call, .. } = d {
@@ -300,7 +309,9 @@ impl HubState {
                         }
                     }
                 }
-                None => {}
+                None => {
+                    rtrec.forest.removed_paths.remove(id);
+                }
             }
         }
     }

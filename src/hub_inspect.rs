@@ -82,20 +82,28 @@ impl Hub {
             if !names.contains(&Vec::new()) {
                 names.insert(0, Vec::new());
             }
-            for path in names {
-                let size = rtrec
-                    .memory_dbs
-                    .get(&(root, path.clone()))
-                    .and_then(|db| {
-                        db.lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .database_size()
-                            .ok()
+            let cells: Vec<(Vec<String>, Option<SharedDb>)> = names
+                .into_iter()
+                .map(|p| {
+                    let cell = rtrec.memory_dbs.get(&(root, p.clone())).cloned();
+                    (p, cell)
+                })
+                .collect();
+            // Sizes are read without the hub's lock, and without waiting long on an
+            // instance busy in a query (its size then reads as 0).
+            drop(st);
+            for (path, cell) in cells {
+                let size = cell
+                    .and_then(|c| {
+                        c.try_lock_for(std::time::Duration::from_millis(50))
+                            .and_then(|mut db| db.database_size().ok())
                     })
                     .unwrap_or(0) as f64;
                 let facet_id = if path.is_empty() { Some(0) } else { None };
                 out.push((path.join("/"), facet_id, size, running.contains(&path)));
             }
+            out[1..].sort_by(|a, b| a.0.cmp(&b.0));
+            return Ok(out);
         }
         out[1..].sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)

@@ -181,6 +181,9 @@ export class DurableObjectStorage {
     return this.#host.holdInput(async () => {
       if (e.explicit === 0 && port.gateClosed()) e.commit();
       e.explicit++;
+      // Nothing leaves the instance until the transaction committed (the output gate):
+      // other handlers' results wait too.
+      port.closeGate();
       let depth;
       try {
         depth = native.txnSavepoint();

@@ -122,6 +122,7 @@ function findMethod(instance, name) {
 
 class Host {
   instance = null;
+  engine = null;
   name = null;
   alarms = null;
   /** Events held back by blockConcurrencyWhile. */
@@ -179,6 +180,7 @@ class Host {
   /** Constructs the instance with its ctx (storage, facets, …). */
   launch(cls, { id, props, depth, idSpec, facet, loaded = null }) {
     const engine = new StorageEngine(this);
+    this.engine = engine;
     this.alarms = new Alarms(this, engine, facet);
     engine.onCommit = () => this.alarms.afterCommit();
     port.setEndOfTurn(() => engine.endOfTurn());
@@ -335,6 +337,9 @@ class Host {
   /** Too many running threads: end this one now if it is idle. */
   evict() {
     if (this.ending || this.holds > 0 || this.blocked > 0) return;
+    // Writes of a turn that has not ended yet (a timer callback's) commit first.
+    this.engine?.endOfTurn();
+    if (this.ending || port.gateClosed()) return;
     if (native.tryRetire(0) === 0) {
       this.ending = true;
       process.exit(0);
@@ -344,6 +349,10 @@ class Host {
   checkIdle() {
     if (this.ending) return;
     if (this.holds > 0 || this.blocked > 0) return this.armIdleTimer(config.idleTimeoutMs);
+    // Writes of a turn that has not ended yet (a timer callback's) commit first.
+    this.engine?.endOfTurn();
+    if (this.ending) return;
+    if (port.gateClosed()) return this.armIdleTimer(config.idleTimeoutMs);
     const wait = native.tryRetire(config.idleTimeoutMs);
     if (wait > 0) return this.armIdleTimer(wait);
     this.ending = true;

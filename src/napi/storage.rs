@@ -35,6 +35,8 @@ const BATCH_ROWS: u32 = 256;
 
 struct ThreadStorage {
     db: SharedDb,
+    /// This thread (the database's owner while its instance runs).
+    tid: u32,
     stats: *mut f64,
     /// A JS-owned buffer that small KV values are copied into (no Buffer per get).
     scratch: *mut u8,
@@ -79,7 +81,10 @@ fn with_db_scratch<T>(
             );
             return Err(Error::new(Status::PendingException, "storage not open"));
         };
-        let mut db: MutexGuard<'_, Database> = ts.db.lock().unwrap_or_else(|e| e.into_inner());
+        let mut db: MutexGuard<'_, Database> = match ts.db.lock_for(ts.tid) {
+            Ok(db) => db,
+            Err(e) => return Err(storage_error(env, e)),
+        };
         let scratch = unsafe { std::slice::from_raw_parts_mut(ts.scratch, ts.scratch_len) };
         let r = f(&mut db, ts.stats, scratch);
         // 1: a write opened the implicit transaction (close the output gate); 2: only a
@@ -127,18 +132,18 @@ unsafe fn pin(env: sys::napi_env, value: sys::napi_value) -> napi::Result<(*mut 
 /// value scratch buffer (Uint8Array). Returns the statement epoch (see `Database::epoch`).
 #[napi(catch_unwind, js_name = "storageOpen")]
 pub fn storage_open(env: Env, stats: Unknown<'_>, scratch: Unknown<'_>) -> Result<u32> {
-    let db = HUB
-        .open_storage(tid(&env)?)
-        .map_err(|e| core_error(&env, e))?;
+    let me = tid(&env)?;
+    let db = HUB.open_storage(me).map_err(|e| core_error(&env, e))?;
     let (stats_ptr, stats_len) = unsafe { pin(env.raw(), napi::JsValue::raw(&stats))? };
     let (scratch, scratch_len) = unsafe { pin(env.raw(), napi::JsValue::raw(&scratch))? };
     if stats_len < STAT_LEN * 8 {
         return Err(Error::new(Status::InvalidArg, "stats array too short"));
     }
-    let epoch = db.lock().unwrap_or_else(|e| e.into_inner()).epoch();
+    let epoch = db.lock().epoch();
     STORAGE.with(|s| {
         *s.borrow_mut() = Some(ThreadStorage {
             db,
+            tid: me,
             stats: stats_ptr as *mut f64,
             scratch,
             scratch_len,
@@ -622,10 +627,18 @@ pub fn alarm_set(env: Env, time_ns: Option<f64>) -> Result<()> {
 /// Empties the database (and rolls back the open transaction). Returns the new epoch.
 #[napi(catch_unwind, js_name = "storageDeleteAll")]
 pub fn storage_delete_all(env: Env) -> Result<u32> {
-    with_db(&env, |db, _| {
+    let epoch = with_db(&env, |db, _| {
         db.delete_all()?;
         Ok(db.epoch())
-    })
+    })?;
+    // The connection was reopened: abort must interrupt the new one.
+    STORAGE.with(|s| {
+        if let Some(ts) = s.borrow().as_ref() {
+            let db = ts.db.lock();
+            ts.db.refresh_interrupt(&db);
+        }
+    });
+    Ok(epoch)
 }
 
 /// This object committed a new alarm (`time_ns` null: deleted); see `Hub::alarm_changed`.

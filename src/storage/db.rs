@@ -157,8 +157,10 @@ pub struct Database {
     auth: Box<AuthState>,
     programs: Vec<Option<Program>>,
     free_programs: Vec<u32>,
-    cursors: Vec<Option<Cursor>>,
-    free_cursors: Vec<u32>,
+    /// Open cursors by id. Ids are never reused: a JS cursor that outlived its query (after
+    /// a rollback or deleteAll) must not read another query's rows.
+    cursors: HashMap<u32, Cursor>,
+    next_cursor: u32,
     /// Internal statements, keyed by the address of their static SQL text (cheaper to hash
     /// than the text, and every call site passes the same literal).
     internal: HashMap<usize, *mut ffi::sqlite3_stmt>,
@@ -228,8 +230,8 @@ impl Database {
             auth: Box::new(AuthState::default()),
             programs: Vec::new(),
             free_programs: Vec::new(),
-            cursors: Vec::new(),
-            free_cursors: Vec::new(),
+            cursors: HashMap::new(),
+            next_cursor: 0,
             internal: HashMap::new(),
             txn_open: false,
             savepoints: 0,
@@ -409,7 +411,7 @@ impl Database {
             Some(Program::Single { stmt, busy, .. }) => {
                 if busy {
                     // A cursor still reads it: it becomes that cursor's one-off.
-                    for c in self.cursors.iter_mut().flatten() {
+                    for c in self.cursors.values_mut() {
                         if c.program == Some(handle) {
                             c.program = None;
                         }
@@ -577,10 +579,8 @@ impl Database {
     pub fn cursor_next(&mut self, id: u32, max_rows: u32, sink: Sink<'_>) -> Result<Outcome> {
         let cursor = self
             .cursors
-            .get_mut(id as usize)
-            .and_then(|c| c.take())
+            .remove(&id)
             .ok_or_else(|| StorageError::Message("SQL cursor is closed.".into()))?;
-        self.free_cursors.push(id);
         self.step_cursor(cursor, max_rows, sink)
     }
 
@@ -636,16 +636,9 @@ impl Database {
                     *busy = true;
                 }
             }
-            let id = match self.free_cursors.pop() {
-                Some(id) => {
-                    self.cursors[id as usize] = Some(cursor);
-                    id
-                }
-                None => {
-                    self.cursors.push(Some(cursor));
-                    (self.cursors.len() - 1) as u32
-                }
-            };
+            self.next_cursor = self.next_cursor.wrapping_add(1);
+            let id = self.next_cursor;
+            self.cursors.insert(id, cursor);
             outcome.cursor = Some(id);
         }
         Ok(outcome)
@@ -671,8 +664,7 @@ impl Database {
 
     /// Abandons an open cursor (its JS object was collected or closed).
     pub fn cursor_close(&mut self, id: u32) {
-        if let Some(cursor) = self.cursors.get_mut(id as usize).and_then(|c| c.take()) {
-            self.free_cursors.push(id);
+        if let Some(cursor) = self.cursors.remove(&id) {
             self.release_cursor(&cursor);
         }
     }
@@ -867,9 +859,7 @@ impl Database {
     }
 
     fn close_cursors(&mut self) {
-        let open: Vec<u32> = (0..self.cursors.len() as u32)
-            .filter(|i| self.cursors[*i as usize].is_some())
-            .collect();
+        let open: Vec<u32> = self.cursors.keys().copied().collect();
         for id in open {
             self.cursor_close(id);
         }

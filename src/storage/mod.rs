@@ -2,6 +2,7 @@
 //! sandboxes user SQL.
 
 pub mod allowlists;
+pub mod cell;
 pub mod db;
 pub mod facet_index;
 pub mod kv;
