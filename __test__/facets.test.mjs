@@ -474,3 +474,9 @@ test('an empty facet is deleted when it is aborted', async (t) => {
   await root.abort('keep', 'bye');
   assert.deepEqual(await root.list(), ['keep']);
 });
+
+test('calls through one facet stub arrive in order, also while it binds', async (t) => {
+  const root = facets(t).env.ROOT.getByName('order');
+  const results = await root.burst('c', 40);
+  assert.deepEqual(results, Array.from({ length: 40 }, (_, i) => i + 1));
+});

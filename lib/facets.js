@@ -269,10 +269,23 @@ function makeFacetStub(rt, bind) {
     return binding;
   }
 
+  // Calls made before the stub is bound queue behind the binding; until the queue has
+  // drained, later calls queue too (E-order: a call made in a microtask right after the
+  // binding resolved must not overtake the queued ones).
+  let queued = 0;
   function send(method, payload) {
-    const wait = ensureBound();
-    if (wait === null) return port.sendFacet(rt, entry, method, payload);
-    return wait.then(() => port.sendFacet(rt, entry, method, payload));
+    if (entry !== null && queued === 0) return port.sendFacet(rt, entry, method, payload);
+    queued++;
+    return (ensureBound() ?? binding).then(
+      () => {
+        queued--;
+        return port.sendFacet(rt, entry, method, payload);
+      },
+      (e) => {
+        queued--;
+        throw e;
+      },
+    );
   }
 
   function method(prop) {
