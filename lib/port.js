@@ -246,7 +246,3 @@ export function reply(callId, status, payload) {
   else native.reply(callId, status, payload);
   scheduleSpin();
 }
-
-export function outstandingCalls() {
-  return pending.size;
-}

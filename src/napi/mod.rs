@@ -301,12 +301,6 @@ pub fn try_retire(env: Env, idle_ms: f64) -> Result<f64> {
     Ok(HUB.try_retire(tid(&env)?, idle_ms.max(0.0) as u64) as f64)
 }
 
-/// Calls this thread has in flight.
-#[napi(catch_unwind)]
-pub fn outstanding(env: Env) -> Result<u32> {
-    Ok(HUB.outstanding_from(tid(&env)?))
-}
-
 #[napi(catch_unwind, js_name = "idFromName")]
 pub fn id_from_name(env: Env, rt: u32, ns: u32, name: String) -> Result<String> {
     let key = HUB.namespace_key(rt, ns).map_err(|e| core_error(&env, e))?;

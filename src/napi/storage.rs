@@ -473,11 +473,6 @@ pub fn txn_commit(env: Env) -> Result<()> {
     with_db(&env, |db, _| db.commit())
 }
 
-#[napi(catch_unwind, js_name = "txnRollback")]
-pub fn txn_rollback(env: Env) -> Result<()> {
-    with_db(&env, |db, _| db.rollback())
-}
-
 #[napi(catch_unwind, js_name = "txnSavepoint")]
 pub fn txn_savepoint(env: Env) -> Result<u32> {
     with_db(&env, |db, _| db.savepoint())
@@ -491,11 +486,6 @@ pub fn txn_release(env: Env, depth: u32) -> Result<()> {
 #[napi(catch_unwind, js_name = "txnRollbackTo")]
 pub fn txn_rollback_to(env: Env, depth: u32) -> Result<()> {
     with_db(&env, |db, _| db.rollback_to(depth))
-}
-
-#[napi(catch_unwind, js_name = "txnOpen")]
-pub fn txn_open(env: Env) -> Result<bool> {
-    with_db(&env, |db, _| Ok(db.in_transaction()))
 }
 
 unsafe fn buffer(env: sys::napi_env, bytes: &[u8]) -> napi::Result<sys::napi_value> {
