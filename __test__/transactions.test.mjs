@@ -104,3 +104,8 @@ test('a thread stuck in SQL after deleteAll() is still stopped by the CPU limit'
   });
   assert.equal(await rt.env.STORE.getByName('other').echo(1), 1);
 });
+
+test('transactions of interleaved handlers run one after the other; nested ones nest', async (t) => {
+  const { s } = store(t, 'overlap');
+  assert.deepEqual(await s.overlappingTransactions(), { results: ['a', 'b'], ordered: true, inner: 1 });
+});

@@ -6,6 +6,10 @@ import { notSupported } from '../errors.js';
 import { SqlStorage } from './sql.js';
 import { SyncKvStorage, compileListOptions, listEntries, getValue, putValue } from './kv.js';
 import { deserialize } from './serialize.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** Which storage's transaction() callback is running (nested calls nest, others wait). */
+const txnScope = new AsyncLocalStorage();
 
 const STAT_OPENED = 2;
 
@@ -178,6 +182,24 @@ export class DurableObjectStorage {
     if (typeof closure !== 'function') throw new TypeError('transaction() requires a function.');
     const e = this.#engine;
     e.open();
+    // Transactions of different handlers run one after the other (their savepoints must
+    // nest); one started inside another's callback nests in it.
+    if (txnScope.getStore() === this) return this.#runTransaction(closure);
+    const previous = this.#txnTail;
+    let done;
+    this.#txnTail = new Promise((resolve) => (done = resolve));
+    try {
+      await previous;
+      return await txnScope.run(this, () => this.#runTransaction(closure));
+    } finally {
+      done();
+    }
+  }
+
+  #txnTail = Promise.resolve();
+
+  #runTransaction(closure) {
+    const e = this.#engine;
     return this.#host.holdInput(async () => {
       if (e.explicit === 0 && port.gateClosed()) e.commit();
       e.explicit++;
@@ -209,6 +231,7 @@ export class DurableObjectStorage {
       return result;
     });
   }
+
 
   async get(keys, options) {
     this.#engine.open();
