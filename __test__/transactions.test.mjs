@@ -109,3 +109,22 @@ test('transactions of interleaved handlers run one after the other; nested ones 
   const { s } = store(t, 'overlap');
   assert.deepEqual(await s.overlappingTransactions(), { results: ['a', 'b'], ordered: true, inner: 1 });
 });
+
+test('a transaction may await a call to another object', async (t) => {
+  const { s } = store(t, 'txn-call');
+  assert.equal(await s.transactionWithCall('helper'), 'from inside');
+  assert.equal(await s.kvGet('after-call'), 'from inside');
+});
+
+test('results of other handlers wait for an open transaction to commit', async (t) => {
+  const { s } = store(t, 'txn-hold');
+  await s.echo('warm');
+  const start = Date.now();
+  let lateAt = 0;
+  const late = s.lateHandler().then(() => (lateAt = Date.now()));
+  await s.slowTransaction();
+  await late;
+  // The late handler finishes after ~30 ms, during the ~120 ms transaction; its result
+  // is only delivered once the transaction committed.
+  assert.ok(lateAt - start >= 100, `late result after ${lateAt - start} ms`);
+});

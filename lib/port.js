@@ -135,6 +135,14 @@ export function closeGate() {
   gate = true;
 }
 
+// During transaction(): results wait for its commit, outgoing calls do not (the
+// transaction may await them; its writes are not committed, so nothing leaks yet).
+let holdResults = false;
+
+export function holdReplies(on) {
+  holdResults = on;
+}
+
 export function gateClosed() {
   return gate;
 }
@@ -142,6 +150,15 @@ export function gateClosed() {
 /** The writes are committed: release everything held, in order. */
 export function openGate() {
   gate = false;
+  if (holdResults) {
+    // Only results are held back: outgoing calls may go.
+    const calls = [];
+    const rest = [];
+    for (const send of held) (send.isCall ? calls : rest).push(send);
+    held = rest;
+    for (const send of calls) send();
+    return;
+  }
   const out = held;
   held = [];
   for (const send of out) send();
@@ -234,15 +251,17 @@ function dispatchCall(start) {
       pending.set(id, { resolve, reject });
       if (pending.size === 1) updateRef();
     };
-    if (gate) held.push(go);
-    else go();
+    if (gate) {
+      go.isCall = true;
+      held.push(go);
+    } else go();
     scheduleSpin();
   });
 }
 
 /** Answers a call made to this thread's instance (held while the output gate is closed). */
 export function reply(callId, status, payload) {
-  if (gate) held.push(() => native.reply(callId, status, payload));
+  if (gate || holdResults) held.push(() => native.reply(callId, status, payload));
   else native.reply(callId, status, payload);
   scheduleSpin();
 }

@@ -203,9 +203,10 @@ export class DurableObjectStorage {
     return this.#host.holdInput(async () => {
       if (e.explicit === 0 && port.gateClosed()) e.commit();
       e.explicit++;
-      // Nothing leaves the instance until the transaction committed (the output gate):
-      // other handlers' results wait too.
-      port.closeGate();
+      // Results (this handler's and others') wait for the transaction's commit; outgoing
+      // calls go out, since the transaction may await them (its writes are not committed,
+      // so nothing written in it leaks through them).
+      port.holdReplies(true);
       let depth;
       try {
         depth = native.txnSavepoint();
@@ -226,7 +227,10 @@ export class DurableObjectStorage {
       } finally {
         txn.done = true;
         e.explicit--;
-        if (e.explicit === 0) e.commit();
+        if (e.explicit === 0) {
+          port.holdReplies(false);
+          e.commit();
+        }
       }
       return result;
     });
