@@ -51,7 +51,7 @@ function dispatch(batch) {
         handlers.start(batch[i + 1], batch[i + 2], batch[i + 3]);
         break;
       case KIND_SPAWN:
-        handlers.spawn(batch[i + 1], batch[i + 2]);
+        handlers.spawn(batch[i + 1], batch[i + 2], batch[i + 3] === 1);
         break;
       case KIND_ALARM:
         handlers.alarm(batch[i + 1], batch[i + 2], batch[i + 3]);

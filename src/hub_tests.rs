@@ -61,7 +61,8 @@ fn runtime_asks_its_supervisor_for_the_warm_pool() {
         drain(&s.main_inbox),
         vec![Delivery::Spawn {
             runtime: s.rt,
-            count: 2
+            count: 2,
+            urgent: false
         }]
     );
 }
@@ -86,7 +87,8 @@ fn call_to_a_new_object_waits_for_a_thread_then_arrives_after_start() {
         drain(&s.main_inbox),
         vec![Delivery::Spawn {
             runtime: s.rt,
-            count: 1
+            count: 1,
+            urgent: true
         }]
     );
     let (w, wi) = start_worker(&s);
@@ -131,8 +133,10 @@ fn warm_thread_is_used_at_once_and_the_pool_is_refilled() {
         drain(&s.main_inbox),
         vec![Delivery::Spawn {
             runtime: s.rt,
-            count: 1
-        }]
+            count: 1,
+            urgent: false
+        }],
+        "a refill of the pool, which may wait"
     );
 }
 

@@ -52,8 +52,13 @@ pub enum Delivery {
         id: ObjectId,
         name: Option<String>,
     },
-    /// To a runtime's supervisor thread: start `count` more worker threads.
-    Spawn { runtime: u32, count: u32 },
+    /// To a runtime's supervisor thread: start `count` more worker threads; `urgent` when
+    /// an instance waits for one (otherwise they refill the warm pool, which can wait).
+    Spawn {
+        runtime: u32,
+        count: u32,
+        urgent: bool,
+    },
     /// The receiving (warm) thread now hosts facet `entry`; `startup` is its encoded
     /// startup options (see lib/facets.js). Calls follow.
     StartFacet { entry: u64, startup: String },

@@ -165,7 +165,7 @@ pub const KIND_EVICT: f64 = 8.0;
 /// * call:  `[1, callId, method, payload]`
 /// * reply: `[2, callId, status, payload]`
 /// * start: `[3, nsIndex, idHex, name | null]`
-/// * spawn: `[4, runtimeId, count, null]`
+/// * spawn: `[4, runtimeId, count, urgent (1 or 0)]`
 /// * alarm: `[5, runtimeId, [nsIndex, idHex, name | null], timeMs | null]`
 /// * start facet: `[6, entryId, startup, null]`
 /// * terminate: `[7, runtimeId, threadId, null]`
@@ -215,11 +215,15 @@ pub unsafe fn deliveries_to_js(
                     None => null(env)?,
                 },
             ],
-            Delivery::Spawn { runtime, count } => [
+            Delivery::Spawn {
+                runtime,
+                count,
+                urgent,
+            } => [
                 number(env, KIND_SPAWN)?,
                 number(env, *runtime as f64)?,
                 number(env, *count as f64)?,
-                null(env)?,
+                number(env, if *urgent { 1.0 } else { 0.0 })?,
             ],
             Delivery::StartFacet { entry, startup } => [
                 number(env, KIND_START_FACET)?,
