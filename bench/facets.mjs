@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Runtime } from '../index.js';
+import { median, quantile, fmt, fmtInt, spread, mark, interleave, once, ECHO_CODE, PINGER_CODE } from './common.mjs';
 
 const FIXTURE = new URL('./fixtures/facets-worker.mjs', import.meta.url);
 
@@ -52,24 +53,7 @@ const CHILD_TIMEOUT_MS = 150_000;
 // ---------------------------------------------------------------------------------------
 // helpers
 
-function median(xs) {
-  if (xs.length === 0) return NaN;
-  const s = Float64Array.from(xs).sort();
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function quantile(xs, q) {
-  if (xs.length === 0) return NaN;
-  const s = Float64Array.from(xs).sort();
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-}
-
 const MB = 1024 * 1024;
-const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
-const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : String(x));
-const spread = (xs, d = 1) => `[${xs.map((x) => fmt(x, d)).join(' ')}]`;
-const mark = (ok) => (ok ? 'PASS' : 'MISS');
 const errText = (e) => `${e?.name ?? 'Error'}: ${e?.message ?? e}`;
 
 function procStatus(field) {
@@ -102,49 +86,6 @@ function startSampler(onSample) {
   };
 }
 
-/** Inline baseline workers (CommonJS, eval). */
-const ECHO_CODE = `
-const { parentPort } = require('node:worker_threads');
-parentPort.on('message', (m) => {
-  if (m !== null && typeof m === 'object' && m.port) {
-    m.port.on('message', (x) => m.port.postMessage(x));
-  } else {
-    parentPort.postMessage(m);
-  }
-});
-`;
-
-const PINGER_CODE = `
-const { parentPort } = require('node:worker_threads');
-let port = null;
-let resolve = null;
-const ping = (x) => new Promise((r) => { resolve = r; port.postMessage(x); });
-parentPort.on('message', async (m) => {
-  if (m.port) {
-    port = m.port;
-    port.on('message', (x) => { const r = resolve; resolve = null; r(x); });
-    parentPort.postMessage('ready');
-    return;
-  }
-  await ping(-1);
-  if (m.perCall) {
-    const t = new Float64Array(m.n);
-    for (let i = 0; i < m.n; i++) {
-      const t0 = performance.now();
-      await ping(i);
-      t[i] = (performance.now() - t0) * 1000;
-    }
-    t.sort();
-    const h = m.n >> 1;
-    parentPort.postMessage(m.n % 2 ? t[h] : (t[h - 1] + t[h]) / 2);
-    return;
-  }
-  const t0 = performance.now();
-  for (let i = 0; i < m.n; i++) await ping(i);
-  parentPort.postMessage(((performance.now() - t0) * 1000) / m.n);
-});
-`;
-
 const WORK_CODE = `
 const { parentPort } = require('node:worker_threads');
 function work(iters) {
@@ -154,33 +95,6 @@ function work(iters) {
 }
 parentPort.on('message', (iters) => parentPort.postMessage(work(iters)));
 `;
-
-function once(worker) {
-  return new Promise((resolve, reject) => {
-    const onMsg = (m) => {
-      worker.off('error', onErr);
-      resolve(m);
-    };
-    const onErr = (e) => {
-      worker.off('message', onMsg);
-      reject(e);
-    };
-    worker.once('message', onMsg);
-    worker.once('error', onErr);
-  });
-}
-
-/** Runs the arms of each round in a rotating order; returns one array of results per arm. */
-async function interleave(rounds, ...arms) {
-  const out = arms.map(() => []);
-  for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < arms.length; k++) {
-      const i = (r + k) % arms.length;
-      out[i].push(await arms[i](r));
-    }
-  }
-  return out;
-}
 
 /** Plain Worker (eval) until its first echo comes back; ms. */
 async function workerStart(i) {

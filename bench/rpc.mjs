@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Runtime } from '../index.js';
+import { median, fmt, fmtInt, spread, once, ECHO_CODE, PINGER_CODE } from './common.mjs';
 
 const FIXTURE = new URL('./fixtures/rpc-worker.mjs', import.meta.url);
 
@@ -35,48 +36,6 @@ const BAR_FLIGHT = 67_000;
 // ---------------------------------------------------------------------------------------
 // helpers
 
-function median(xs) {
-  const s = Float64Array.from(xs).sort();
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
-const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
-const spread = (xs, d = 1) => `[${xs.map((x) => fmt(x, d)).join(' ')}]`;
-
-/** Inline baseline workers (CommonJS, eval). */
-const ECHO_CODE = `
-const { parentPort } = require('node:worker_threads');
-parentPort.on('message', (m) => {
-  if (m !== null && typeof m === 'object' && m.port) {
-    // worker↔worker baseline, echo side
-    m.port.on('message', (x) => m.port.postMessage(x));
-  } else {
-    parentPort.postMessage(m);
-  }
-});
-`;
-
-const PINGER_CODE = `
-const { parentPort } = require('node:worker_threads');
-let port = null;
-let resolve = null;
-const ping = (x) => new Promise((r) => { resolve = r; port.postMessage(x); });
-parentPort.on('message', async (m) => {
-  if (m.port) {
-    port = m.port;
-    port.on('message', (x) => { const r = resolve; resolve = null; r(x); });
-    parentPort.postMessage('ready');
-    return;
-  }
-  await ping(-1);
-  const t0 = performance.now();
-  for (let i = 0; i < m.n; i++) await ping(i);
-  parentPort.postMessage(((performance.now() - t0) * 1000) / m.n);
-});
-`;
-
 /** A promise-returning echo call over a plain Worker (replies come back in order). */
 function echoClient(worker) {
   const waiting = [];
@@ -86,21 +45,6 @@ function echoClient(worker) {
       waiting.push(resolve);
       worker.postMessage(x);
     });
-}
-
-function once(worker) {
-  return new Promise((resolve, reject) => {
-    const onMsg = (m) => {
-      worker.off('error', onErr);
-      resolve(m);
-    };
-    const onErr = (e) => {
-      worker.off('message', onMsg);
-      reject(e);
-    };
-    worker.once('message', onMsg);
-    worker.once('error', onErr);
-  });
 }
 
 /** µs per call over `n` sequential calls. */

@@ -15,6 +15,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import Database from 'better-sqlite3';
 import { Runtime } from '../index.js';
+import { median, fmt, fmtInt, spread, mark, interleave } from './common.mjs';
 
 const FIXTURE = new URL('./fixtures/storage-worker.mjs', import.meta.url);
 
@@ -36,29 +37,7 @@ const BAR_KV_GET = 150_000; // workerd
 // ---------------------------------------------------------------------------------------
 // helpers
 
-function median(xs) {
-  const s = Float64Array.from(xs).sort();
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
-const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
-const spread = (xs, d = 1) => `[${xs.map((x) => fmt(x, d)).join(' ')}]`;
 const rate = (n, ms) => n / (ms / 1000);
-const mark = (ok) => (ok ? 'PASS' : 'MISS');
-
-/** Runs the arms of each round in a rotating order; returns one array of results per arm. */
-async function interleave(rounds, ...arms) {
-  const out = arms.map(() => []);
-  for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < arms.length; k++) {
-      const i = (r + k) % arms.length;
-      out[i].push(await arms[i](r));
-    }
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------
 // baseline: better-sqlite3 on a new file per round
