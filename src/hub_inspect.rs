@@ -3,25 +3,12 @@
 
 use super::*;
 use crate::storage::facet_index::FacetIndex;
+use crate::storage::offline::{database_size, object_ids};
 
 /// One database of an object: full facet name ("" for the root), facet id (None for
 /// in-memory facets), size in bytes by `sql.databaseSize`'s formula, and whether its
 /// instance runs.
 pub type FacetInfo = (String, Option<u32>, f64, bool);
-
-/// `(page_count - freelist_count) * page_size` of a database file, 0 without one.
-fn file_size(path: &std::path::Path) -> f64 {
-    if !path.exists() {
-        return 0.0;
-    }
-    let Ok(conn) =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
-        return 0.0;
-    };
-    let q = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(0);
-    ((q("PRAGMA page_count") - q("PRAGMA freelist_count")).max(0) * q("PRAGMA page_size")) as f64
-}
 
 impl Hub {
     /// The facet tree of object `id` of namespace `ns`: root first, then full names sorted.
@@ -46,7 +33,7 @@ impl Hub {
             out.push((
                 String::new(),
                 Some(0),
-                file_size(&root_file),
+                database_size(&root_file),
                 running.contains(&Vec::new()),
             ));
             let index_path = dir.path().join(format!("{hex}.facets"));
@@ -55,17 +42,11 @@ impl Hub {
                 .map_err(|e| CoreError::Storage(e.to_string()))?
             {
                 for fid in ix.subtree(0).into_iter().skip(1) {
-                    let mut path = Vec::new();
-                    let mut cur = fid;
-                    while let Some(e) = ix.entry(cur) {
-                        path.push(e.name.clone());
-                        cur = e.parent;
-                    }
-                    path.reverse();
+                    let path = ix.path_of(fid);
                     let file = dir.path().join(format!("{hex}.{fid}.sqlite"));
                     let is_running = running.contains(&path);
                     if file.exists() || is_running {
-                        out.push((path.join("/"), Some(fid), file_size(&file), is_running));
+                        out.push((path.join("/"), Some(fid), database_size(&file), is_running));
                     }
                 }
             }
@@ -114,19 +95,7 @@ impl Hub {
         let st = self.lock();
         let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
         let mut out: Vec<String> = match rtrec.dirs.get(ns as usize) {
-            Some(dir) => std::fs::read_dir(dir.path())
-                .map_err(|e| CoreError::Storage(e.to_string()))?
-                .filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-                .filter_map(|name| {
-                    let (hex, rest) = name.split_at_checked(64)?;
-                    let ok = hex.bytes().all(|b| b.is_ascii_hexdigit())
-                        && (rest == ".sqlite"
-                            || rest == ".facets"
-                            || (rest.starts_with('.') && rest.ends_with(".sqlite")));
-                    ok.then(|| hex.to_owned())
-                })
-                .collect(),
+            Some(dir) => object_ids(dir.path()).map_err(|e| CoreError::Storage(e.to_string()))?,
             None => rtrec
                 .memory_dbs
                 .keys()

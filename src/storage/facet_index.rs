@@ -179,6 +179,18 @@ impl FacetIndex {
         out
     }
 
+    /// The full name of facet `id`, as names from the root down.
+    pub fn path_of(&self, id: u32) -> Vec<String> {
+        let mut path = Vec::new();
+        let mut cur = id;
+        while let Some(e) = self.entry(cur) {
+            path.push(e.name.clone());
+            cur = e.parent;
+        }
+        path.reverse();
+        path
+    }
+
     /// `id` and all its descendants, parents before children.
     pub fn subtree(&self, id: u32) -> Vec<u32> {
         let mut out = vec![id];
@@ -258,6 +270,7 @@ mod tests {
         assert_eq!(ix.lookup(2, "bar"), Some(4));
         assert_eq!(ix.children(2), vec![("bar".into(), 4), ("foo".into(), 3)]);
         assert_eq!(ix.subtree(2), vec![2, 3, 4]);
+        assert_eq!(ix.path_of(3), vec!["bar", "foo"]);
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(&bytes[..8], &MAGIC);
     }

@@ -59,23 +59,12 @@ pub fn object_tree(ns_dir: &Path, id: &str) -> Result<Vec<StoredFacet>, String> 
             if !file.exists() {
                 continue;
             }
-            facets.push((full_name(&ix, fid), fid, database_size(&file)));
+            facets.push((ix.path_of(fid).join("/"), fid, database_size(&file)));
         }
         facets.sort_by(|a: &StoredFacet, b: &StoredFacet| a.0.cmp(&b.0));
         out.extend(facets);
     }
     Ok(out)
-}
-
-fn full_name(ix: &FacetIndex, fid: u32) -> String {
-    let mut path = Vec::new();
-    let mut cur = fid;
-    while let Some(e) = ix.entry(cur) {
-        path.push(e.name.clone());
-        cur = e.parent;
-    }
-    path.reverse();
-    path.join("/")
 }
 
 /// The database file of object `id_or_name` (64 hex digits: an id; otherwise a name, or
