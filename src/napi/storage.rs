@@ -18,7 +18,7 @@ use crate::hub::{SharedDb, StoredAlarm, HUB};
 use crate::storage::db::{Bind, Cell, Database, Outcome, Row, StorageError};
 use crate::storage::kv::ListRange;
 
-use super::values::{read_string, Raw};
+use super::values::{read_string, typed_array_bytes, Raw};
 use super::wake::check;
 use super::{core_error, tid};
 
@@ -113,19 +113,8 @@ fn publish(stats: *mut f64, o: &Outcome) {
 /// Keeps a typed array alive for the thread's life; returns its data pointer and length.
 unsafe fn pin(env: sys::napi_env, value: sys::napi_value) -> napi::Result<(*mut u8, usize)> {
     let mut reference = ptr::null_mut();
-    let mut data = ptr::null_mut();
-    let (mut kind, mut len, mut ab, mut offset) = (0, 0usize, ptr::null_mut(), 0usize);
     check(sys::napi_create_reference(env, value, 1, &mut reference))?;
-    check(sys::napi_get_typedarray_info(
-        env,
-        value,
-        &mut kind,
-        &mut len,
-        &mut data,
-        &mut ab,
-        &mut offset,
-    ))?;
-    Ok((data as *mut u8, len * typed_array_element_size(kind)))
+    typed_array_bytes(env, value)
 }
 
 /// Opens this thread's database and registers the statistics array (Float64Array) and the
@@ -283,11 +272,9 @@ unsafe fn read_bind<'a>(env: sys::napi_env, v: sys::napi_value) -> napi::Result<
             if is_ab {
                 check(sys::napi_get_arraybuffer_info(env, v, &mut data, &mut len))?;
             } else if is_ta {
-                let (mut kind, mut count, mut ab, mut off) = (0, 0usize, ptr::null_mut(), 0usize);
-                check(sys::napi_get_typedarray_info(
-                    env, v, &mut kind, &mut count, &mut data, &mut ab, &mut off,
-                ))?;
-                len = count * typed_array_element_size(kind);
+                let (bytes, n) = typed_array_bytes(env, v)?;
+                data = bytes.cast();
+                len = n;
             } else if is_dv {
                 let (mut ab, mut off) = (ptr::null_mut(), 0usize);
                 check(sys::napi_get_dataview_info(
@@ -306,19 +293,6 @@ unsafe fn read_bind<'a>(env: sys::napi_env, v: sys::napi_value) -> napi::Result<
             Bind::Blob(bytes)
         }
     })
-}
-
-fn typed_array_element_size(kind: sys::napi_typedarray_type) -> usize {
-    match kind {
-        sys::TypedarrayType::int8_array
-        | sys::TypedarrayType::uint8_array
-        | sys::TypedarrayType::uint8_clamped_array => 1,
-        sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
-        sys::TypedarrayType::int32_array
-        | sys::TypedarrayType::uint32_array
-        | sys::TypedarrayType::float32_array => 4,
-        _ => 8,
-    }
 }
 
 const MAX_ARGS: usize = 128;

@@ -21,6 +21,38 @@ impl napi::bindgen_prelude::ToNapiValue for Raw {
 
 /// Reads an RPC payload: a string (JSON) or a Buffer/Uint8Array (V8 serialization).
 ///
+/// The memory of a typed array: its data pointer and length in bytes.
+///
+/// # Safety
+/// `env` and `value` must be valid for the current call; `value` must be a typed array.
+pub unsafe fn typed_array_bytes(
+    env: sys::napi_env,
+    value: sys::napi_value,
+) -> napi::Result<(*mut u8, usize)> {
+    let (mut kind, mut count, mut data, mut ab, mut offset) =
+        (0, 0usize, ptr::null_mut(), ptr::null_mut(), 0usize);
+    check(sys::napi_get_typedarray_info(
+        env,
+        value,
+        &mut kind,
+        &mut count,
+        &mut data,
+        &mut ab,
+        &mut offset,
+    ))?;
+    let element = match kind {
+        sys::TypedarrayType::int8_array
+        | sys::TypedarrayType::uint8_array
+        | sys::TypedarrayType::uint8_clamped_array => 1,
+        sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
+        sys::TypedarrayType::int32_array
+        | sys::TypedarrayType::uint32_array
+        | sys::TypedarrayType::float32_array => 4,
+        _ => 8,
+    };
+    Ok((data as *mut u8, count * element))
+}
+
 /// # Safety
 /// `env` and `value` must be valid for the current call.
 pub unsafe fn read_payload(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Payload> {
@@ -37,20 +69,7 @@ pub unsafe fn read_payload(env: sys::napi_env, value: sys::napi_value) -> napi::
             "payload must be a string or a Uint8Array",
         ));
     }
-    let mut kind = 0;
-    let mut len = 0usize;
-    let mut data = ptr::null_mut();
-    let mut ab = ptr::null_mut();
-    let mut offset = 0usize;
-    check(sys::napi_get_typedarray_info(
-        env,
-        value,
-        &mut kind,
-        &mut len,
-        &mut data,
-        &mut ab,
-        &mut offset,
-    ))?;
+    let (data, len) = typed_array_bytes(env, value)?;
     // Copy: the buffer belongs to this thread's heap (node-threads.md, lesson 3).
     let bytes = if len == 0 {
         Vec::new()
