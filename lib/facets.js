@@ -4,7 +4,7 @@
 import { native } from './native.js';
 import * as port from './port.js';
 import { STUB, encode, decode, encodeError, decodeError } from './codec.js';
-import { requestToWire, wireToResponse } from './http.js';
+import { methodTable, fetchOver } from './stub.js';
 import { DurableObjectId, namespaceOf } from './ids.js';
 
 /** Marks DurableObjectClass handles; the value is the class descriptor. */
@@ -257,7 +257,6 @@ class DurableObjectFacetStub {}
 function makeFacetStub(rt, bind) {
   let entry = null;
   let binding = null;
-  const methods = new Map();
 
   function ensureBound() {
     if (entry !== null) return null;
@@ -288,28 +287,8 @@ function makeFacetStub(rt, bind) {
     );
   }
 
-  function method(prop) {
-    let f = methods.get(prop);
-    if (f === undefined) {
-      f = (...args) => {
-        let payload;
-        try {
-          payload = encode(args);
-        } catch (e) {
-          return Promise.reject(e);
-        }
-        return send(prop, payload);
-      };
-      methods.set(prop, f);
-    }
-    return f;
-  }
-
-  async function fetch(input, init) {
-    const req = input instanceof Request && init === undefined ? input : new Request(input, init);
-    const wire = await requestToWire(req);
-    return wireToResponse(await send('fetch', encode([wire])));
-  }
+  const method = methodTable(send);
+  const fetch = (input, init) => fetchOver(send, input, init);
 
   return new Proxy(new DurableObjectFacetStub(), {
     get(_t, prop) {

@@ -7,25 +7,13 @@ import * as port from './port.js';
 export class DurableObjectStub {}
 
 /**
- * @param {{rt: number, ns: number}} target the namespace the object lives in
- * @param {import('./ids.js').DurableObjectId} id
+ * The RPC methods of a stub, one function per name: arguments are encoded (DataCloneError
+ * rejects) before `send(method, payload)` delivers the call.
+ * @param {(method: string, payload: string | Buffer) => Promise<unknown>} send
  */
-export function makeStub(target, id) {
-  const { rt, ns } = target;
-  const hex = id.toString();
-  const name = id.name;
+export function methodTable(send) {
   const methods = new Map();
-  // Set while a fetch() reads its request body: later calls wait, to keep E-order.
-  let tail = null;
-
-  function invoke(method, payload) {
-    if (tail === null) return port.send(rt, ns, hex, name, method, payload);
-    const p = tail.then(() => port.send(rt, ns, hex, name, method, payload));
-    tail = p.catch(() => {});
-    return p;
-  }
-
-  function method(prop) {
+  return (prop) => {
     let f = methods.get(prop);
     if (f === undefined) {
       f = (...args) => {
@@ -35,18 +23,46 @@ export function makeStub(target, id) {
         } catch (e) {
           return Promise.reject(e);
         }
-        return invoke(prop, payload);
+        return send(prop, payload);
       };
       methods.set(prop, f);
     }
     return f;
+  };
+}
+
+/**
+ * `stub.fetch()` over `send`: the request (body read in full) goes as a `fetch` call, the
+ * response comes back.
+ */
+export async function fetchOver(send, input, init) {
+  const req = input instanceof Request && init === undefined ? input : new Request(input, init);
+  const wire = await requestToWire(req);
+  return wireToResponse(await send('fetch', encode([wire])));
+}
+
+/**
+ * @param {{rt: number, ns: number}} target the namespace the object lives in
+ * @param {import('./ids.js').DurableObjectId} id
+ */
+export function makeStub(target, id) {
+  const { rt, ns } = target;
+  const hex = id.toString();
+  const name = id.name;
+  // Set while a fetch() reads its request body: later calls wait, to keep E-order.
+  let tail = null;
+
+  const direct = (method, payload) => port.send(rt, ns, hex, name, method, payload);
+
+  function invoke(method, payload) {
+    if (tail === null) return direct(method, payload);
+    const p = tail.then(() => direct(method, payload));
+    tail = p.catch(() => {});
+    return p;
   }
 
-  async function fetchImpl(input, init) {
-    const req = input instanceof Request && init === undefined ? input : new Request(input, init);
-    const wire = await requestToWire(req);
-    return wireToResponse(await port.send(rt, ns, hex, name, 'fetch', encode([wire])));
-  }
+  const method = methodTable(invoke);
+  const fetchImpl = (input, init) => fetchOver(direct, input, init);
 
   function fetch(input, init) {
     if (tail === null && (input instanceof Request ? input.body === null : init?.body == null)) {
