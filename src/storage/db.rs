@@ -1030,6 +1030,22 @@ unsafe fn column_names(stmt: *mut ffi::sqlite3_stmt) -> Vec<String> {
         .collect()
 }
 
+/// Binds `bytes` as TEXT (copied). They need not be valid UTF-8: `list()` bounds compare
+/// bytewise under the BINARY collation.
+///
+/// # Safety
+/// `stmt` must be a valid statement.
+pub(crate) unsafe fn bind_text(stmt: *mut ffi::sqlite3_stmt, idx: c_int, bytes: &[u8]) -> c_int {
+    ffi::sqlite3_bind_text64(
+        stmt,
+        idx,
+        bytes.as_ptr() as *const c_char,
+        bytes.len() as u64,
+        ffi::SQLITE_TRANSIENT(),
+        ffi::SQLITE_UTF8 as u8,
+    )
+}
+
 unsafe fn bind_all(
     db: *mut ffi::sqlite3,
     stmt: *mut ffi::sqlite3_stmt,
@@ -1044,14 +1060,7 @@ unsafe fn bind_all(
         let rc = match b {
             Bind::Null => ffi::sqlite3_bind_null(stmt, idx),
             Bind::Real(v) => ffi::sqlite3_bind_double(stmt, idx, *v),
-            Bind::Text(s) => ffi::sqlite3_bind_text64(
-                stmt,
-                idx,
-                s.as_ptr() as *const c_char,
-                s.len() as u64,
-                ffi::SQLITE_TRANSIENT(),
-                ffi::SQLITE_UTF8 as u8,
-            ),
+            Bind::Text(s) => bind_text(stmt, idx, s.as_bytes()),
             Bind::Blob(bytes) => ffi::sqlite3_bind_blob64(
                 stmt,
                 idx,

@@ -4,7 +4,7 @@
 
 use rusqlite::ffi;
 
-use crate::storage::db::{Bind, Cell, Database, Result};
+use crate::storage::db::{bind_text, Bind, Cell, Database, Result};
 
 /// Bounds of a `list()` (options compiled by `lib/storage/kv.js`; the prefix is applied
 /// here, on bytes, because its successor need not be valid UTF-8).
@@ -134,28 +134,14 @@ impl Database {
         let stmt = self.internal(sql)?;
         // Bound as TEXT (possibly not valid UTF-8): BINARY collation compares bytes.
         unsafe {
-            ffi::sqlite3_bind_text64(
-                stmt,
-                1,
-                start.as_ptr() as *const std::ffi::c_char,
-                start.len() as u64,
-                ffi::SQLITE_TRANSIENT(),
-                ffi::SQLITE_UTF8 as u8,
-            );
+            bind_text(stmt, 1, &start);
             ffi::sqlite3_bind_int64(
                 stmt,
                 2,
                 range.limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64),
             );
             if let Some(end) = &end {
-                ffi::sqlite3_bind_text64(
-                    stmt,
-                    3,
-                    end.as_ptr() as *const std::ffi::c_char,
-                    end.len() as u64,
-                    ffi::SQLITE_TRANSIENT(),
-                    ffi::SQLITE_UTF8 as u8,
-                );
+                bind_text(stmt, 3, end);
             }
         }
         self.step_internal(stmt, &mut |r| {
