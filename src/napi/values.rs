@@ -88,7 +88,9 @@ thread_local! {
 /// `env` and `value` must be valid for the current call; `value` must be a string.
 pub unsafe fn read_string(env: sys::napi_env, value: sys::napi_value) -> napi::Result<String> {
     // Most strings on the call path are short: one call into a scratch buffer. Node writes
-    // at most cap - 1 bytes; fewer means the whole string fit.
+    // at most cap - 1 bytes and never splits a character, so it may stop up to 3 bytes
+    // short of that with text left over. The string fit whole only if even a 4-byte
+    // character more would have fit: written + 4 <= cap - 1.
     let short = SCRATCH.with(|scratch| -> napi::Result<Option<String>> {
         let mut buf = scratch.borrow_mut();
         let cap = buf.len();
@@ -100,7 +102,7 @@ pub unsafe fn read_string(env: sys::napi_env, value: sys::napi_value) -> napi::R
             cap,
             &mut written,
         ))?;
-        Ok((written < cap - 1).then(|| String::from_utf8_lossy(&buf[..written]).into_owned()))
+        Ok((written + 4 < cap).then(|| String::from_utf8_lossy(&buf[..written]).into_owned()))
     })?;
     if let Some(s) = short {
         return Ok(s);
