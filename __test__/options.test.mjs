@@ -57,7 +57,7 @@ test('a binding name cannot be used twice', () => {
 });
 
 test('numeric and enumerated options are range-checked', () => {
-  assert.throws(() => new Runtime({ main, idleTimeoutMs: 0 }), { name: 'TypeError', message: /options\.idleTimeoutMs/ });
+  assert.throws(() => new Runtime({ main, idleTimeoutMs: 0 }), { name: 'RangeError', message: /options\.idleTimeoutMs/ });
   assert.throws(() => new Runtime({ main, warmThreads: 1.5 }), { message: /options\.warmThreads must be an integer/ });
   assert.throws(() => new Runtime({ main, maxRunningFacets: -1 }), /options\.maxRunningFacets/);
   assert.throws(() => new Runtime({ main, facetFailure: 'all' }), /options\.facetFailure must be one of "object", "isolate"/);
@@ -94,4 +94,40 @@ test('a class that does not extend DurableObject fails the first call', async (t
     name: 'TypeError',
     message: /^durableObjects\.BAD: "NotADurableObject" exported by .* is not a DurableObject subclass\.$/,
   });
+});
+
+test('timer options above 2³¹−1 ms are a RangeError naming the option', () => {
+  // Node clamps longer timers to 1 ms: an idle object would wake a thousand times a second.
+  for (const key of ['idleTimeoutMs', 'cpuTimeoutMs', 'alarmRetryBaseMs']) {
+    assert.throws(() => new Runtime({ main, [key]: 2 ** 31 }), {
+      name: 'RangeError',
+      code: 'ERR_DO_INVALID_OPTION',
+      message: `options.${key} must be a number from 1 to 2147483647, got 2147483648.`,
+    });
+    assert.throws(() => new Runtime({ main, [key]: Infinity }), { name: 'RangeError', message: new RegExp(`options\\.${key}`) });
+  }
+});
+
+test('count options above 2³¹−1 are a RangeError, not wrapped modulo 2³²', () => {
+  for (const key of ['maxRunningFacets', 'warmThreads']) {
+    assert.throws(() => new Runtime({ main, [key]: 2 ** 32 }), {
+      name: 'RangeError',
+      code: 'ERR_DO_INVALID_OPTION',
+      message: new RegExp(`^options\\.${key} must be an integer from \\d to 2147483647, got 4294967296\\.$`),
+    });
+  }
+});
+
+test('the largest allowed timer option is accepted', async () => {
+  const rt = new Runtime({ main, idleTimeoutMs: 2 ** 31 - 1, cpuTimeoutMs: 2 ** 31 - 1, warmThreads: 0 });
+  await rt.dispose();
+});
+
+test('a numeric option of the wrong type is a TypeError with the option code', () => {
+  assert.throws(() => new Runtime({ main, idleTimeoutMs: '10' }), {
+    name: 'TypeError',
+    code: 'ERR_DO_INVALID_OPTION',
+    message: 'options.idleTimeoutMs must be a number, got "10".',
+  });
+  assert.throws(() => new Runtime({ main, maxRunningFacets: NaN }), { name: 'TypeError', message: /options\.maxRunningFacets must be an integer/ });
 });

@@ -54,15 +54,31 @@ function moduleUrl(value, option, baseDir) {
   return pathToFileURL(file).href;
 }
 
+/**
+ * Node's timers take at most 2³¹−1 ms (a longer delay fires after 1 ms, with a warning), and
+ * the core keeps counts in 32-bit integers: every numeric option stays within that range.
+ */
+const MAX_INT32 = 2 ** 31 - 1;
+
+/**
+ * A numeric option: a TypeError for a value that is not a (finite, integral where required)
+ * number, a RangeError naming the option for one outside [min, 2³¹−1].
+ */
 function number(options, key, { min, integer, fallback }) {
   const v = options[key];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
-    throw new TypeError(
-      `options.${key} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${String(v)}.`,
-    );
+  const kind = integer ? 'an integer' : 'a number';
+  if (typeof v !== 'number' || Number.isNaN(v) || (integer && Number.isFinite(v) && !Number.isInteger(v))) {
+    throw new TypeError(`options.${key} must be ${kind}, got ${describe(v)}.`);
+  }
+  if (v < min || v > MAX_INT32) {
+    throw new RangeError(`options.${key} must be ${kind} from ${min} to ${MAX_INT32}, got ${describe(v)}.`);
   }
   return v;
+}
+
+function describe(v) {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
 function oneOf(options, key, values) {
@@ -83,8 +99,19 @@ function bindingName(name, option) {
 /**
  * @param {unknown} options
  * @returns the normalized configuration
+ * @throws {TypeError | RangeError | Error} naming the offending option, with
+ *   `code: "ERR_DO_INVALID_OPTION"` whatever its class
  */
 export function normalizeOptions(options) {
+  try {
+    return normalize(options);
+  } catch (err) {
+    if (err instanceof Error) err.code ??= 'ERR_DO_INVALID_OPTION';
+    throw err;
+  }
+}
+
+function normalize(options) {
   if (!isPlainObject(options)) throw new TypeError('Runtime options must be an object.');
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw new TypeError(`Unknown Runtime option "${key}".`);
