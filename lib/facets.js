@@ -18,6 +18,9 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const BAD_CLASS =
   "Incorrect type for the 'class' field on 'StartupOptions': the provided value is not of type 'DurableObjectClass or LoopbackDurableObjectNamespace or LoopbackColoLocalActorNamespace'.";
 const NOT_SERIALIZABLE = 'Stubs pointing to Durable Object facets are not serializable.';
+// The reasons old stubs see (the core uses the same texts for running instances).
+const DELETED = 'Facet was deleted.';
+const CLONED_OVER = 'Facet was cloned-over.';
 
 /** Throws the spec's TypeError for a bad facet name. */
 export function validateName(name) {
@@ -206,33 +209,47 @@ export class DurableObjectFacets {
     if (found >= 0) return found;
     let pending = this.#pending.get(name);
     if (pending === undefined) {
-      pending = (async () => {
+      pending = { result: null, cancelled: null };
+      pending.result = (async () => {
         let encoded;
         try {
           encoded = await encodeStartup(await callback(), this.#parent);
         } catch (e) {
-          return native.facetCreate(name, '', false, encodeError(e));
+          encoded = null;
+          if (pending.cancelled === null) return native.facetCreate(name, '', false, encodeError(e));
         }
+        // An abort, delete or clone-over that ran meanwhile wins (SPEC §5.3): the callback's
+        // result must not bring the entry back; the calls waiting on it get that reason.
+        if (pending.cancelled !== null) return pending.cancelled;
         return native.facetCreate(name, encoded, false, null);
       })();
       this.#pending.set(name, pending);
-      pending.finally(() => this.#pending.get(name) === pending && this.#pending.delete(name)).catch(() => {});
+      pending.result.finally(() => this.#pending.get(name) === pending && this.#pending.delete(name)).catch(() => {});
     }
-    return this.#result(await pending);
+    return this.#result(await pending.result);
+  }
+
+  /** A form-B startup of `name` still pending loses to a stop: its waiters get `encodedReason`. */
+  #cancelPending(name, encodedReason) {
+    const pending = this.#pending.get(name);
+    if (pending === undefined) return;
+    pending.cancelled = encodedReason;
+    this.#pending.delete(name);
   }
 
   /** Stops facet `name` and its subtree at once; its storage is kept. */
   abort(name, reason) {
     validateName(name);
     const error = typeof reason === 'string' ? new Error(reason) : reason;
-    this.#pending.delete(name);
-    native.facetStop(name, encodeError(error));
+    const encoded = encodeError(error);
+    this.#cancelPending(name, encoded);
+    native.facetStop(name, encoded);
   }
 
   /** Stops facet `name` and deletes its storage and that of its descendants. */
   delete(name) {
     validateName(name);
-    this.#pending.delete(name);
+    this.#cancelPending(name, encodeError(new Error(DELETED)));
     native.facetStop(name, null);
   }
 
@@ -240,8 +257,8 @@ export class DurableObjectFacets {
   clone(src, dst) {
     validateName(src);
     validateName(dst);
-    this.#pending.delete(dst);
     native.facetClone(src, dst);
+    this.#cancelPending(dst, encodeError(new Error(CLONED_OVER)));
   }
 
   /** Names of the direct children that have storage or are running, sorted. */
