@@ -35,3 +35,12 @@ test('clone() over a name whose form-B callback is pending rejects the waiting c
   assert.deepEqual(await r.interruptPending('f', 'clone'), { error: 'Facet was cloned-over.' });
   assert.deepEqual(await r.getAgain('f'), { value: 1, callbacks: 2 });
 });
+
+for (const form of ['A', 'B']) {
+  test(`abort() right after a form-${form} stub's first call, before it bound, rejects that call`, async (t) => {
+    const r = root(t, `same-turn-${form}`);
+    assert.deepEqual(await r.callThenAbort('f', form), { error: 'aborted in the same turn' });
+    // The abort did not spoil the name: the next get() starts the facet.
+    assert.equal((await r.getAgain('f')).value, 1);
+  });
+}

@@ -167,6 +167,8 @@ export class DurableObjectFacets {
   #parent;
   /** Form-B startups in progress, by name: the first stub used wins. */
   #pending = new Map();
+  /** Per name: how often it was stopped, and the encoded reason of the latest stop. */
+  #stops = new Map();
 
   constructor(parent) {
     this.#parent = parent;
@@ -184,14 +186,36 @@ export class DurableObjectFacets {
     }
     let bind;
     if (typeof startup === 'function') {
-      bind = () => this.#bindCallback(name, startup);
+      bind = (epoch) => this.#bindCallback(name, startup, epoch);
     } else {
       checkOptions(startup);
       const encoded = encodeStartup(startup, this.#parent);
       encoded.catch(() => {});
-      bind = () => this.#bindOptions(name, encoded);
+      bind = (epoch) => this.#bindOptions(name, encoded, epoch);
     }
-    return makeFacetStub(this.#parent.rt, bind);
+    // The stub's first call takes the name's stop epoch at once, so a stop that runs
+    // before the (asynchronous) binding finishes still wins over it.
+    return makeFacetStub(this.#parent.rt, () => {
+      const epoch = this.#epochOf(name);
+      return () => bind(epoch);
+    });
+  }
+
+  /** How many times `name` was stopped (abort, delete, clone-over) by this instance. */
+  #epochOf(name) {
+    return this.#stops.get(name)?.epoch ?? 0;
+  }
+
+  /** Throws the reason of the latest stop of `name` if one ran since `epoch`. */
+  #checkNotStopped(name, epoch) {
+    const stop = this.#stops.get(name);
+    if (stop !== undefined && stop.epoch !== epoch) throw decodeError(stop.reason, false);
+  }
+
+  /** Records a stop of `name`: stubs first used before it, and pending startups, lose. */
+  #stopped(name, encodedReason) {
+    this.#stops.set(name, { epoch: this.#epochOf(name) + 1, reason: encodedReason });
+    this.#pending.delete(name);
   }
 
   #result(r) {
@@ -199,42 +223,38 @@ export class DurableObjectFacets {
     return r;
   }
 
-  async #bindOptions(name, encoded) {
-    return this.#result(native.facetCreate(name, await encoded, true, null));
+  async #bindOptions(name, encoded, epoch) {
+    const startup = await encoded;
+    this.#checkNotStopped(name, epoch);
+    return this.#result(native.facetCreate(name, startup, true, null));
   }
 
-  async #bindCallback(name, callback) {
+  async #bindCallback(name, callback, epoch) {
+    this.#checkNotStopped(name, epoch);
     const found = native.facetLookup(name);
     if (typeof found !== 'number') throw decodeError(found, false);
     if (found >= 0) return found;
     let pending = this.#pending.get(name);
     if (pending === undefined) {
-      pending = { result: null, cancelled: null };
-      pending.result = (async () => {
-        let encoded;
+      const started = this.#epochOf(name);
+      pending = (async () => {
+        let encoded = null;
+        let failure = null;
         try {
           encoded = await encodeStartup(await callback(), this.#parent);
         } catch (e) {
-          encoded = null;
-          if (pending.cancelled === null) return native.facetCreate(name, '', false, encodeError(e));
+          failure = e;
         }
         // An abort, delete or clone-over that ran meanwhile wins (SPEC §5.3): the callback's
         // result must not bring the entry back; the calls waiting on it get that reason.
-        if (pending.cancelled !== null) return pending.cancelled;
+        if (this.#epochOf(name) !== started) return this.#stops.get(name).reason;
+        if (failure !== null) return native.facetCreate(name, '', false, encodeError(failure));
         return native.facetCreate(name, encoded, false, null);
       })();
       this.#pending.set(name, pending);
-      pending.result.finally(() => this.#pending.get(name) === pending && this.#pending.delete(name)).catch(() => {});
+      pending.finally(() => this.#pending.get(name) === pending && this.#pending.delete(name)).catch(() => {});
     }
-    return this.#result(await pending.result);
-  }
-
-  /** A form-B startup of `name` still pending loses to a stop: its waiters get `encodedReason`. */
-  #cancelPending(name, encodedReason) {
-    const pending = this.#pending.get(name);
-    if (pending === undefined) return;
-    pending.cancelled = encodedReason;
-    this.#pending.delete(name);
+    return this.#result(await pending);
   }
 
   /** Stops facet `name` and its subtree at once; its storage is kept. */
@@ -242,14 +262,14 @@ export class DurableObjectFacets {
     validateName(name);
     const error = typeof reason === 'string' ? new Error(reason) : reason;
     const encoded = encodeError(error);
-    this.#cancelPending(name, encoded);
+    this.#stopped(name, encoded);
     native.facetStop(name, encoded);
   }
 
   /** Stops facet `name` and deletes its storage and that of its descendants. */
   delete(name) {
     validateName(name);
-    this.#cancelPending(name, encodeError(new Error(DELETED)));
+    this.#stopped(name, encodeError(new Error(DELETED)));
     native.facetStop(name, null);
   }
 
@@ -258,7 +278,7 @@ export class DurableObjectFacets {
     validateName(src);
     validateName(dst);
     native.facetClone(src, dst);
-    this.#cancelPending(dst, encodeError(new Error(CLONED_OVER)));
+    this.#stopped(dst, encodeError(new Error(CLONED_OVER)));
   }
 
   /** Names of the direct children that have storage or are running, sorted. */
@@ -270,18 +290,24 @@ export class DurableObjectFacets {
 /** The class of facet stubs (never a plain object, so never serialized by accident). */
 class DurableObjectFacetStub {}
 
-/** A stub bound lazily (on its first call) to a facet entry. */
-function makeFacetStub(rt, bind) {
+/**
+ * A stub bound lazily (on its first call) to a facet entry. `begin()` runs synchronously at
+ * the first call and returns the (asynchronous) binding to run.
+ */
+function makeFacetStub(rt, begin) {
   let entry = null;
   let binding = null;
 
   function ensureBound() {
     if (entry !== null) return null;
-    binding ??= Promise.resolve()
-      .then(bind)
-      .then((e) => {
-        entry = e;
-      });
+    if (binding === null) {
+      const run = begin();
+      binding = Promise.resolve()
+        .then(run)
+        .then((e) => {
+          entry = e;
+        });
+    }
     return binding;
   }
 
