@@ -3,6 +3,7 @@
 // alive (unref'd).
 import * as port from './port.js';
 import { encode } from './codec.js';
+import { setTimeout, clearTimeout, now } from './timers.js';
 
 const ALARM_METHOD = '\u0000alarm';
 const ALARM_GIVE_UP_METHOD = '\u0000alarmGiveUp';
@@ -39,7 +40,7 @@ export class AlarmScheduler {
     entry.retry = 0;
     if (name !== null) entry.name = name;
     this.#alarms.set(key, entry);
-    if (!entry.running) this.#arm(key, entry, time - Date.now());
+    if (!entry.running) this.#arm(key, entry, time - now());
   }
 
   #arm(key, entry, delay) {
@@ -50,7 +51,7 @@ export class AlarmScheduler {
 
   async #fire(key, entry) {
     if (this.#disposed || this.#alarms.get(key) !== entry) return;
-    if (entry.time > Date.now() + 1) return this.#arm(key, entry, entry.time - Date.now());
+    if (entry.time > now() + 1) return this.#arm(key, entry, entry.time - now());
     entry.running = true;
     const retry = entry.retry;
     try {
@@ -61,7 +62,7 @@ export class AlarmScheduler {
       else {
         entry.time = next;
         entry.retry = 0;
-        this.#arm(key, entry, next - Date.now());
+        this.#arm(key, entry, next - now());
       }
     } catch {
       entry.running = false;

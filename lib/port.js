@@ -6,6 +6,7 @@
 // never spins: it parks and is woken through a threadsafe function.
 import { native } from './native.js';
 import { encode, decode, decodeError } from './codec.js';
+import { setImmediate, now } from './timers.js';
 
 const KIND_CALL = 1;
 const KIND_REPLY = 2;
@@ -93,7 +94,7 @@ let heartbeat = null;
 
 /** Drains and dispatches until the inbox stays empty, then parks (main) or spins (worker). */
 function pump() {
-  if (heartbeat !== null) heartbeat[0] = Date.now();
+  if (heartbeat !== null) heartbeat[0] = now();
   try {
     // A wake-up may follow a turn the runtime did not dispatch (a timer callback that
     // wrote): its writes commit before anything else happens.
@@ -109,7 +110,7 @@ function pump() {
 
 function spin() {
   spinScheduled = false;
-  if (heartbeat !== null) heartbeat[0] = Date.now();
+  if (heartbeat !== null) heartbeat[0] = now();
   try {
     if (endOfTurn !== null) endOfTurn();
     const batch = native.spinDrain(SPIN_MICROS);

@@ -7,6 +7,7 @@ import { normalizeOptions } from './options.js';
 import { DurableObjectNamespace } from './namespace.js';
 import { AlarmScheduler } from './alarm-scheduler.js';
 import { encodeError } from './codec.js';
+import { setTimeout, clearTimeout, setInterval, clearInterval, now } from './timers.js';
 
 const CPU_LIMIT = 'Durable Object exceeded its CPU time limit.';
 
@@ -65,9 +66,9 @@ class Supervisor {
 
   /** Breaks every thread whose current synchronous run exceeds the CPU limit. */
   checkCpu() {
-    const now = Date.now();
+    const t = now();
     for (const [tid, beat] of this.beats) {
-      if (beat[0] !== 0 && now - beat[0] > this.cpuTimeoutMs) {
+      if (beat[0] !== 0 && t - beat[0] > this.cpuTimeoutMs) {
         this.beats.delete(tid);
         native.breakThread(tid, encodeError(new Error(CPU_LIMIT)));
         this.workers.get(tid)?.terminate();

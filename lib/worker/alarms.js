@@ -1,6 +1,7 @@
 // Alarms of a root object, on its own thread: stored in _cf_METADATA row 1 (ns), reported
 // to the supervisor (which schedules them) once committed.
 import { native } from '../native.js';
+import { now } from '../timers.js';
 
 /** Internal method names the supervisor calls (a NUL keeps them out of RPC's reach). */
 export const ALARM_METHOD = '\u0000alarm';
@@ -43,7 +44,7 @@ export class Alarms {
       throw new TypeError('setAlarm() requires a number of milliseconds or a Date.');
     }
     if (ms <= 0) throw new TypeError('setAlarm() cannot be called with an alarm time <= 0');
-    ms = Math.max(Math.floor(ms), Date.now());
+    ms = Math.max(Math.floor(ms), now());
     this.#write(ms * 1e6);
   }
 
@@ -86,7 +87,7 @@ export class Alarms {
     e.open();
     const ns = native.alarmGet();
     if (ns === null) return { next: null };
-    if (ns / 1e6 > Date.now() + 1) return { next: Math.round(ns / 1e6) };
+    if (ns / 1e6 > now() + 1) return { next: Math.round(ns / 1e6) };
     const instance = this.#host.instance;
     if (typeof instance.alarm !== 'function') return { next: null };
     this.#running = { ns, changed: false };

@@ -1,6 +1,7 @@
 // The entry point of every runtime thread: it preloads the user's `main` module, attaches
 // to the hub, and then hosts one Durable Object instance, delivering its calls.
 import { workerData } from 'node:worker_threads';
+import { setTimeout, clearTimeout } from '../timers.js';
 import { native } from '../native.js';
 import * as port from '../port.js';
 import { encode, decode, encodeError } from '../codec.js';
