@@ -20,7 +20,7 @@ use napi::bindgen_prelude::*;
 use napi::{sys, Env, JsValue};
 use napi_derive::napi;
 
-use crate::error::CoreError;
+use crate::error::{CoreError, ErrorCode};
 use crate::hub::{RuntimeConfig, Tid, HUB};
 use crate::ids;
 use crate::inbox::{Delivery, Inbox, ReplyStatus};
@@ -45,15 +45,40 @@ thread_local! {
 /// Spinning is capped: it only pays off when the answer is already on its way.
 const MAX_SPIN: Duration = Duration::from_micros(200);
 
+/// The one place a core error becomes a JS error: its class, message and `code`.
 pub(crate) fn core_error(env: &Env, err: CoreError) -> Error {
-    let msg = err.to_string();
-    let code = err.code();
-    let _ = if err.is_type_error() {
-        env.throw_type_error(&msg, Some(code))
+    let class = if err.is_type_error() {
+        JsErrorClass::TypeError
     } else {
-        env.throw_error(&msg, Some(code))
+        JsErrorClass::Error
     };
-    Error::new(Status::PendingException, msg)
+    throw(env, class, err.code(), &err.to_string())
+}
+
+/// The JS class a thrown error gets.
+#[derive(Clone, Copy)]
+pub(crate) enum JsErrorClass {
+    Error,
+    TypeError,
+}
+
+/// Throws `message` as a JS error of `class` with `err.code = code.as_str()`, and returns
+/// the `Error` that tells napi-rs an exception is pending.
+pub(crate) fn throw(env: &Env, class: JsErrorClass, code: ErrorCode, message: &str) -> Error {
+    let _ = match class {
+        JsErrorClass::Error => env.throw_error(message, Some(code.as_str())),
+        JsErrorClass::TypeError => env.throw_type_error(message, Some(code.as_str())),
+    };
+    Error::new(Status::PendingException, message.to_owned())
+}
+
+/// The error taxonomy for JS: `{ [name]: code }` for every `ErrorCode` (lib/errors.js).
+#[napi(catch_unwind, js_name = "errorCodes")]
+pub fn error_codes() -> std::collections::HashMap<String, String> {
+    ErrorCode::ALL
+        .iter()
+        .map(|c| (c.name().to_owned(), c.as_str().to_owned()))
+        .collect()
 }
 
 fn with_port<T>(env: &Env, f: impl FnOnce(&mut Port) -> Result<T>) -> Result<T> {

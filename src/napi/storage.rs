@@ -20,7 +20,8 @@ use crate::storage::kv::ListRange;
 
 use super::values::{read_string, typed_array_bytes, Raw};
 use super::wake::check;
-use super::{core_error, tid};
+use super::{core_error, throw, tid, JsErrorClass};
+use crate::error::ErrorCode;
 
 /// Slots of the statistics array.
 const STAT_ROWS_READ: usize = 0;
@@ -49,14 +50,12 @@ thread_local! {
 
 fn storage_error(env: &Env, e: StorageError) -> Error {
     let code = match &e {
-        StorageError::Closed => "ERR_DO_STORAGE_CLOSED",
-        e if e.is_critical() => "ERR_DO_SQL_CRITICAL",
-        StorageError::Sql { .. } => "ERR_DO_SQL",
-        _ => "ERR_DO_STORAGE",
+        StorageError::Closed => ErrorCode::StorageClosed,
+        e if e.is_critical() => ErrorCode::SqlCritical,
+        StorageError::Sql { .. } => ErrorCode::Sql,
+        _ => ErrorCode::Storage,
     };
-    let msg = e.to_string();
-    let _ = env.throw_error(&msg, Some(code));
-    Error::new(Status::PendingException, msg)
+    throw(env, JsErrorClass::Error, code, &e.to_string())
 }
 
 /// Runs `f` with this thread's database locked, then publishes the transaction flag.
@@ -75,11 +74,12 @@ fn with_db_scratch<T>(
     STORAGE.with(|s| {
         let s = s.borrow();
         let Some(ts) = s.as_ref() else {
-            let _ = env.throw_error(
+            return Err(throw(
+                env,
+                JsErrorClass::Error,
+                ErrorCode::Internal,
                 "Durable Object storage is not open on this thread.",
-                Some("ERR_DO_STORAGE"),
-            );
-            return Err(Error::new(Status::PendingException, "storage not open"));
+            ));
         };
         let mut db: MutexGuard<'_, Database> = match ts.db.lock_for(ts.tid) {
             Ok(db) => db,
@@ -305,36 +305,31 @@ unsafe extern "C" fn sql_exec_raw(
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sql_exec_inner(env, info)));
+    let throw_raw = |class: JsErrorClass, code: Option<ErrorCode>, message: &str| {
+        let msg = std::ffi::CString::new(message.replace('\0', " ")).unwrap_or_default();
+        let code = code.map(|c| std::ffi::CString::new(c.as_str()).unwrap_or_default());
+        let code_ptr = code.as_ref().map_or(ptr::null(), |c| c.as_ptr());
+        match class {
+            JsErrorClass::Error => sys::napi_throw_error(env, code_ptr, msg.as_ptr()),
+            JsErrorClass::TypeError => sys::napi_throw_type_error(env, code_ptr, msg.as_ptr()),
+        };
+        ptr::null_mut()
+    };
     match run {
         Ok(Ok(v)) => v,
-        Ok(Err(e)) => {
-            if e.status != Status::PendingException {
-                let msg = std::ffi::CString::new(e.reason.replace('\0', " ")).unwrap_or_default();
-                let code = if e.status == Status::BigintExpected {
-                    None
-                } else {
-                    Some(c"ERR_DO_STORAGE")
-                };
-                if e.status == Status::BigintExpected {
-                    sys::napi_throw_type_error(env, ptr::null(), msg.as_ptr());
-                } else {
-                    sys::napi_throw_error(
-                        env,
-                        code.map_or(ptr::null(), |c| c.as_ptr()),
-                        msg.as_ptr(),
-                    );
-                }
-            }
-            ptr::null_mut()
-        }
-        Err(_) => {
-            sys::napi_throw_error(
-                env,
-                c"ERR_DO_PANIC".as_ptr(),
-                c"durable-facets: internal panic in sqlExec".as_ptr(),
-            );
-            ptr::null_mut()
-        }
+        Ok(Err(e)) if e.status == Status::PendingException => ptr::null_mut(),
+        // A BigInt binding: workerd's TypeError text, with our code.
+        Ok(Err(e)) if e.status == Status::BigintExpected => throw_raw(
+            JsErrorClass::TypeError,
+            Some(ErrorCode::InvalidArgument),
+            &e.reason,
+        ),
+        Ok(Err(e)) => throw_raw(JsErrorClass::Error, Some(ErrorCode::Internal), &e.reason),
+        Err(_) => throw_raw(
+            JsErrorClass::Error,
+            Some(ErrorCode::Panic),
+            "durable-facets: internal panic in sqlExec",
+        ),
     }
 }
 
