@@ -1,4 +1,5 @@
 // Error texts shared by the facade (exact strings from SPEC.md / workerd).
+import { withCode } from './error-codes.js';
 
 /** @param {string} ctorName */
 export function dataCloneError(ctorName) {
@@ -7,7 +8,7 @@ export function dataCloneError(ctorName) {
 
 /** @param {string} api */
 export function notSupported(api) {
-  return new Error(`${api} is not supported by durable-facets.`);
+  return withCode(new Error(`${api} is not supported by durable-facets.`), 'NotSupported');
 }
 
 export const DISPOSED_MESSAGE = 'The Durable Object runtime has been disposed.';

@@ -1,4 +1,5 @@
 // Request/Response crossing threads for `stub.fetch()`: bodies fully buffered.
+import { withCode } from './error-codes.js';
 
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
@@ -6,7 +7,7 @@ async function readBody(msg, what) {
   if (msg.body === null) return null;
   const body = await msg.arrayBuffer();
   if (body.byteLength > MAX_BODY_BYTES) {
-    throw new RangeError(`${what} body is larger than 32 MiB.`);
+    throw withCode(new RangeError(`${what} body is larger than 32 MiB.`), 'PayloadTooLarge');
   }
   return body;
 }
@@ -28,7 +29,7 @@ export function wireToRequest(w) {
 /** @param {Response} res */
 export async function responseToWire(res) {
   if (!(res instanceof Response)) {
-    throw new TypeError('fetch() handler must return a Response.');
+    throw withCode(new TypeError('fetch() handler must return a Response.'), 'InvalidArgument');
   }
   return {
     status: res.status,

@@ -2,15 +2,18 @@
 import { native } from './native.js';
 import { DurableObjectId, namespaceOf } from './ids.js';
 import { makeStub } from './stub.js';
+import { withCode } from './error-codes.js';
 
 const NOT_JURISDICTION = 'Jurisdiction restrictions are not implemented in durable-facets.';
 const NOT_LOCATION = 'Location hints are not implemented in durable-facets.';
 
+const notJurisdiction = () => withCode(new Error(NOT_JURISDICTION), 'NotSupported');
+
 function checkGetOptions(options) {
   if (options === undefined || options === null) return;
-  if (typeof options !== 'object') throw new TypeError('get() options must be an object.');
-  if (options.locationHint !== undefined) throw new Error(NOT_LOCATION);
-  if (options.jurisdiction !== undefined) throw new Error(NOT_JURISDICTION);
+  if (typeof options !== 'object') throw withCode(new TypeError('get() options must be an object.'), 'InvalidArgument');
+  if (options.locationHint !== undefined) throw withCode(new Error(NOT_LOCATION), 'NotSupported');
+  if (options.jurisdiction !== undefined) throw notJurisdiction();
 }
 
 export class DurableObjectNamespace {
@@ -28,21 +31,21 @@ export class DurableObjectNamespace {
   /** @param {string} name */
   idFromName(name) {
     if (typeof name !== 'string') {
-      throw new TypeError('idFromName() requires a string name.');
+      throw withCode(new TypeError('idFromName() requires a string name.'), 'InvalidArgument');
     }
     return new DurableObjectId(native.idFromName(this.#rt, this.#ns, name), name, this.#token);
   }
 
   /** @param {{ jurisdiction?: string }} [options] */
   newUniqueId(options) {
-    if (options?.jurisdiction !== undefined) throw new Error(NOT_JURISDICTION);
+    if (options?.jurisdiction !== undefined) throw notJurisdiction();
     return new DurableObjectId(native.newUniqueId(this.#rt, this.#ns), undefined, this.#token);
   }
 
   /** @param {string} id 64 hex digits */
   idFromString(id) {
     if (typeof id !== 'string') {
-      throw new TypeError('Invalid Durable Object ID: must be 64 hex digits');
+      throw withCode(new TypeError('Invalid Durable Object ID: must be 64 hex digits'), 'IdMalformed');
     }
     return new DurableObjectId(native.parseId(this.#rt, this.#ns, id), undefined, this.#token);
   }
@@ -53,10 +56,10 @@ export class DurableObjectNamespace {
    */
   get(id, options) {
     if (!(id instanceof DurableObjectId)) {
-      throw new TypeError('get() requires a DurableObjectId.');
+      throw withCode(new TypeError('get() requires a DurableObjectId.'), 'InvalidArgument');
     }
     if (namespaceOf(id) !== this.#token) {
-      throw new TypeError('Durable Object ID is not valid for this namespace.');
+      throw withCode(new TypeError('Durable Object ID is not valid for this namespace.'), 'IdWrongNamespace');
     }
     checkGetOptions(options);
     return makeStub({ rt: this.#rt, ns: this.#ns }, id);
@@ -72,6 +75,6 @@ export class DurableObjectNamespace {
   }
 
   jurisdiction() {
-    throw new Error(NOT_JURISDICTION);
+    throw notJurisdiction();
   }
 }

@@ -3,6 +3,7 @@
 import { native } from '../native.js';
 import * as port from '../port.js';
 import { notSupported } from '../errors.js';
+import { withCode } from '../error-codes.js';
 import { SqlStorage } from './sql.js';
 import { SyncKvStorage, compileListOptions, listEntries, getValue, putValue } from './kv.js';
 import { deserialize } from './serialize.js';
@@ -15,6 +16,8 @@ const STAT_OPENED = 2;
 
 const CONSTRAINT_RESET =
   'Durable Object was reset and rolled back to its last known good state because the application left the database in a state where constraints were violated: ';
+
+const deleteAllInTransaction = () => withCode(new Error('Cannot call deleteAll() within a transaction'), 'InvalidState');
 
 const PUT_USAGE =
   'put() may only be called with a single key-value pair and optional options as put(key, value, options) or with multiple key-value pairs and optional options as put(entries, options)';
@@ -79,7 +82,7 @@ export class StorageEngine {
       native.txnCommit();
     } catch (e) {
       // A failed commit breaks the instance (its held results never leave).
-      this.#host.break(/SQLITE_CONSTRAINT$/.test(e.message) ? new Error(CONSTRAINT_RESET + e.message) : e);
+      this.#host.break(e?.sqliteCode === 'SQLITE_CONSTRAINT' ? withCode(new Error(CONSTRAINT_RESET + e.message), 'SqlCritical') : e);
       return;
     }
     this.onCommit?.();
@@ -120,7 +123,7 @@ export class StorageEngine {
 }
 
 function checkKey(key) {
-  if (typeof key === 'symbol') throw new TypeError('Cannot convert a Symbol value to a string');
+  if (typeof key === 'symbol') throw withCode(new TypeError('Cannot convert a Symbol value to a string'), 'InvalidArgument');
   return String(key);
 }
 
@@ -154,7 +157,7 @@ export class DurableObjectStorage {
 
   /** Runs `fn` in a savepoint: its writes are kept if it returns, rolled back if it throws. */
   transactionSync(fn) {
-    if (typeof fn !== 'function') throw new TypeError('transactionSync() requires a function.');
+    if (typeof fn !== 'function') throw withCode(new TypeError('transactionSync() requires a function.'), 'InvalidArgument');
     const e = this.#engine;
     e.open();
     let depth;
@@ -179,7 +182,7 @@ export class DurableObjectStorage {
    * back and rejects (without resetting the object).
    */
   async transaction(closure) {
-    if (typeof closure !== 'function') throw new TypeError('transaction() requires a function.');
+    if (typeof closure !== 'function') throw withCode(new TypeError('transaction() requires a function.'), 'InvalidArgument');
     const e = this.#engine;
     e.open();
     // Transactions of different handlers run one after the other (their savepoints must
@@ -259,7 +262,7 @@ export class DurableObjectStorage {
     const e = this.#engine;
     e.open();
     if (typeof keyOrEntries === 'object' && keyOrEntries !== null && !Array.isArray(keyOrEntries)) {
-      if (value !== undefined && (typeof value !== 'object' || value === null)) throw new TypeError(PUT_USAGE);
+      if (value !== undefined && (typeof value !== 'object' || value === null)) throw withCode(new TypeError(PUT_USAGE), 'InvalidArgument');
       const entries = Object.entries(keyOrEntries).filter(([, v]) => v !== undefined);
       this.transactionSync(() => {
         for (const [k, v] of entries) {
@@ -272,7 +275,7 @@ export class DurableObjectStorage {
       });
       return;
     }
-    if (value === undefined) throw new TypeError('put() called with undefined value.');
+    if (value === undefined) throw withCode(new TypeError('put() called with undefined value.'), 'InvalidArgument');
     void options;
     try {
       putValue(checkKey(keyOrEntries), value);
@@ -305,7 +308,7 @@ export class DurableObjectStorage {
   /** Deletes all data of this object (and its alarm). */
   async deleteAll(options) {
     void options;
-    if (this.#engine.explicit > 0) throw new Error('Cannot call deleteAll() within a transaction');
+    if (this.#engine.explicit > 0) throw deleteAllInTransaction();
     // Every facet below this instance goes too (each running one is aborted first).
     native.facetsDeleteAll();
     this.#engine.deleteAll();
@@ -361,9 +364,12 @@ class DurableObjectTransaction {
 
   #check(op) {
     if (this.done) {
-      throw new Error(`Cannot call ${op} on transaction that has already committed: did you move \`txn\` outside of the closure?`);
+      throw withCode(
+        new Error(`Cannot call ${op} on transaction that has already committed: did you move \`txn\` outside of the closure?`),
+        'InvalidState',
+      );
     }
-    if (this.rolledBack) throw new Error(`Cannot ${op} on rolled back transaction`);
+    if (this.rolledBack) throw withCode(new Error(`Cannot ${op} on rolled back transaction`), 'InvalidState');
   }
 
   get(...a) {
@@ -395,7 +401,7 @@ class DurableObjectTransaction {
     return this.#storage.deleteAlarm(...a);
   }
   deleteAll() {
-    return Promise.reject(new Error('Cannot call deleteAll() within a transaction'));
+    return Promise.reject(deleteAllInTransaction());
   }
   rollback() {
     this.#check('rollback');

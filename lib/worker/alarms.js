@@ -2,6 +2,7 @@
 // to the supervisor (which schedules them) once committed.
 import { native } from '../native.js';
 import { now } from '../timers.js';
+import { withCode } from '../error-codes.js';
 
 /** Internal method names the supervisor calls (a NUL keeps them out of RPC's reach). */
 export const ALARM_METHOD = '\u0000alarm';
@@ -37,13 +38,13 @@ export class Alarms {
 
   set(scheduledTime) {
     // Facets cannot set alarms (workerd's text); nothing is written, nothing breaks.
-    if (this.#facet) throw new Error('Facets currently cannot set alarms.');
-    if (typeof this.#host.instance?.alarm !== 'function') throw new TypeError(NO_HANDLER);
+    if (this.#facet) throw withCode(new Error('Facets currently cannot set alarms.'), 'FacetAlarm');
+    if (typeof this.#host.instance?.alarm !== 'function') throw withCode(new TypeError(NO_HANDLER), 'NoAlarmHandler');
     let ms = scheduledTime instanceof Date ? scheduledTime.getTime() : scheduledTime;
     if (typeof ms !== 'number' || Number.isNaN(ms)) {
-      throw new TypeError('setAlarm() requires a number of milliseconds or a Date.');
+      throw withCode(new TypeError('setAlarm() requires a number of milliseconds or a Date.'), 'InvalidArgument');
     }
-    if (ms <= 0) throw new TypeError('setAlarm() cannot be called with an alarm time <= 0');
+    if (ms <= 0) throw withCode(new TypeError('setAlarm() cannot be called with an alarm time <= 0'), 'InvalidArgument');
     ms = Math.max(Math.floor(ms), now());
     this.#write(ms * 1e6);
   }

@@ -65,10 +65,53 @@ pub(crate) enum JsErrorClass {
 /// Throws `message` as a JS error of `class` with `err.code = code.as_str()`, and returns
 /// the `Error` that tells napi-rs an exception is pending.
 pub(crate) fn throw(env: &Env, class: JsErrorClass, code: ErrorCode, message: &str) -> Error {
-    let _ = match class {
-        JsErrorClass::Error => env.throw_error(message, Some(code.as_str())),
-        JsErrorClass::TypeError => env.throw_type_error(message, Some(code.as_str())),
+    throw_with(env, class, code, message, &[])
+}
+
+/// `throw`, with extra string properties on the error (`sqliteCode` of SQL errors).
+pub(crate) fn throw_with(
+    env: &Env,
+    class: JsErrorClass,
+    code: ErrorCode,
+    message: &str,
+    extra: &[(&std::ffi::CStr, &str)],
+) -> Error {
+    // SAFETY: `env` is the live env of the current call; every handle is checked.
+    let made = unsafe {
+        let raw = env.raw();
+        let string = |s: &str| -> Result<sys::napi_value> {
+            let mut v = std::ptr::null_mut();
+            wake::check(sys::napi_create_string_utf8(
+                raw,
+                s.as_ptr().cast(),
+                s.len() as isize,
+                &mut v,
+            ))?;
+            Ok(v)
+        };
+        (|| -> Result<()> {
+            let (js_code, js_message) = (string(code.as_str())?, string(message)?);
+            let mut err = std::ptr::null_mut();
+            wake::check(match class {
+                JsErrorClass::Error => sys::napi_create_error(raw, js_code, js_message, &mut err),
+                JsErrorClass::TypeError => {
+                    sys::napi_create_type_error(raw, js_code, js_message, &mut err)
+                }
+            })?;
+            for (key, value) in extra {
+                wake::check(sys::napi_set_named_property(
+                    raw,
+                    err,
+                    key.as_ptr(),
+                    string(value)?,
+                ))?;
+            }
+            wake::check(sys::napi_throw(raw, err))
+        })()
     };
+    if let Err(e) = made {
+        return e;
+    }
     Error::new(Status::PendingException, message.to_owned())
 }
 

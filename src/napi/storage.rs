@@ -20,8 +20,9 @@ use crate::storage::kv::ListRange;
 
 use super::values::{read_string, typed_array_bytes, Raw};
 use super::wake::check;
-use super::{core_error, throw, tid, JsErrorClass};
+use super::{core_error, throw, throw_with, tid, JsErrorClass};
 use crate::error::ErrorCode;
+use crate::storage::sql_error;
 
 /// Slots of the statistics array.
 const STAT_ROWS_READ: usize = 0;
@@ -48,6 +49,8 @@ thread_local! {
     static STORAGE: RefCell<Option<ThreadStorage>> = const { RefCell::new(None) };
 }
 
+/// A storage error as JS sees it; SQL errors also carry `sqliteCode` (`"SQLITE_CONSTRAINT"`,
+/// …) so no JS has to parse a message to classify them.
 fn storage_error(env: &Env, e: StorageError) -> Error {
     let code = match &e {
         StorageError::Closed => ErrorCode::StorageClosed,
@@ -55,7 +58,15 @@ fn storage_error(env: &Env, e: StorageError) -> Error {
         StorageError::Sql { .. } => ErrorCode::Sql,
         _ => ErrorCode::Storage,
     };
-    throw(env, JsErrorClass::Error, code, &e.to_string())
+    let sqlite = match &e {
+        StorageError::Sql { code, .. } => Some(sql_error::code_name(*code)),
+        _ => None,
+    };
+    let extra: &[(&std::ffi::CStr, &str)] = match &sqlite {
+        Some(name) => &[(c"sqliteCode", name)],
+        None => &[],
+    };
+    throw_with(env, JsErrorClass::Error, code, &e.to_string(), extra)
 }
 
 /// Runs `f` with this thread's database locked, then publishes the transaction flag.
