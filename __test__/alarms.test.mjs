@@ -83,10 +83,15 @@ test('after 6 failed retries the alarm is deleted', async (t) => {
 test('an alarm wakes an object that is not running', async (t) => {
   const rt = alarms(t, { idleTimeoutMs: 30 });
   const a = rt.env.ALARMED.getByName('sleeper');
-  await a.arm(300);
-  await sleep(100); // evicted by now
-  await sleep(400);
-  assert.equal((await a.runs()).length, 1);
+  const at = await a.arm(1500);
+  // Wait for the idle eviction (no fixed sleep: a loaded machine may take its time), then
+  // until the alarm is due, without calling the object (inspect does not start it).
+  const running = async () => (await rt.inspect('ALARMED', 'sleeper')).facets[0].running;
+  await until(async () => !(await running()));
+  assert.ok(Date.now() < at, 'evicted before the alarm was due');
+  await until(async () => Date.now() > at + 100);
+  const runs = await until(() => a.runs().then((r) => r.length && r), 15_000);
+  assert.equal(runs.length, 1);
 });
 
 test('alarms survive a restart of the runtime', async (t) => {
