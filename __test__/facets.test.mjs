@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Runtime } from '../index.js';
-import { fixture, sleep } from './helpers.mjs';
+import { fixture, sleep, until } from './helpers.mjs';
 
 function tempDir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'df-facets-'));
@@ -236,8 +236,11 @@ test('an empty facet is deleted when it shuts down', async (t) => {
   const root = rt.env.ROOT.getByName('empty');
   await root.callB('quiet', 'nothing');
   await root.callB('busy', 'increment');
-  await sleep(300);
-  assert.deepEqual(await root.list(), ['busy']);
+  // Both shut down after 50 ms idle; the empty one's files go with it.
+  assert.deepEqual(await until(async () => {
+    const names = await root.list();
+    return names.length === 1 && names;
+  }), ['busy']);
 });
 
 test('list() names children with storage or running, sorted', async (t) => {
@@ -412,11 +415,14 @@ test('worker loaders: an unknown class name is refused with workerd\'s text', as
 });
 
 test('maxRunningFacets evicts the least recently used idle threads', async (t) => {
-  const root = facets(t, { maxRunningFacets: 2 }).env.ROOT.getByName('lru');
+  const rt = facets(t, { maxRunningFacets: 2 });
+  const root = rt.env.ROOT.getByName('lru');
   await root.callB('a', 'increment');
   assert.equal(await root.callB('a', 'memory'), 1);
   for (const name of ['b', 'c', 'd']) await root.callB(name, 'increment');
-  await sleep(100);
+  // Eviction is asynchronous (the thread ends itself): watch it without calling `a`.
+  const aRunning = async () => (await rt.inspect('ROOT', 'lru')).facets.find((f) => f.name === 'a').running;
+  await until(async () => !(await aRunning()));
   assert.equal(await root.callB('a', 'memory'), 0, 'a was evicted (its entry and storage kept)');
   assert.equal(await root.callB('a', 'value'), 1);
 });

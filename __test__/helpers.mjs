@@ -16,3 +16,14 @@ export function runtime(t, options = {}) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value, which it returns; fails after `ms`. */
+export async function until(fn, ms = 5000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not reached');
+    await sleep(20);
+  }
+}
