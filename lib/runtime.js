@@ -119,6 +119,10 @@ class Supervisor {
       // Threads never keep the process alive by themselves; the main thread's port does
       // while a call is in flight.
       worker.unref();
+      // A thread's log lines (see worker/host.js `report`) go to this thread's console.error.
+      worker.on('message', (m) => {
+        if (m?.kind === 'durable-facets:log') console.error(m.text);
+      });
       // An uncaught error ends the thread; the hub rejects the calls addressed to it.
       worker.on('error', () => {});
       worker.on('exit', () => {
