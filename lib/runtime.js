@@ -119,12 +119,13 @@ class Supervisor {
       // Threads never keep the process alive by themselves; the main thread's port does
       // while a call is in flight.
       worker.unref();
-      // A thread's log lines (see worker/host.js `report`) go to this thread's console.error.
+      // Nothing a thread reports is swallowed (SPEC §3): its log lines (an instance's
+      // uncaught exceptions, see worker/host.js) and an error that ended it go to this
+      // thread's console.error. The hub rejects the calls addressed to a thread that died.
       worker.on('message', (m) => {
         if (m?.kind === 'durable-facets:log') console.error(m.text);
       });
-      // An uncaught error ends the thread; the hub rejects the calls addressed to it.
-      worker.on('error', () => {});
+      worker.on('error', (e) => console.error('durable-facets: a runtime thread ended with an uncaught error:', e));
       worker.on('exit', () => {
         this.workers.delete(tid);
         this.beats.delete(tid);

@@ -57,7 +57,11 @@ function report(what, value) {
   }
 }
 
-// Cloudflare logs unhandled rejections; they do not end the instance.
+// As workerd: an exception thrown by a timer callback or event listener, or a rejection
+// nobody handles, is logged and does not end the instance (its in-memory state survives).
+// The runtime's own turn state is safe: the pump catches its own errors, and a write made
+// before the throw already scheduled the end of its turn (StorageEngine.afterCall).
+process.on('uncaughtException', (error) => report('Uncaught', error));
 process.on('unhandledRejection', (reason) => report('Uncaught (in promise)', reason));
 
 const namespaces = config.namespaces.map(
