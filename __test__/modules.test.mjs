@@ -240,3 +240,31 @@ test('a namespace binding passed as a facet class says what to pass instead', as
       "Incorrect type for the 'class' field on 'StartupOptions': a Durable Object namespace binding from env is not a class. Pass ctx.exports.Probe (a namespace that is also a class), a class binding (the `classes` option) or a worker loader's class instead.",
   });
 });
+
+// --- CommonJS and hostile sources -----------------------------------------------------------
+
+test('CommonJS code requires the same classes and env from "cloudflare:workers"', async (t) => {
+  const rt = start(t, { main: fixture('env-common.cjs'), durableObjects: { CJS: 'CjsEnv' }, vars: { GREETING: 'مرحبا' } });
+  assert.deepEqual(await rt.env.CJS.getByName('a').env(), { sameAsThisEnv: true, sameClass: true, greeting: 'مرحبا' });
+});
+
+test('CommonJS code requiring another "cloudflare:" module gets the same error', async (t) => {
+  const rt = start(t, { main: fixture('env-common.cjs'), durableObjects: { CJS: 'CjsEnv' } });
+  await assert.rejects(rt.env.CJS.getByName('a').requireUnsupported('cloudflare:sockets'), {
+    message: 'Module "cloudflare:sockets" is not supported by durable-facets.',
+  });
+});
+
+test('a syntax error deep in a long non-ASCII loader module is located exactly', async (t) => {
+  const host = loaderHost(t);
+  // 20,000 lines of Japanese string literals (UTF-16 columns, as V8 counts them), then an error.
+  const filler = Array.from({ length: 20_000 }, (_, i) => `export const s${i} = "これは日本語のテキストです。${i}";`).join('\n');
+  const modules = {
+    'app.js': 'import "./モジュール.js";\nexport class App {}\n',
+    'モジュール.js': `${filler}\nconst 変数 = "é"; let x = 1 +* 2;\n`,
+  };
+  await assert.rejects(host.run('long', modules, {}, 'App', 'env'), {
+    name: 'SyntaxError',
+    message: "Unexpected token '*' (at モジュール.js:20001:28)",
+  });
+});
