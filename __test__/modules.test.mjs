@@ -20,13 +20,13 @@ function start(t, options) {
 }
 
 /** A project whose node_modules/durable-facets is a symlink to this repository (npm link). */
-function linkedProject(t) {
+function linkedProject(t, main = 'package-identity.mjs') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'durable-facets-linked-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.mkdirSync(path.join(dir, 'node_modules'));
   fs.symlinkSync(REPO, path.join(dir, 'node_modules', 'durable-facets'), 'dir');
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-  fs.copyFileSync(fixture('package-identity.mjs'), path.join(dir, 'main.mjs'));
+  fs.copyFileSync(fixture(main), path.join(dir, main.endsWith('.cjs') ? 'main.cjs' : 'main.mjs'));
   return dir;
 }
 
@@ -267,4 +267,10 @@ test('a syntax error deep in a long non-ASCII loader module is located exactly',
     name: 'SyntaxError',
     message: "Unexpected token '*' (at モジュール.js:20001:28)",
   });
+});
+
+test('CommonJS code in a symlinked install requires the same classes', async (t) => {
+  const dir = linkedProject(t, 'env-common.cjs');
+  const rt = start(t, { main: path.join(dir, 'main.cjs'), durableObjects: { CJS: 'CjsEnv' }, vars: { GREETING: 'hi' } });
+  assert.deepEqual(await rt.env.CJS.getByName('a').env(), { sameAsThisEnv: true, sameClass: true, greeting: 'hi' });
 });

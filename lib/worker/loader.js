@@ -44,13 +44,6 @@ process.emitWarning = function (warning, ...rest) {
   return emitWarning.call(this, warning, ...rest);
 };
 
-// CommonJS user code: `require("cloudflare:workers")`.
-const resolveFilename = Module._resolveFilename;
-Module._resolveFilename = function (request, ...rest) {
-  if (request === CF_SPECIFIER) return cfFile;
-  if (typeof request === 'string' && request.startsWith(CF_PREFIX)) throw unsupportedModule(request);
-  return resolveFilename.call(this, request, ...rest);
-};
 
 const realpaths = new Map();
 function realpath(file) {
@@ -82,6 +75,17 @@ function ownPackageUrl(file) {
   if (rel.startsWith('../') || path.isAbsolute(rel) || !PACKAGE_FILES.test(rel)) return null;
   return new URL(rel, PACKAGE_URL).href;
 }
+
+// CommonJS user code: `require("cloudflare:workers")`, and this package's files by the
+// host's paths (see ownPackageUrl).
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  if (request === CF_SPECIFIER) return cfFile;
+  if (typeof request === 'string' && request.startsWith(CF_PREFIX)) throw unsupportedModule(request);
+  const file = resolveFilename.call(this, request, ...rest);
+  const own = path.isAbsolute(file) ? ownPackageUrl(file) : null;
+  return own === null ? file : fileURLToPath(own);
+};
 
 /** @type {Map<string, Promise<vm.Module>>} */
 const modules = new Map();
