@@ -173,6 +173,15 @@ function frameModule(location) {
  */
 function located(error) {
   if (isLocated(error)) return error;
+  try {
+    return locate(error);
+  } catch {
+    // A hostile value (a revoked Proxy, a throwing getter) is rethrown as it is.
+    return error;
+  }
+}
+
+function locate(error) {
   const missing = /^The requested module '(.+)' does not provide an export named '(.+)'$/.exec(error?.message);
   if (missing !== null) {
     for (const { source, where, module } of compiledSources.values()) {
