@@ -26,9 +26,11 @@ export const namespaceClassNames = new WeakMap();
 function badClass(value) {
   if (!namespaceClassNames.has(value)) return new TypeError(BAD_CLASS);
   const name = namespaceClassNames.get(value);
-  return new TypeError(
+  const error = new TypeError(
     `Incorrect type for the 'class' field on 'StartupOptions': a Durable Object namespace binding from env is not a class. Pass ctx.exports.${name} (a namespace that is also a class), a class binding (the \`classes\` option) or a worker loader's class instead.`,
   );
+  error.code = 'ERR_DO_NAMESPACE_AS_CLASS';
+  return error;
 }
 
 /** Throws the spec's TypeError for a bad facet name. */
