@@ -44,7 +44,7 @@ process.emitWarning = function (warning, ...rest) {
   return emitWarning.call(this, warning, ...rest);
 };
 
-
+/** Real paths, cached: every module URL the loader sees is checked once (ownPackageUrl). */
 const realpaths = new Map();
 function realpath(file) {
   let real = realpaths.get(file);
