@@ -115,6 +115,21 @@ export declare abstract class WorkerEntrypoint<Env = unknown, Props = {}> implem
   fetch?(request: Request): Response | Promise<Response>;
 }
 
+declare global {
+  /** As in @cloudflare/workers-types: augment `Cloudflare.Env` to type the importable `env`. */
+  namespace Cloudflare {
+    interface Env {}
+  }
+}
+
+/**
+ * The environment of the code's own worker, as `import { env } from "cloudflare:workers"`:
+ * for `main` and `classes` modules the same object as `this.env` of the instances on that
+ * thread (already set while modules are evaluated); for loader code the `env` its loader was
+ * given. `undefined` outside the runtime's threads (on the user's main thread).
+ */
+export declare const env: Cloudflare.Env;
+
 // ---------------------------------------------------------------------------------------------
 // Ids, namespaces, stubs
 // ---------------------------------------------------------------------------------------------

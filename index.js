@@ -1,5 +1,7 @@
 // durable-facets: Cloudflare-style Durable Objects with facets for Node.js.
 export { Runtime } from './lib/runtime.js';
 export { DurableObject, RpcTarget, WorkerEntrypoint } from './lib/durable-object.js';
+// `env` of "cloudflare:workers" (set inside the runtime's threads; undefined elsewhere).
+export { env } from './lib/worker/env.js';
 export { DurableObjectId } from './lib/ids.js';
 export { DurableObjectNamespace } from './lib/namespace.js';

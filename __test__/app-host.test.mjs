@@ -186,7 +186,8 @@ test('errors come back as JSON { error: { name, message } }; the server keeps se
   assert.equal(syntax.status, 500);
   assert.equal(syntax.body.error.name, 'SyntaxError');
   assert.equal((await deploy('acme', 'broken', 'throw new Error("at load time");')).status, 200);
-  assert.equal((await call('acme', 'broken', 'list')).body.error.message, 'at load time');
+  // SPEC §6.5: a load failure names the module and line:column.
+  assert.equal((await call('acme', 'broken', 'list')).body.error.message, 'at load time (at app.js:1:7)');
   assert.equal((await deploy('acme', 'broken', 'export class Other {}')).status, 200);
   assert.equal(
     (await call('acme', 'broken', 'list')).body.error.message,

@@ -22,6 +22,20 @@ const NOT_SERIALIZABLE = 'Stubs pointing to Durable Object facets are not serial
 const DELETED = 'Facet was deleted.';
 const CLONED_OVER = 'Facet was cloned-over.';
 
+/** Class names of this thread's namespace bindings (set by the host), for BAD_CLASS help. */
+export const namespaceClassNames = new WeakMap();
+
+/** workerd's BAD_CLASS says nothing useful of a namespace binding from env: say what to pass. */
+function badClass(value) {
+  if (!namespaceClassNames.has(value)) return new TypeError(BAD_CLASS);
+  const name = namespaceClassNames.get(value);
+  const error = new TypeError(
+    `Incorrect type for the 'class' field on 'StartupOptions': a Durable Object namespace binding from env is not a class. Pass ctx.exports.${name} (a namespace that is also a class), a class binding (the \`classes\` option) or a worker loader's class instead.`,
+  );
+  error.code = 'ERR_DO_NAMESPACE_AS_CLASS';
+  return error;
+}
+
 /** Throws the spec's TypeError for a bad facet name. */
 export function validateName(name) {
   if (typeof name !== 'string') throw new TypeError('Facet name must be a string.');
@@ -62,7 +76,7 @@ export function decodeProps(p) {
 /** Checks the options of get() form A synchronously (TypeError), as workerd does. */
 function checkOptions(options) {
   if (options === null || typeof options !== 'object') throw new TypeError(BAD_CLASS);
-  if (classOf(options.class) === undefined) throw new TypeError(BAD_CLASS);
+  if (classOf(options.class) === undefined) throw badClass(options.class);
 }
 
 /** Code behind loader classes: desc → () => Promise<WorkerCode>. */
@@ -89,14 +103,16 @@ async function encodeClass(desc) {
 }
 
 /** The startup options of a facet as the core keeps them (compared byte for byte). */
-async function encodeStartup(options, parent) {
+async function encodeStartup(options, parent, name) {
   checkOptions(options);
   let id;
   if (options.id === undefined || options.id === null) id = parent.idSpec;
   else if (options.id instanceof DurableObjectId) id = { h: options.id.toString(), n: options.id.name ?? null, t: namespaceOf(options.id) ?? null };
   else if (typeof options.id === 'string') id = { s: options.id };
   else id = { s: String(options.id) };
-  return JSON.stringify({ c: await encodeClass(classOf(options.class)), id, depth: parent.depth + 1 });
+  // `path` (the full facet name) names the instance in its logs.
+  const path = parent.path ? `${parent.path}/${name}` : name;
+  return JSON.stringify({ c: await encodeClass(classOf(options.class)), id, depth: parent.depth + 1, path });
 }
 
 /** Rebuilds an `env` encoded by encodeEnv. */
@@ -189,7 +205,7 @@ export class DurableObjectFacets {
       bind = (epoch) => this.#bindCallback(name, startup, epoch);
     } else {
       checkOptions(startup);
-      const encoded = encodeStartup(startup, this.#parent);
+      const encoded = encodeStartup(startup, this.#parent, name);
       encoded.catch(() => {});
       bind = (epoch) => this.#bindOptions(name, encoded, epoch);
     }
@@ -241,7 +257,7 @@ export class DurableObjectFacets {
         let encoded = null;
         let failure = null;
         try {
-          encoded = await encodeStartup(await callback(), this.#parent);
+          encoded = await encodeStartup(await callback(), this.#parent, name);
         } catch (e) {
           failure = e;
         }

@@ -117,11 +117,17 @@ class Supervisor {
         process.emitWarning(`durable-facets: could not start a thread: ${e.message}`);
         continue;
       }
+      // Nothing a thread reports is swallowed (SPEC §3): its log lines (an instance's
+      // uncaught exceptions, see worker/host.js) and an error that ended it go to this
+      // thread's console.error. The hub rejects the calls addressed to a thread that died.
+      // (The first 'message' listener refs the worker's port: add it before unref().)
+      worker.on('message', (m) => {
+        if (m?.kind === 'durable-facets:log') console.error(m.text);
+      });
       // Threads never keep the process alive by themselves; the main thread's port does
       // while a call is in flight.
       worker.unref();
-      // An uncaught error ends the thread; the hub rejects the calls addressed to it.
-      worker.on('error', () => {});
+      worker.on('error', (e) => console.error('durable-facets: a runtime thread ended with an uncaught error:', e));
       worker.on('exit', () => {
         this.workers.delete(tid);
         this.beats.delete(tid);

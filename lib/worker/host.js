@@ -1,11 +1,13 @@
 // The entry point of every runtime thread: it preloads the user's `main` module, attaches
 // to the hub, and then hosts one Durable Object instance, delivering its calls.
-import { workerData } from 'node:worker_threads';
+import { workerData, parentPort } from 'node:worker_threads';
+import { inspect } from 'node:util';
 import { setTimeout, clearTimeout } from '../timers.js';
 import { native } from '../native.js';
 import * as port from '../port.js';
 import { encode, decode, encodeError } from '../codec.js';
-import { importUserModule, importLoaderCode } from './loader.js';
+import { importUserModule, importLoaderCode, checkWorkerExports } from './loader.js';
+import { setThreadEnv } from './env.js';
 import { isDurableObjectClass } from '../durable-object.js';
 import { DurableObjectId } from '../ids.js';
 import { DurableObjectNamespace } from '../namespace.js';
@@ -13,42 +15,88 @@ import { DurableObjectState } from '../state.js';
 import { wireToRequest, responseToWire } from '../http.js';
 import { StorageEngine, DurableObjectStorage } from '../storage/index.js';
 import { Alarms, ALARM_METHOD, ALARM_GIVE_UP_METHOD } from './alarms.js';
-import { DurableObjectFacets, makeClass, decodeProps, decodeEnv, makeWorkerLoader } from '../facets.js';
+import {
+  DurableObjectFacets,
+  makeClass,
+  decodeProps,
+  decodeEnv,
+  makeWorkerLoader,
+  namespaceClassNames,
+} from '../facets.js';
 
 const STATUS_OK = 0;
 const STATUS_ERROR = 1;
 
+/** Kind of the messages this thread posts to its supervisor (lib/runtime.js). */
+const LOG_MESSAGE = 'durable-facets:log';
+
 const { tid, config, beat } = workerData;
 
-// Cloudflare logs unhandled rejections; they do not end the instance.
-process.on('unhandledRejection', (reason) => {
-  console.error('Uncaught (in promise)', reason);
-});
+/** What this thread hosts, for log lines: class, id and facet path ('' for a root). */
+let hosted = null;
 
-let mainModule = null;
-let loadError = null;
-try {
-  mainModule = await importUserModule(config.main);
-} catch (e) {
-  loadError = e;
+/**
+ * Logs on the main thread's console.error, naming the instance (SPEC §3). Worker stdio
+ * reaches the main thread too, but not its `console`; a message does.
+ */
+function report(what, value) {
+  const who =
+    hosted === null
+      ? 'durable-facets runtime thread'
+      : `Durable Object ${hosted.className} (id ${hosted.id}, ${hosted.path === '' ? 'root' : `facet "${hosted.path}"`})`;
+  let detail;
+  try {
+    detail = inspect(value);
+  } catch {
+    detail = '[a value that cannot be inspected]';
+  }
+  const text = `${who}: ${what} ${detail}`;
+  try {
+    parentPort.postMessage({ kind: LOG_MESSAGE, text });
+  } catch {
+    console.error(text);
+  }
 }
+
+// As workerd: an exception thrown by a timer callback or event listener, or a rejection
+// nobody handles, is logged and does not end the instance (its in-memory state survives).
+// The runtime's own turn state is safe: the pump catches its own errors, and a write made
+// before the throw already scheduled the end of its turn (StorageEngine.afterCall).
+process.on('uncaughtException', (error) => report('Uncaught', error));
+process.on('unhandledRejection', (reason) => report('Uncaught (in promise)', reason));
 
 const namespaces = config.namespaces.map(
   (_, i) => new DurableObjectNamespace(config.rt, i, `${config.rt}:${i}`),
 );
+for (const [i, ns] of namespaces.entries()) namespaceClassNames.set(ns, config.namespaces[i].className);
 
 /** A class descriptor for a class of `url` (`main` is referred to as such). */
 function classDesc(url, className, props) {
   return url === config.main ? { kind: 'main', className, props } : { kind: 'module', url, className, props };
 }
 
-/** `this.env` of every instance on this thread: namespaces, class bindings, vars. */
+/**
+ * `this.env` of every instance on this thread: namespaces, class bindings, vars, loaders —
+ * and `env` of "cloudflare:workers", which module code may read at import time: so it is
+ * built, and set, before `main` is evaluated.
+ */
 const env = Object.freeze({
   ...config.vars,
   ...Object.fromEntries(config.bindings.map(([name, ns]) => [name, namespaces[ns]])),
   ...Object.fromEntries(config.classes.map((c) => [c.binding, makeClass(classDesc(c.module, c.className, c.props))])),
   ...Object.fromEntries(config.workerLoaders.map((name) => [name, makeWorkerLoader(name)])),
 });
+setThreadEnv(env);
+
+let mainModule = null;
+let loadError = null;
+try {
+  mainModule = await importUserModule(config.main);
+  checkWorkerExports(mainModule);
+} catch (e) {
+  mainModule = null;
+  loadError = e;
+}
 
 const NAMESPACE_METHODS = ['idFromName', 'newUniqueId', 'idFromString', 'get', 'getByName', 'jurisdiction'];
 
@@ -83,29 +131,50 @@ function loaderExports(desc, mod) {
   return Object.freeze(out);
 }
 
-/** Resolves a class descriptor to the class (imports its module if needed). */
+/** A class that exists but does not extend DurableObject (workerd explains the same). */
+function notDurableObject(what) {
+  const error = new TypeError(`${what} is not a DurableObject subclass.`);
+  error.code = 'ERR_DO_NOT_DURABLE_OBJECT';
+  return error;
+}
+
+function notExported(message) {
+  const error = new TypeError(message);
+  error.code = 'ERR_DO_CLASS_NOT_EXPORTED';
+  return error;
+}
+
+/** The class `className` of loaded code `mod`. */
+function loaderClass(desc, mod) {
+  const cls = mod[desc.className];
+  if (cls === undefined) {
+    throw notExported(`Worker "${desc.worker}" does not export a Durable Object class named "${desc.className}".`);
+  }
+  if (!isDurableObjectClass(cls)) throw notDurableObject(`"${desc.className}" exported by worker "${desc.worker}"`);
+  return cls;
+}
+
+/** Resolves a class descriptor of the runtime's own modules to the class. */
 async function resolveClass(desc) {
   let mod;
-  if (desc.kind === 'loader') {
-    mod = await importLoaderCode(desc.worker, desc.code);
-    const cls = mod[desc.className];
-    if (!isDurableObjectClass(cls)) {
-      throw new TypeError(`Worker "${desc.worker}" does not export a Durable Object class named "${desc.className}".`);
-    }
-    return cls;
-  }
+  let where;
   if (desc.kind === 'main') {
     if (loadError) throw loadError;
     mod = mainModule;
+    where = config.main;
   } else if (desc.kind === 'module') {
     mod = await importUserModule(desc.url);
+    checkWorkerExports(mod);
+    where = desc.url;
   } else {
     throw new TypeError(`Unsupported class source "${desc.kind}".`);
   }
+  // Name the option when a class binding says this class.
+  const binding = config.classes.find((c) => c.className === desc.className && c.module === where)?.binding;
+  const prefix = binding === undefined ? '' : `classes.${binding}: `;
   const cls = mod[desc.className];
-  if (!isDurableObjectClass(cls)) {
-    throw new TypeError(`"${desc.className}" is not a DurableObject class exported by ${desc.url ?? config.main}.`);
-  }
+  if (cls === undefined) throw notExported(`${prefix}class "${desc.className}" is not exported by ${where}.`);
+  if (!isDurableObjectClass(cls)) throw notDurableObject(`${prefix}"${desc.className}" exported by ${where}`);
   return cls;
 }
 
@@ -139,16 +208,16 @@ class Host {
     if (loadError) return this.break(loadError);
     const cls = mainModule[binding.className];
     if (cls === undefined) {
-      return this.break(new TypeError(`${option}: class "${binding.className}" is not exported by ${config.main}.`));
+      return this.break(notExported(`${option}: class "${binding.className}" is not exported by ${config.main}.`));
     }
     if (!isDurableObjectClass(cls)) {
-      return this.break(
-        new TypeError(`${option}: "${binding.className}" exported by ${config.main} is not a DurableObject subclass.`),
-      );
+      return this.break(notDurableObject(`${option}: "${binding.className}" exported by ${config.main}`));
     }
     const id = new DurableObjectId(idHex, name ?? undefined, `${config.rt}:${ns}`);
     this.name = name;
     this.launch(cls, {
+      className: binding.className,
+      path: '',
       id,
       props: {},
       depth: 1,
@@ -162,14 +231,22 @@ class Host {
     this.blocked++;
     try {
       const s = JSON.parse(startup);
-      const cls = await resolveClass({ ...s.c, props: undefined });
+      let cls;
+      let loaded = null;
+      if (s.c.kind === 'loader') {
+        // Loaded code sees the env its parent passed in (also as "cloudflare:workers"'
+        // `env`), and its own module's exports. Its code is evaluated once.
+        const loadedEnv = Object.freeze(decodeEnv(s.c.code.env));
+        const mod = await importLoaderCode(s.c.worker, s.c.code, loadedEnv);
+        checkWorkerExports(mod);
+        cls = loaderClass(s.c, mod);
+        loaded = { env: loadedEnv, exports: loaderExports(s.c, mod) };
+      } else {
+        cls = await resolveClass(s.c);
+      }
       const id = s.id.s !== undefined ? s.id.s : new DurableObjectId(s.id.h, s.id.n ?? undefined, s.id.t);
-      // Loaded code sees the env its parent passed in, and its own module's exports.
-      const loaded =
-        s.c.kind === 'loader'
-          ? { env: Object.freeze(decodeEnv(s.c.code.env)), exports: loaderExports(s.c, await importLoaderCode(s.c.worker, s.c.code)) }
-          : null;
-      this.launch(cls, { id, props: decodeProps(s.c.p), depth: s.depth, idSpec: s.id, facet: true, loaded });
+      const path = s.path ?? '';
+      this.launch(cls, { className: s.c.className, path, id, props: decodeProps(s.c.p), depth: s.depth, idSpec: s.id, facet: true, loaded });
     } catch (e) {
       return this.break(e);
     } finally {
@@ -179,14 +256,15 @@ class Host {
   }
 
   /** Constructs the instance with its ctx (storage, facets, …). */
-  launch(cls, { id, props, depth, idSpec, facet, loaded = null }) {
+  launch(cls, { className, path, id, props, depth, idSpec, facet, loaded = null }) {
+    hosted = { className, path, id: String(id) };
     const engine = new StorageEngine(this);
     this.engine = engine;
     this.alarms = new Alarms(this, engine, facet);
     engine.onCommit = () => this.alarms.afterCommit();
     port.setEndOfTurn(() => engine.endOfTurn());
     const storage = new DurableObjectStorage(this, engine);
-    const facets = new DurableObjectFacets({ rt: config.rt, depth, idSpec });
+    const facets = new DurableObjectFacets({ rt: config.rt, depth, idSpec, path });
     exportsCache ??= buildExports();
     const ctx = new DurableObjectState(this, { id, exports: loaded?.exports ?? exportsCache, props, storage, facets });
     try {
@@ -369,7 +447,7 @@ try {
     startFacet: (entry, startup) => host.startFacet(entry, startup),
     evict: () => host.evict(),
     call: (callId, method, payload) => host.onCall(callId, method, payload),
-    error: (e) => console.error('durable-facets: internal error in a runtime thread', e),
+    error: (e) => report('internal error:', e),
   }, beat);
 } catch {
   // The runtime was disposed while this thread started.
