@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Runtime } from '../index.js';
-import { fixture, runtime, sleep } from './helpers.mjs';
+import { fixture, runtime, sleep, until } from './helpers.mjs';
 
 test('a constructor that throws breaks the instance; the next call starts a fresh one', async (t) => {
   const flag = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'df-')), 'fail');
@@ -27,10 +27,13 @@ test('ctx.abort() rejects calls in flight with a reset; the next call gets a new
   const stub = rt.env.ECHO.getByName('abort');
   await stub.inc();
   const first = await stub.whoami();
-  const pending = stub.sleepThenInc(200);
-  await sleep(20);
-  await assert.rejects(stub.abortMe('stop now'), { message: 'stop now', durableObjectReset: true });
-  await assert.rejects(pending, { message: 'stop now', durableObjectReset: true });
+  // A call still running when the instance aborts (E-order: it arrives before abortMe). Its
+  // rejection is awaited together with abortMe's: the hub may reject it first.
+  const pending = stub.sleepThenInc(60_000);
+  await Promise.all([
+    assert.rejects(stub.abortMe('stop now'), { message: 'stop now', durableObjectReset: true }),
+    assert.rejects(pending, { message: 'stop now', durableObjectReset: true }),
+  ]);
   assert.equal(await stub.inc(), 1, 'fresh instance');
   assert.notEqual((await stub.whoami()).threadId, first.threadId);
 });
@@ -54,24 +57,27 @@ test('an idle object is evicted after idleTimeoutMs; the next call restarts it',
   assert.equal(await stub.inc(), 1);
   const { threadId } = await stub.whoami();
   assert.equal(await stub.inc(), 2);
-  await sleep(400);
+  // Watch the eviction without calling the object (inspect does not start it).
+  await until(async () => !(await rt.inspect('ECHO', 'idle')).facets[0].running);
   assert.equal(await stub.inc(), 1);
   assert.notEqual((await stub.whoami()).threadId, threadId);
 });
 
-test('an object in use is not evicted', async (t) => {
+test('an object with a call in flight is not evicted, however long the call takes', async (t) => {
   const rt = runtime(t, { idleTimeoutMs: 100 });
   const stub = rt.env.ECHO.getByName('busy');
-  for (let i = 1; i <= 8; i++) {
-    assert.equal(await stub.inc(), i);
-    await sleep(40);
-  }
+  assert.equal(await stub.inc(), 1);
+  const { threadId } = await stub.whoami();
+  // In flight for four idle timeouts: the count goes on in the same instance.
+  assert.equal(await stub.sleepThenInc(400), 2);
+  assert.equal((await stub.whoami()).threadId, threadId);
 });
 
 test('waitUntil keeps an object alive past the idle timeout', async (t) => {
   const rt = runtime(t, { idleTimeoutMs: 100 });
   const stub = rt.env.ECHO.getByName('wait-until');
-  const tid = await stub.keepAlive(500);
+  // Kept alive far longer than the test waits, so a slow machine cannot outlast it.
+  const tid = await stub.keepAlive(10_000);
   await stub.inc();
   await sleep(300);
   assert.equal(await stub.whoami().then((w) => w.threadId), tid);
@@ -84,10 +90,11 @@ test('a thread that exits mid-call rejects exactly the calls addressed to it', a
   const bystander = rt.env.ECHO.getByName('bystander');
   await bystander.inc();
   const slow = bystander.sleepThenInc(150);
-  const pending = victim.sleepThenInc(300);
-  await sleep(20);
-  await assert.rejects(victim.exitThread(), { durableObjectReset: true, message: /thread exited/ });
-  await assert.rejects(pending, { durableObjectReset: true });
+  const pending = victim.sleepThenInc(60_000);
+  await Promise.all([
+    assert.rejects(victim.exitThread(), { durableObjectReset: true, message: /thread exited/ }),
+    assert.rejects(pending, { durableObjectReset: true }),
+  ]);
   assert.equal(await slow, 2, 'other objects are unaffected');
   assert.equal(await victim.inc(), 1, 'the next call restarts the object');
 });
@@ -121,7 +128,7 @@ test('dispose rejects calls in flight and refuses later calls', async (t) => {
   const rt = runtime(t);
   const stub = rt.env.ECHO.getByName('dispose');
   await stub.inc();
-  const pending = stub.sleepThenInc(1000);
+  const pending = stub.sleepThenInc(60_000);
   const rejected = assert.rejects(pending, { message: 'The Durable Object runtime was disposed.' });
   await sleep(20);
   await rt.dispose();
