@@ -27,12 +27,48 @@ const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.protot
 /** `undefined` (what most methods return) as V8 serialization: header + '_'. */
 const UNDEFINED_PAYLOAD = v8.serialize(undefined);
 
+/** Objects a walk remembers in arrays before it switches to a Map (see Walk.find). */
+const LINEAR_SEEN = 16;
+
 /** The state of one walk: JSON-safe so far, a lower bound of the payload size, copies made. */
 class Walk {
   json = true;
   bytes = 0;
-  /** @type {Map<object, unknown>} original → copy (shared references and cycles) */
-  seen = new Map();
+  // Original → copy, for shared references and cycles. Small values (the hot path) keep
+  // them in two short arrays: a linear scan beats a Map, whose first use of an object as a
+  // key gives it an identity hash (a costly store).
+  originals = [];
+  copies = [];
+  /** @type {Map<object, unknown> | null} */
+  map = null;
+
+  /** The copy made of `v`, or undefined. */
+  find(v) {
+    if (this.map !== null) return this.map.get(v);
+    const i = this.originals.indexOf(v);
+    return i < 0 ? undefined : this.copies[i];
+  }
+
+  remember(v, copy) {
+    if (this.map !== null) {
+      this.map.set(v, copy);
+    } else if (this.originals.length < LINEAR_SEEN) {
+      this.originals.push(v);
+      this.copies.push(copy);
+    } else {
+      this.map = new Map();
+      for (let i = 0; i < this.originals.length; i++) this.map.set(this.originals[i], this.copies[i]);
+      this.map.set(v, copy);
+    }
+  }
+
+  reset() {
+    this.json = true;
+    this.bytes = 0;
+    this.originals.length = 0;
+    this.copies.length = 0;
+    this.map = null;
+  }
 }
 
 // One Walk is reused between calls; a walk started from inside another (a getter that
@@ -42,13 +78,11 @@ let spareWalk = new Walk();
 function takeWalk() {
   const w = spareWalk ?? new Walk();
   spareWalk = null;
-  w.json = true;
-  w.bytes = 0;
   return w;
 }
 
 function returnWalk(w) {
-  w.seen.clear();
+  w.reset();
   spareWalk = w;
 }
 
@@ -106,8 +140,7 @@ function proxyError(v) {
 }
 
 function copyObject(v, w) {
-  const seen = w.seen;
-  const known = seen.get(v);
+  const known = w.find(v);
   if (known !== undefined) {
     // A shared reference or a cycle: JSON would duplicate or fail; V8 keeps identity.
     w.json = false;
@@ -120,7 +153,7 @@ function copyObject(v, w) {
     // The receiver gets an ordinary object either way (structured clone drops the null
     // prototype too).
     const out = {};
-    seen.set(v, out);
+    w.remember(v, out);
     const keys = Object.keys(v);
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
@@ -134,13 +167,13 @@ function copyObject(v, w) {
   switch (proto) {
     case Map.prototype: {
       const out = new Map();
-      seen.set(v, out);
+      w.remember(v, out);
       for (const [k, x] of v) out.set(copyValue(k, w), copyValue(x, w));
       return out;
     }
     case Set.prototype: {
       const out = new Set();
-      seen.set(v, out);
+      w.remember(v, out);
       for (const k of v) out.add(copyValue(k, w));
       return out;
     }
@@ -178,7 +211,7 @@ function copyArray(v, w) {
   const len = v.length;
   const keys = Object.keys(v);
   const out = new Array(len);
-  w.seen.set(v, out);
+  w.remember(v, out);
   // Index keys come first, ascending: the array is dense with no other own properties
   // exactly when there are `len` keys and the last one is `len - 1`.
   if (keys.length === len && (len === 0 || keys[len - 1] === String(len - 1))) {
@@ -239,6 +272,26 @@ export function encode(value) {
   let json;
   try {
     copy = copyValue(value, w);
+    json = w.json;
+  } finally {
+    returnWalk(w);
+  }
+  return serializeCopy(copy, json);
+}
+
+/**
+ * Encodes the arguments of a call (`encode` of the array made by a rest parameter, which
+ * has no holes, no other properties, and is referenced from nowhere).
+ * @param {unknown[]} args
+ * @returns {string | Buffer}
+ */
+export function encodeArgs(args) {
+  const w = takeWalk();
+  const len = args.length;
+  const copy = new Array(len);
+  let json;
+  try {
+    for (let i = 0; i < len; i++) copy[i] = copyValue(args[i], w);
     json = w.json;
   } finally {
     returnWalk(w);

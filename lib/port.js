@@ -5,7 +5,7 @@
 // pair of threads exchanges calls without waiting for the kernel; the user's main thread
 // never spins: it parks and is woken through a threadsafe function.
 import { native } from './native.js';
-import { encode, decode, decodeError } from './codec.js';
+import { encodeArgs, decode, decodeError } from './codec.js';
 import { undecodableReply } from './errors.js';
 
 const KIND_CALL = 1;
@@ -238,7 +238,7 @@ export function pumpNow() {
 export function call(rt, ns, idHex, name, method, args) {
   let payload;
   try {
-    payload = encode(args);
+    payload = encodeArgs(args);
   } catch (e) {
     return Promise.reject(e);
   }
