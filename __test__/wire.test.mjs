@@ -76,17 +76,21 @@ test('after an undecodable reply a worker thread keeps working', async (t) => {
 
 // ---- Defect 3: errors that cannot be encoded ---------------------------------------------
 
+// Values that cannot be cloned arrive as an Error with their string form (or a text saying
+// they have none) and code ERR_DO_UNCLONEABLE_THROWN; Errors with parts that cannot be read
+// arrive without those parts.
+const UNCLONEABLE = 'ERR_DO_UNCLONEABLE_THROWN';
 const HOSTILE = {
-  revokedProxy: { name: 'Error', message: 'A Proxy that cannot be serialized was thrown.' },
-  revokedErrorProxy: { name: 'Error', message: 'A Proxy that cannot be serialized was thrown.' },
-  getPrototypeOfTrap: { name: 'Error' },
+  revokedProxy: { name: 'Error', message: 'A Proxy that cannot be serialized was thrown.', code: UNCLONEABLE },
+  revokedErrorProxy: { name: 'Error', message: 'A Proxy that cannot be serialized was thrown.', code: UNCLONEABLE },
+  getPrototypeOfTrap: { name: 'Error', code: UNCLONEABLE },
   messageGetter: { name: 'TypeError', message: '' },
   nameGetter: { name: 'RangeError', message: 'name getter throws' },
   stackGetter: { name: 'Error', message: 'stack getter throws' },
   hostileCause: { name: 'Error', message: 'hostile cause' },
   causeGetter: { name: 'Error', message: 'cause getter throws' },
-  revokedPrototype: { name: 'Error', message: 'A value that cannot be serialized was thrown.' },
-  toStringThrows: { name: 'Error', message: 'A value that cannot be serialized was thrown.' },
+  revokedPrototype: { name: 'Error', message: 'A value that cannot be serialized was thrown.', code: UNCLONEABLE },
+  toStringThrows: { name: 'Error', message: 'A value that cannot be serialized was thrown.', code: UNCLONEABLE },
   selfCause: { name: 'Error', message: 'self cause' },
 };
 
@@ -102,6 +106,7 @@ for (const [kind, expected] of Object.entries(HOSTILE)) {
       assert.equal(e.remote, true);
       assert.equal(e.name, expected.name);
       if (expected.message !== undefined) assert.equal(e.message, expected.message);
+      assert.equal(e.code, expected.code);
       assert.equal(await stub.ping(), 'pong');
     }
   });

@@ -338,7 +338,14 @@ const MAX_STACK_CHARS = 16 * 1024;
 /** Own properties carried by the envelope's other fields. */
 const ENVELOPE_KEYS = new Set(['message', 'name', 'stack', 'cause']);
 
-const UNENCODABLE = JSON.stringify({ t: 'Error', m: 'A value that cannot be serialized or described was thrown.' });
+/** The code of the Error standing in for a thrown value that cannot be cloned. */
+const UNCLONEABLE_THROWN = 'ERR_DO_UNCLONEABLE_THROWN';
+
+const UNENCODABLE = JSON.stringify({
+  t: 'Error',
+  m: 'A value that cannot be serialized or described was thrown.',
+  p: { code: UNCLONEABLE_THROWN },
+});
 
 /** The nearest standard Error class of `err` (`err` is not a Proxy). */
 function standardClassName(err) {
@@ -440,7 +447,7 @@ export function encodeError(thrown) {
     } catch (e) {
       if (e?.code === 'ERR_DO_RPC_PAYLOAD_TOO_LARGE') throw e;
     }
-    return encode({ t: 'Error', m: describe(thrown) });
+    return encode({ t: 'Error', m: describe(thrown), p: { code: UNCLONEABLE_THROWN } });
   } catch (e) {
     // Too large (a huge message, say) or stranger still: the caller learns why.
     try {
