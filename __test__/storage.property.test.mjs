@@ -93,3 +93,53 @@ test('KV list() orders "\\uFF01" before "😀" (UTF-8 bytes), where JS sorts it 
   assert.deepStrictEqual(out.listed, ['\uFF01', '😀']);
   assert.deepStrictEqual(['\uFF01', '😀'].sort(), ['😀', '\uFF01']);
 });
+
+test('text in the query itself (a literal, a column name) round-trips', async (t) => {
+  const stub = wire(t).env.WIRE.getByName('sql-text');
+  await fc.assert(
+    // The query holds the text twice; SQL text is limited to 100,000 bytes (as in workerd).
+    fc.asyncProperty(text.filter((s) => s.length > 0 && !s.includes('\0') && Buffer.byteLength(s) < 40_000), async (s) => {
+      const stored = s.toWellFormed();
+      assert.deepStrictEqual(await stub.sqlText(s), { columns: [stored], row: [stored] });
+    }),
+    options(0.5),
+  );
+});
+
+/** Stored keys within list() options, by UTF-8 bytes (workerd's compileListOptions). */
+function expectedList(keys, { start, end, prefix, reverse, limit }) {
+  const bytes = (k) => Buffer.from(k);
+  let out = keys
+    .map((k) => k.toWellFormed())
+    .filter((k) => (start === undefined || byteOrder(k, start) >= 0) && (end === undefined || byteOrder(k, end) < 0))
+    .filter((k) => prefix === undefined || bytes(k).subarray(0, bytes(prefix).length).equals(bytes(prefix)))
+    .sort(byteOrder);
+  if (reverse) out.reverse();
+  if (limit !== undefined) out = out.slice(0, limit);
+  return out;
+}
+
+test('KV list() with start, end, prefix, reverse and limit selects keys by their UTF-8 bytes', async (t) => {
+  const stub = wire(t).env.WIRE.getByName('kv-bounds');
+  const keys = fc.uniqueArray(text, { minLength: 1, maxLength: 8, selector: (k) => k.toWellFormed() });
+  const bound = (ks) => fc.oneof(fc.constant(undefined), fc.constantFrom(...ks), text, fc.constantFrom(...ks).chain((k) => fc.nat(k.length).map((n) => k.slice(0, n))));
+  const scenario = keys.chain((ks) =>
+    fc.tuple(
+      fc.constant(ks),
+      fc.record(
+        { start: bound(ks), end: bound(ks), prefix: bound(ks), reverse: fc.boolean(), limit: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }) },
+        { requiredKeys: [] },
+      ),
+    ),
+  );
+  await fc.assert(
+    fc.asyncProperty(scenario, async ([ks, opts]) => {
+      const stored = Object.fromEntries(Object.entries(opts).map(([k, v]) => [k, typeof v === 'string' ? v.toWellFormed() : v]));
+      const expected = expectedList(ks, stored);
+      const out = await stub.kvListWith(ks, opts);
+      assert.deepStrictEqual(out.listed, expected, 'storage.list');
+      assert.deepStrictEqual(out.syncListed, expected, 'storage.kv.list');
+    }),
+    options(0.5),
+  );
+});
