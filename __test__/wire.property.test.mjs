@@ -119,3 +119,29 @@ test('thrown errors keep class, name and message parent ← facet', async (t) =>
     options(0.5),
   );
 });
+
+test('object names round-trip through getByName() to ctx.id.name', async (t) => {
+  const rt = wire(t);
+  await fc.assert(
+    fc.asyncProperty(text.filter((s) => s.length > 0), async (name) => {
+      const stub = rt.env.WIRE.getByName(name);
+      const { name: seen, id } = await stub.whoName();
+      assert.equal(seen, name.toWellFormed());
+      assert.equal(id, rt.env.WIRE.idFromName(name).toString());
+    }),
+    options(0.1),
+  );
+});
+
+test('facet props and string ids round-trip to the facet', async (t) => {
+  const stub = wire(t).env.WIRE.getByName('props');
+  await fc.assert(
+    fc.asyncProperty(value, text.filter((s) => s.length > 0), async (props, id) => {
+      const expected = structuredClone(props);
+      const seen = await stub.facetProps('p', props, id);
+      assert.deepStrictEqual(seen.props, expected);
+      assert.equal(seen.id, id);
+    }),
+    options(0.25),
+  );
+});
