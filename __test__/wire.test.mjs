@@ -112,6 +112,19 @@ for (const [kind, expected] of Object.entries(HOSTILE)) {
   });
 }
 
+test('a constructor throwing a revoked Proxy breaks its instance with an Error; the caller gets it', async (t) => {
+  const rt = wire(t, { durableObjects: { WIRE: 'Wire', HOSTILE: 'HostileConstructor' } });
+  for (let i = 0; i < 2; i++) {
+    await assert.rejects(rt.env.HOSTILE.getByName('h').ping(), {
+      name: 'Error',
+      message: 'A Proxy that cannot be serialized was thrown.',
+      code: 'ERR_DO_UNCLONEABLE_THROWN',
+      durableObjectReset: true,
+    });
+  }
+  assert.equal(await rt.env.WIRE.getByName('other').ping(), 'pong');
+});
+
 test('a thrown error keeps its code, own cloneable data and cause; other properties are left out', async (t) => {
   const stub = wire(t).env.WIRE.getByName('data');
   const e = await stub.throwWithData('どうぞ').catch((err) => err);
