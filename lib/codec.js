@@ -37,36 +37,42 @@ class Walk {
   // Original → copy, for shared references and cycles. Small values (the hot path) keep
   // them in two short arrays: a linear scan beats a Map, whose first use of an object as a
   // key gives it an identity hash (a costly store).
-  originals = [];
-  copies = [];
+  originals = new Array(LINEAR_SEEN).fill(undefined);
+  copies = new Array(LINEAR_SEEN).fill(undefined);
+  remembered = 0;
   /** @type {Map<object, unknown> | null} */
   map = null;
 
   /** The copy made of `v`, or undefined. */
   find(v) {
     if (this.map !== null) return this.map.get(v);
-    const i = this.originals.indexOf(v);
-    return i < 0 ? undefined : this.copies[i];
+    const originals = this.originals;
+    for (let i = 0; i < this.remembered; i++) if (originals[i] === v) return this.copies[i];
+    return undefined;
   }
 
   remember(v, copy) {
     if (this.map !== null) {
       this.map.set(v, copy);
-    } else if (this.originals.length < LINEAR_SEEN) {
-      this.originals.push(v);
-      this.copies.push(copy);
+    } else if (this.remembered < LINEAR_SEEN) {
+      this.originals[this.remembered] = v;
+      this.copies[this.remembered++] = copy;
     } else {
       this.map = new Map();
-      for (let i = 0; i < this.originals.length; i++) this.map.set(this.originals[i], this.copies[i]);
+      for (let i = 0; i < LINEAR_SEEN; i++) this.map.set(this.originals[i], this.copies[i]);
       this.map.set(v, copy);
     }
   }
 
+  /** Forgets the walk (and drops its references to the user's objects). */
   reset() {
     this.json = true;
     this.bytes = 0;
-    this.originals.length = 0;
-    this.copies.length = 0;
+    for (let i = 0; i < this.remembered; i++) {
+      this.originals[i] = undefined;
+      this.copies[i] = undefined;
+    }
+    this.remembered = 0;
     this.map = null;
   }
 }
@@ -210,15 +216,18 @@ function copyObject(v, w) {
 function copyArray(v, w) {
   const len = v.length;
   const keys = Object.keys(v);
-  const out = new Array(len);
-  w.remember(v, out);
   // Index keys come first, ascending: the array is dense with no other own properties
   // exactly when there are `len` keys and the last one is `len - 1`.
   if (keys.length === len && (len === 0 || keys[len - 1] === String(len - 1))) {
-    for (let i = 0; i < len; i++) out[i] = copyValue(v[i], w);
+    // Built by push: a packed array, which JSON.stringify walks faster than a holey one.
+    const out = [];
+    w.remember(v, out);
+    for (let i = 0; i < len; i++) out.push(copyValue(v[i], w));
     return out;
   }
   // Holes or extra properties: JSON would fill the holes and drop the properties.
+  const out = new Array(len);
+  w.remember(v, out);
   w.json = false;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
@@ -288,10 +297,10 @@ export function encode(value) {
 export function encodeArgs(args) {
   const w = takeWalk();
   const len = args.length;
-  const copy = new Array(len);
+  const copy = [];
   let json;
   try {
-    for (let i = 0; i < len; i++) copy[i] = copyValue(args[i], w);
+    for (let i = 0; i < len; i++) copy.push(copyValue(args[i], w));
     json = w.json;
   } finally {
     returnWalk(w);
