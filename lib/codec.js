@@ -1,56 +1,98 @@
-// Values crossing threads. Small plain values go as JSON text (about 1 µs round trip);
-// everything else the spec accepts goes through V8 serialization (2–5 µs). Values the spec
-// rejects throw DataCloneError before anything is sent.
+// Values crossing threads, with structured-clone semantics (SPEC §2.2).
+//
+// One walk reads the value exactly once (each getter runs once, as structured clone does)
+// and builds a private copy while it checks the types the spec accepts; the copy is then
+// serialized, so nothing user-defined runs during serialization. A copy made only of plain
+// objects, dense arrays, strings, finite numbers, booleans and null — with no shared
+// references — goes as JSON text (the hot path: about 1 µs round trip); anything else
+// goes through V8 serialization (2–5 µs). Values the spec rejects throw DataCloneError,
+// payloads over 32 MiB a RangeError, before anything is sent.
 import v8 from 'node:v8';
-import { dataCloneError } from './errors.js';
+import { types } from 'node:util';
+import { dataCloneError, payloadTooLarge, undecodableReply, MAX_RPC_PAYLOAD_BYTES } from './errors.js';
 
-const MAX_JSON_DEPTH = 32;
 const STUB = Symbol.for('durable-facets.stub');
+const { isProxy, isSharedArrayBuffer, isDataView } = types;
 
-/** True when `v` survives JSON.stringify/parse unchanged. */
-function jsonSafe(v, depth) {
-  switch (typeof v) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(v) && !Object.is(v, -0);
-    case 'object': {
-      if (v === null) return true;
-      if (depth > MAX_JSON_DEPTH) return false;
-      const proto = Object.getPrototypeOf(v);
-      if (proto === Array.prototype) {
-        for (let i = 0; i < v.length; i++) {
-          if (!(i in v) || !jsonSafe(v[i], depth + 1)) return false;
-        }
-        return true;
-      }
-      if (proto !== Object.prototype && proto !== null) return false;
-      for (const k in v) {
-        if (!jsonSafe(v[k], depth + 1)) return false;
-      }
-      return true;
+const MAX = MAX_RPC_PAYLOAD_BYTES;
+
+// Intrinsic getters: an own `buffer`/`byteLength` on a view must not fool the checks.
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
+const typedArrayBuffer = Object.getOwnPropertyDescriptor(TypedArrayPrototype, 'buffer').get;
+const typedArrayByteLength = Object.getOwnPropertyDescriptor(TypedArrayPrototype, 'byteLength').get;
+const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer').get;
+const dataViewByteLength = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteLength').get;
+const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength').get;
+
+/** `undefined` (what most methods return) as V8 serialization: header + '_'. */
+const UNDEFINED_PAYLOAD = v8.serialize(undefined);
+
+/** Objects a walk remembers in arrays before it switches to a Map (see Walk.find). */
+const LINEAR_SEEN = 16;
+
+/** The state of one walk: JSON-safe so far, a lower bound of the payload size, copies made. */
+class Walk {
+  json = true;
+  bytes = 0;
+  // Original → copy, for shared references and cycles. Small values (the hot path) keep
+  // them in two short arrays: a linear scan beats a Map, whose first use of an object as a
+  // key gives it an identity hash (a costly store).
+  originals = new Array(LINEAR_SEEN).fill(undefined);
+  copies = new Array(LINEAR_SEEN).fill(undefined);
+  remembered = 0;
+  /** @type {Map<object, unknown> | null} */
+  map = null;
+
+  /** The copy made of `v`, or undefined. */
+  find(v) {
+    if (this.map !== null) return this.map.get(v);
+    const originals = this.originals;
+    for (let i = 0; i < this.remembered; i++) if (originals[i] === v) return this.copies[i];
+    return undefined;
+  }
+
+  remember(v, copy) {
+    if (this.map !== null) {
+      this.map.set(v, copy);
+    } else if (this.remembered < LINEAR_SEEN) {
+      this.originals[this.remembered] = v;
+      this.copies[this.remembered++] = copy;
+    } else {
+      this.map = new Map();
+      for (let i = 0; i < LINEAR_SEEN; i++) this.map.set(this.originals[i], this.copies[i]);
+      this.map.set(v, copy);
     }
-    default:
-      return false;
+  }
+
+  /** Forgets the walk (and drops its references to the user's objects). */
+  reset() {
+    this.json = true;
+    this.bytes = 0;
+    for (let i = 0; i < this.remembered; i++) {
+      this.originals[i] = undefined;
+      this.copies[i] = undefined;
+    }
+    this.remembered = 0;
+    this.map = null;
   }
 }
 
-const ALLOWED_PROTOS = new Set([
-  Date.prototype,
-  RegExp.prototype,
-  Map.prototype,
-  Set.prototype,
-  ArrayBuffer.prototype,
-  Number.prototype,
-  String.prototype,
-  Boolean.prototype,
-  BigInt.prototype,
-]);
+// One Walk is reused between calls; a walk started from inside another (a getter that
+// makes an RPC call) gets its own.
+let spareWalk = new Walk();
+
+function takeWalk() {
+  const w = spareWalk ?? new Walk();
+  spareWalk = null;
+  return w;
+}
+
+function returnWalk(w) {
+  w.reset();
+  spareWalk = w;
+}
 
 function ctorName(v) {
-  if (typeof v === 'function') return 'Function';
-  if (typeof v === 'symbol') return 'Symbol';
   try {
     return v?.constructor?.name || 'Object';
   } catch {
@@ -58,51 +100,221 @@ function ctorName(v) {
   }
 }
 
-/** Throws DataCloneError for anything outside the accepted value types. */
-function validate(v, seen) {
-  const t = typeof v;
-  if (t === 'function' || t === 'symbol') throw dataCloneError(ctorName(v));
-  if (t !== 'object' || v === null) return;
-  if (seen.has(v)) return;
-  seen.add(v);
-  const stub = v[STUB];
-  if (stub) throw stub.includes(' ') ? new DOMException(stub, 'DataCloneError') : dataCloneError(stub);
+function define(obj, key, value) {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/** The bytes counted so far exceed the cap: no need to serialize to know. */
+function count(w, n) {
+  if ((w.bytes += n) > MAX) throw payloadTooLarge(w.bytes, true);
+}
+
+function copyValue(v, w) {
+  switch (typeof v) {
+    case 'string':
+      count(w, v.length);
+      return v;
+    case 'number':
+      // NaN, ±Infinity and -0 do not survive JSON.
+      if (v - v !== 0 || (v === 0 && 1 / v < 0)) w.json = false;
+      return v;
+    case 'boolean':
+      return v;
+    case 'object':
+      return v === null ? v : copyObject(v, w);
+    case 'undefined':
+    case 'bigint':
+      w.json = false;
+      return v;
+    case 'function':
+      throw dataCloneError('Function');
+    default:
+      throw dataCloneError('Symbol');
+  }
+}
+
+/** Proxies (stubs among them) are never cloned; a stub names itself in the error. */
+function proxyError(v) {
+  let stub;
+  try {
+    stub = v[STUB];
+  } catch {}
+  if (typeof stub === 'string') {
+    return stub.includes(' ') ? new DOMException(stub, 'DataCloneError') : dataCloneError(stub);
+  }
+  return dataCloneError('Proxy');
+}
+
+function copyObject(v, w) {
+  const known = w.find(v);
+  if (known !== undefined) {
+    // A shared reference or a cycle: JSON would duplicate or fail; V8 keeps identity.
+    w.json = false;
+    return known;
+  }
+  if (isProxy(v)) throw proxyError(v);
+  if (Array.isArray(v)) return copyArray(v, w);
   const proto = Object.getPrototypeOf(v);
-  if (proto === Array.prototype || proto === Object.prototype || proto === null) {
-    for (const k of Object.keys(v)) validate(v[k], seen);
-    return;
-  }
-  if (ALLOWED_PROTOS.has(proto)) {
-    if (proto === Map.prototype) {
-      for (const [k, val] of v) {
-        validate(k, seen);
-        validate(val, seen);
-      }
-    } else if (proto === Set.prototype) {
-      for (const k of v) validate(k, seen);
+  if (proto === Object.prototype || proto === null) {
+    // The receiver gets an ordinary object either way (structured clone drops the null
+    // prototype too).
+    const out = {};
+    w.remember(v, out);
+    const keys = Object.keys(v);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      const x = copyValue(v[k], w);
+      if (k === '__proto__') define(out, k, x);
+      else out[k] = x;
     }
-    return;
+    return out;
   }
-  if (ArrayBuffer.isView(v)) return;
-  if (v instanceof Error) return;
+  w.json = false;
+  switch (proto) {
+    case Map.prototype: {
+      const out = new Map();
+      w.remember(v, out);
+      for (const [k, x] of v) out.set(copyValue(k, w), copyValue(x, w));
+      return out;
+    }
+    case Set.prototype: {
+      const out = new Set();
+      w.remember(v, out);
+      for (const k of v) out.add(copyValue(k, w));
+      return out;
+    }
+    case ArrayBuffer.prototype:
+      count(w, arrayBufferByteLength.call(v));
+      return v;
+    case String.prototype:
+      count(w, v.length);
+      return v;
+    case Date.prototype:
+    case RegExp.prototype:
+    case Number.prototype:
+    case Boolean.prototype:
+    case BigInt.prototype:
+      // Serialized from internal slots: no user code runs, the original can be used.
+      return v;
+    case SharedArrayBuffer.prototype:
+      throw dataCloneError('SharedArrayBuffer');
+  }
+  if (ArrayBuffer.isView(v)) {
+    const dv = isDataView(v);
+    // Memory shared with another thread cannot be copied by value (workerd cannot send it
+    // over RPC either).
+    if (isSharedArrayBuffer(dv ? dataViewBuffer.call(v) : typedArrayBuffer.call(v))) {
+      throw dataCloneError('SharedArrayBuffer');
+    }
+    count(w, dv ? dataViewByteLength.call(v) : typedArrayByteLength.call(v));
+    return v;
+  }
+  if (v instanceof Error) return v;
   throw dataCloneError(ctorName(v));
+}
+
+function copyArray(v, w) {
+  const len = v.length;
+  const keys = Object.keys(v);
+  // Index keys come first, ascending: the array is dense with no other own properties
+  // exactly when there are `len` keys and the last one is `len - 1`.
+  if (keys.length === len && (len === 0 || keys[len - 1] === String(len - 1))) {
+    // Built by push: a packed array, which JSON.stringify walks faster than a holey one.
+    const out = [];
+    w.remember(v, out);
+    for (let i = 0; i < len; i++) out.push(copyValue(v[i], w));
+    return out;
+  }
+  // Holes or extra properties: JSON would fill the holes and drop the properties.
+  const out = new Array(len);
+  w.remember(v, out);
+  w.json = false;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const x = copyValue(v[k], w);
+    if (k === '__proto__') define(out, k, x);
+    else out[k] = x;
+  }
+  return out;
+}
+
+/** V8's own refusals (a detached ArrayBuffer, …) as DataCloneError. */
+function serializeFailure(e) {
+  if (e instanceof DOMException || e instanceof RangeError) return e;
+  if (e instanceof Error && /could not be cloned/i.test(e.message)) {
+    return new DOMException(e.message, 'DataCloneError');
+  }
+  return e;
+}
+
+/** Serializes a copy made by `copyValue` (nothing user-defined runs). */
+function serializeCopy(copy, json) {
+  if (json) {
+    const s = JSON.stringify(copy);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: measure only strings that may be over.
+    if (s.length * 3 > MAX) {
+      const bytes = Buffer.byteLength(s, 'utf8');
+      if (bytes > MAX) throw payloadTooLarge(bytes);
+    }
+    return s;
+  }
+  let buf;
+  try {
+    buf = v8.serialize(copy);
+  } catch (e) {
+    throw serializeFailure(e);
+  }
+  if (buf.length > MAX) throw payloadTooLarge(buf.length);
+  return buf;
 }
 
 /**
  * Encodes a value for another thread: a string (JSON) or a Buffer (V8 serialization).
+ * Throws DataCloneError for values the spec rejects and RangeError over 32 MiB.
  * @param {unknown} value
  * @returns {string | Buffer}
  */
 export function encode(value) {
-  if (jsonSafe(value, 0)) return JSON.stringify(value);
-  validate(value, new Set());
+  if (value === undefined) return UNDEFINED_PAYLOAD;
+  const w = takeWalk();
+  let copy;
+  let json;
   try {
-    return v8.serialize(value);
-  } catch (e) {
-    if (e instanceof Error && /could not be cloned|serialize/i.test(e.message)) {
-      throw dataCloneError(ctorName(value));
-    }
-    throw e;
+    copy = copyValue(value, w);
+    json = w.json;
+  } finally {
+    returnWalk(w);
+  }
+  return serializeCopy(copy, json);
+}
+
+/**
+ * Encodes the arguments of a call (`encode` of the array made by a rest parameter, which
+ * has no holes, no other properties, and is referenced from nowhere).
+ * @param {unknown[]} args
+ * @returns {string | Buffer}
+ */
+export function encodeArgs(args) {
+  const w = takeWalk();
+  const len = args.length;
+  const copy = [];
+  let json;
+  try {
+    for (let i = 0; i < len; i++) copy.push(copyValue(args[i], w));
+    json = w.json;
+  } finally {
+    returnWalk(w);
+  }
+  return serializeCopy(copy, json);
+}
+
+/** A copy of `value` that serializes without running user code (throws as `encode`). */
+function snapshot(value) {
+  const w = takeWalk();
+  try {
+    return copyValue(value, w);
+  } finally {
+    returnWalk(w);
   }
 }
 
@@ -111,7 +323,16 @@ export function decode(payload) {
   return typeof payload === 'string' ? JSON.parse(payload) : v8.deserialize(payload);
 }
 
+// ---- Errors -------------------------------------------------------------------------------
+//
+// A thrown value travels as an envelope:
+//   {t: class, m: message, n?: name (when not the class's), p?: own data properties,
+//    x?: {e: envelope} | {v: value} (cause), s?: the callee's stack frames}
+// or, for a thrown non-Error value that can be cloned, {v: value}.
+// encodeError never throws: whatever was thrown, the caller gets an Error.
+
 const STANDARD_ERRORS = {
+  __proto__: null,
   Error,
   EvalError,
   RangeError,
@@ -121,60 +342,174 @@ const STANDARD_ERRORS = {
   URIError,
 };
 
-/** The nearest standard Error class of `err`. */
+const MAX_CAUSE_DEPTH = 8;
+const MAX_STACK_CHARS = 16 * 1024;
+/** Own properties carried by the envelope's other fields. */
+const ENVELOPE_KEYS = new Set(['message', 'name', 'stack', 'cause']);
+
+/** The code of the Error standing in for a thrown value that cannot be cloned. */
+const UNCLONEABLE_THROWN = 'ERR_DO_UNCLONEABLE_THROWN';
+
+const UNENCODABLE = JSON.stringify({
+  t: 'Error',
+  m: 'A value that cannot be serialized or described was thrown.',
+  p: { code: UNCLONEABLE_THROWN },
+});
+
+/** The nearest standard Error class of `err` (`err` is not a Proxy). */
 function standardClassName(err) {
-  for (let p = Object.getPrototypeOf(err); p; p = Object.getPrototypeOf(p)) {
-    const name = p.constructor?.name;
-    if (p.constructor === STANDARD_ERRORS[name]) return name;
-  }
+  try {
+    for (let p = Object.getPrototypeOf(err); p; p = Object.getPrototypeOf(p)) {
+      const d = Object.getOwnPropertyDescriptor(p, 'constructor');
+      const ctor = d !== undefined && 'value' in d ? d.value : undefined;
+      if (typeof ctor === 'function' && ctor === STANDARD_ERRORS[ctor.name]) return ctor.name;
+    }
+  } catch {}
   return 'Error';
 }
 
-/**
- * Encodes a thrown value for its caller: `{t, m, n?}` for errors, `{v}` for other values.
- * @param {unknown} thrown
- */
-export function encodeError(thrown) {
-  if (thrown instanceof DOMException) {
-    return JSON.stringify({ t: 'DOMException', m: thrown.message, n: thrown.name });
-  }
-  if (thrown instanceof Error) {
-    const t = standardClassName(thrown);
-    let m = '';
-    let n = t;
-    try {
-      m = String(thrown.message);
-      n = String(thrown.name);
-    } catch {}
-    return JSON.stringify(n === t ? { t, m } : { t, m, n });
-  }
+/** Whether `x` is an Error (not a Proxy: its traps are never run). */
+function isError(x) {
+  if (x === null || typeof x !== 'object' || isProxy(x)) return false;
   try {
-    return encode({ v: thrown });
+    return x instanceof Error;
   } catch {
-    let text = 'Error';
-    try {
-      text = String(thrown);
-    } catch {}
-    return JSON.stringify({ t: 'Error', m: text });
+    return false;
   }
 }
 
+/** The value of own data property `key`, or undefined (runs no user code). */
+function ownData(x, key) {
+  const d = Object.getOwnPropertyDescriptor(x, key);
+  return d !== undefined && 'value' in d ? d.value : undefined;
+}
+
+/** `String(x[key])`, or `fallback` when reading or converting throws. */
+function readString(x, key, fallback) {
+  try {
+    const d = Object.getOwnPropertyDescriptor(x, key);
+    if (d !== undefined && 'value' in d) return String(d.value);
+    if (d !== undefined) return fallback; // an own accessor: not read
+    return String(x[key]);
+  } catch {
+    return fallback;
+  }
+}
+
+/** The string form of a thrown value that cannot be cloned. */
+function describe(x) {
+  try {
+    return String(x);
+  } catch {
+    return isProxy(x) ? 'A Proxy that cannot be serialized was thrown.' : 'A value that cannot be serialized was thrown.';
+  }
+}
+
+/** The envelope of an Error (see above); each part that cannot be read is left out. */
+function errorEnvelope(err, depth) {
+  const domException = err instanceof DOMException;
+  const t = domException ? 'DOMException' : standardClassName(err);
+  const env = { t, m: readString(err, 'message', '') };
+  const n = readString(err, 'name', t);
+  if (domException || n !== t) env.n = n;
+  let names = [];
+  try {
+    names = Object.getOwnPropertyNames(err);
+  } catch {}
+  let p;
+  for (const k of names) {
+    if (ENVELOPE_KEYS.has(k)) continue;
+    try {
+      const value = ownData(err, k);
+      if (value === undefined) continue;
+      p ??= {};
+      define(p, k, snapshot(value));
+    } catch {}
+  }
+  if (p !== undefined) env.p = p;
+  try {
+    const cause = ownData(err, 'cause');
+    if (cause !== undefined) {
+      if (depth < MAX_CAUSE_DEPTH && isError(cause)) env.x = { e: errorEnvelope(cause, depth + 1) };
+      else if (!isError(cause)) env.x = { v: snapshot(cause) };
+    }
+  } catch {}
+  try {
+    const stack = ownData(err, 'stack');
+    if (typeof stack === 'string') {
+      const frames = stack
+        .split('\n')
+        .filter((line) => line.startsWith('    at '))
+        .join('\n');
+      if (frames !== '') env.s = frames.slice(0, MAX_STACK_CHARS);
+    }
+  } catch {}
+  return env;
+}
+
+/** Encodes a thrown value for its caller (see the envelope above); never throws. */
+export function encodeError(thrown) {
+  try {
+    if (isError(thrown)) return encode(errorEnvelope(thrown, 0));
+    try {
+      return encode({ v: thrown });
+    } catch (e) {
+      if (e?.code === 'ERR_DO_RPC_PAYLOAD_TOO_LARGE') throw e;
+    }
+    return encode({ t: 'Error', m: describe(thrown), p: { code: UNCLONEABLE_THROWN } });
+  } catch (e) {
+    // Too large (a huge message, say) or stranger still: the caller learns why.
+    try {
+      if (isError(e)) return encode(errorEnvelope(e, MAX_CAUSE_DEPTH));
+    } catch {}
+  }
+  return UNENCODABLE;
+}
+
+function rebuildError(env) {
+  let err;
+  if (env.t === 'DOMException') {
+    err = new DOMException(env.m, env.n);
+  } else {
+    err = new (STANDARD_ERRORS[env.t] ?? Error)(env.m);
+    if (env.n !== undefined) {
+      Object.defineProperty(err, 'name', { value: env.n, writable: true, configurable: true });
+    }
+  }
+  if (env.p !== undefined) {
+    for (const k of Object.keys(env.p)) {
+      try {
+        define(err, k, env.p[k]);
+      } catch {}
+    }
+  }
+  if (env.x !== undefined) {
+    const cause = env.x.e !== undefined ? rebuildError(env.x.e) : env.x.v;
+    Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true });
+  }
+  if (env.s !== undefined) {
+    // The callee's frames follow the caller's.
+    try {
+      err.stack = `${err.stack}\n${env.s}`;
+    } catch {}
+  }
+  return err;
+}
+
 /**
- * Rebuilds a remote error (see encodeError).
+ * Rebuilds a remote error (see encodeError). Never throws: a payload that cannot be decoded
+ * becomes an Error saying so.
  * @param {string | Uint8Array} payload
  * @param {boolean} reset the callee's instance was reset
  */
 export function decodeError(payload, reset) {
-  const e = decode(payload);
-  if ('v' in e) return e.v;
   let err;
-  if (e.t === 'DOMException') {
-    err = new DOMException(e.m, e.n);
-  } else {
-    err = new (STANDARD_ERRORS[e.t] ?? Error)(e.m);
-    if (e.n !== undefined) {
-      Object.defineProperty(err, 'name', { value: e.n, writable: true, configurable: true });
-    }
+  try {
+    const e = decode(payload);
+    if ('v' in e) return e.v;
+    err = rebuildError(e);
+  } catch (e) {
+    err = undecodableReply(e);
   }
   err.remote = true;
   if (reset) err.durableObjectReset = true;

@@ -1,5 +1,5 @@
-// Error texts shared by the facade (exact strings from SPEC.md / workerd).
-import { withCode } from './error-codes.js';
+// Error texts shared by the facade (exact strings from SPEC.md / workerd) and the codes the
+// package's own errors carry.
 
 /** @param {string} ctorName */
 export function dataCloneError(ctorName) {
@@ -8,7 +8,39 @@ export function dataCloneError(ctorName) {
 
 /** @param {string} api */
 export function notSupported(api) {
-  return withCode(new Error(`${api} is not supported by durable-facets.`), 'NotSupported');
+  return withCode(new Error(`${api} is not supported by durable-facets.`), 'ERR_DO_NOT_SUPPORTED');
 }
 
 export const DISPOSED_MESSAGE = 'The Durable Object runtime has been disposed.';
+
+/** Serialized RPC arguments and results are capped, as in workerd (`MAX_JS_RPC_MESSAGE_SIZE`). */
+export const MAX_RPC_PAYLOAD_BYTES = 32 * 1024 * 1024;
+
+/** Attaches a stable `code` to an error the package creates. */
+export function withCode(err, code) {
+  err.code = code;
+  return err;
+}
+
+/**
+ * The RangeError for an RPC payload over the cap (workerd's text; workerd throws `Error`,
+ * SPEC §6.2 asks for `RangeError`).
+ * @param {number} bytes the payload's size, or a lower bound of it with `atLeast`
+ */
+export function payloadTooLarge(bytes, atLeast = false) {
+  return withCode(
+    new RangeError(
+      `Serialized RPC arguments or return values are limited to 32MiB, but the size of this value was${atLeast ? ' at least' : ''}: ${bytes} bytes.`,
+    ),
+    'ERR_DO_RPC_PAYLOAD_TOO_LARGE',
+  );
+}
+
+/** A reply (result or error) that this thread could not decode. */
+export function undecodableReply(cause) {
+  let detail = '';
+  try {
+    detail = `: ${String(cause?.message ?? cause)}`;
+  } catch {}
+  return withCode(new Error(`The reply to an RPC call could not be decoded${detail}`, { cause }), 'ERR_DO_RPC_UNDECODABLE');
+}

@@ -5,7 +5,8 @@
 // pair of threads exchanges calls without waiting for the kernel; the user's main thread
 // never spins: it parks and is woken through a threadsafe function.
 import { native } from './native.js';
-import { encode, decode, decodeError } from './codec.js';
+import { encodeArgs, decode, decodeError } from './codec.js';
+import { undecodableReply } from './errors.js';
 import { setImmediate, now } from './timers.js';
 
 const KIND_CALL = 1;
@@ -39,54 +40,70 @@ let endOfTurn = null;
 /** @type {{ call?: Function, start?: Function, spawn?: Function, alarm?: Function, error?: Function }} */
 const handlers = {};
 
+// Nothing a delivery's handler throws may leave dispatch(): the rest of the batch would be
+// lost and the pump would stop parking, wedging every later call of this thread.
 function dispatch(batch) {
   for (let i = 0; i < batch.length; i += 4) {
-    switch (batch[i]) {
-      case KIND_REPLY:
-        settle(batch[i + 1], batch[i + 2], batch[i + 3]);
-        break;
-      case KIND_CALL:
-        handlers.call(batch[i + 1], batch[i + 2], batch[i + 3]);
-        break;
-      case KIND_START:
-        handlers.start(batch[i + 1], batch[i + 2], batch[i + 3]);
-        break;
-      case KIND_SPAWN:
-        handlers.spawn(batch[i + 1], batch[i + 2], batch[i + 3] === 1);
-        break;
-      case KIND_ALARM:
-        handlers.alarm(batch[i + 1], batch[i + 2], batch[i + 3]);
-        break;
-      case KIND_START_FACET:
-        handlers.startFacet(batch[i + 1], batch[i + 2]);
-        break;
-      case KIND_TERMINATE:
-        handlers.terminate(batch[i + 1], batch[i + 2]);
-        break;
-      case KIND_EVICT:
-        handlers.evict();
-        break;
+    try {
+      dispatchOne(batch, i);
+    } catch (e) {
+      reportError(e);
     }
   }
 }
 
+function dispatchOne(batch, i) {
+  switch (batch[i]) {
+    case KIND_REPLY:
+      settle(batch[i + 1], batch[i + 2], batch[i + 3]);
+      break;
+    case KIND_CALL:
+      handlers.call(batch[i + 1], batch[i + 2], batch[i + 3]);
+      break;
+    case KIND_START:
+      handlers.start(batch[i + 1], batch[i + 2], batch[i + 3]);
+      break;
+    case KIND_SPAWN:
+      handlers.spawn(batch[i + 1], batch[i + 2], batch[i + 3] === 1);
+      break;
+    case KIND_ALARM:
+      handlers.alarm(batch[i + 1], batch[i + 2], batch[i + 3]);
+      break;
+    case KIND_START_FACET:
+      handlers.startFacet(batch[i + 1], batch[i + 2]);
+      break;
+    case KIND_TERMINATE:
+      handlers.terminate(batch[i + 1], batch[i + 2]);
+      break;
+    case KIND_EVICT:
+      handlers.evict();
+      break;
+  }
+}
+
+/** An internal failure: logged (through the thread's handler), never thrown further. */
+function reportError(e) {
+  try {
+    handlers.error?.(e);
+  } catch {}
+}
+
+/** Settles the promise of a call; a reply that cannot be decoded rejects it (never throws). */
 function settle(callId, status, payload) {
   const p = pending.get(callId);
   if (p === undefined) return;
   pending.delete(callId);
-  if (pending.size === 0) updateRef();
-  if (status === 0) {
-    let value;
-    try {
-      value = decode(payload);
-    } catch (e) {
-      p.reject(e);
-      return;
-    }
-    p.resolve(value);
-  } else {
+  if (status !== 0) {
+    // decodeError never throws: an undecodable error payload becomes an Error saying so.
     p.reject(decodeError(payload, status === 2));
+  } else {
+    try {
+      p.resolve(decode(payload));
+    } catch (e) {
+      p.reject(undecodableReply(e));
+    }
   }
+  if (pending.size === 0) updateRef();
 }
 
 /** Worker threads under a CPU limit: when the current turn started (0: parked). */
@@ -104,7 +121,7 @@ function pump() {
     if (worker) scheduleSpin();
     else while (native.park()) while ((batch = native.drain()) !== null) dispatch(batch);
   } catch (e) {
-    handlers.error?.(e);
+    reportError(e);
   }
 }
 
@@ -123,7 +140,7 @@ function spin() {
       heartbeat[0] = 0;
     }
   } catch (e) {
-    handlers.error?.(e);
+    reportError(e);
   }
 }
 
@@ -222,7 +239,7 @@ export function pumpNow() {
 export function call(rt, ns, idHex, name, method, args) {
   let payload;
   try {
-    payload = encode(args);
+    payload = encodeArgs(args);
   } catch (e) {
     return Promise.reject(e);
   }

@@ -1,5 +1,5 @@
 // Stubs: property access yields RPC methods; calls through one stub keep their order.
-import { STUB, encode } from './codec.js';
+import { STUB, encode, encodeArgs } from './codec.js';
 import { requestToWire, wireToResponse } from './http.js';
 import * as port from './port.js';
 
@@ -19,7 +19,7 @@ export function methodTable(send) {
       f = (...args) => {
         let payload;
         try {
-          payload = encode(args);
+          payload = encodeArgs(args);
         } catch (e) {
           return Promise.reject(e);
         }

@@ -245,7 +245,8 @@ export class DurableObjectStorage {
     try {
       if (Array.isArray(keys)) {
         const out = new Map();
-        for (const k of [...keys.map(checkKey)].sort(byteOrder)) {
+        // Keys as stored (UTF-8: a lone surrogate is U+FFFD, as in workerd), each once.
+        for (const k of [...new Set(keys.map((key) => checkKey(key).toWellFormed()))].sort(byteOrder)) {
           const v = getValue(k, this.#engine.scratch);
           if (v !== undefined || native.kvGet(k) !== undefined) out.set(k, v);
         }

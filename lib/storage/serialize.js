@@ -3,6 +3,9 @@
 // writes them in a Node-only host-object form). Primitives, the common case, take a fast
 // path that writes the same bytes without a Serializer object (which costs 2–5 µs).
 import v8 from 'node:v8';
+import { types } from 'node:util';
+import { STUB } from '../codec.js';
+import { dataCloneError } from '../errors.js';
 
 const VERSION = 0x0f;
 const TAG_UNDEFINED = 0x5f; // '_'
@@ -42,11 +45,57 @@ function header(size) {
   return buf;
 }
 
+/** The base serializer, refusing as workerd's does: `DOMException` `DataCloneError`. */
+class StorageSerializer extends v8.Serializer {
+  _getDataCloneError(message) {
+    return new DOMException(message, 'DataCloneError');
+  }
+
+  _getSharedArrayBufferId() {
+    throw new DOMException('#<SharedArrayBuffer> could not be cloned.', 'DataCloneError');
+  }
+}
+
 function fallback(value) {
-  const s = new v8.Serializer();
+  const s = new StorageSerializer();
   s.writeHeader();
-  s.writeValue(value);
+  try {
+    s.writeValue(value);
+  } catch (e) {
+    throw stubError(value) ?? e;
+  }
   return s.releaseBuffer();
+}
+
+/**
+ * Stubs are never storable (SPEC §2.2): when a value is refused, a stub inside it names
+ * itself in the error, as in workerd. Only data properties are searched: no getter runs
+ * a second time.
+ */
+function stubError(value) {
+  const seen = new Set();
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    if (types.isProxy(v)) {
+      let stub;
+      try {
+        stub = v[STUB];
+      } catch {}
+      if (typeof stub !== 'string') continue;
+      return stub.includes(' ') ? new DOMException(stub, 'DataCloneError') : dataCloneError(stub);
+    }
+    if (v instanceof Map) {
+      for (const [k, x] of v) stack.push(k, x);
+    } else if (v instanceof Set) {
+      for (const k of v) stack.push(k);
+    } else {
+      for (const d of Object.values(Object.getOwnPropertyDescriptors(v))) if ('value' in d) stack.push(d.value);
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -281,7 +281,16 @@ class Host {
     else this.deliver(callId, method, payload);
   }
 
+  /** Runs one call; whatever happens (even a hostile result or instance), it is answered. */
   deliver(callId, method, payload) {
+    try {
+      this.invoke(callId, method, payload);
+    } catch (e) {
+      this.fail(callId, e);
+    }
+  }
+
+  invoke(callId, method, payload) {
     let args;
     try {
       args = decode(payload);
@@ -299,17 +308,12 @@ class Host {
       }
       this.methods.set(method, fn);
     }
-    let result;
-    try {
-      result = fn.apply(this.instance, args);
-    } catch (e) {
-      return this.fail(callId, e);
-    }
-    if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
-      result.then(
-        (v) => this.succeed(callId, v),
-        (e) => this.fail(callId, e),
-      );
+    const result = fn.apply(this.instance, args);
+    // A thenable is adopted as `await` does: `then` read once, only the first outcome
+    // counts, a `then` that throws rejects the call (see deliver).
+    const then = result !== null && typeof result === 'object' ? result.then : undefined;
+    if (typeof then === 'function') {
+      this.settle(callId, new Promise((resolve, reject) => then.call(result, resolve, reject)));
     } else {
       this.succeed(callId, result);
     }
@@ -345,6 +349,7 @@ class Host {
     port.reply(callId, STATUS_OK, payload);
   }
 
+  /** encodeError never throws, so a call is always answered. */
   fail(callId, error) {
     if (this.ending) return;
     port.reply(callId, STATUS_ERROR, encodeError(error));
@@ -405,8 +410,11 @@ class Host {
   break(error) {
     if (this.ending) return;
     this.ending = true;
-    native.breakSelf(encodeError(error));
-    process.exit(1);
+    try {
+      native.breakSelf(encodeError(error));
+    } finally {
+      process.exit(1);
+    }
   }
 
   armIdleTimer(ms) {
