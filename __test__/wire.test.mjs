@@ -371,7 +371,7 @@ test('arguments serializing to exactly 32 MiB are sent; one byte more is a Range
   assert.equal((await stub.echo(fits)).length, fits.length);
   await assert.rejects(stub.echo(`${fits}x`), (e) => {
     assert.ok(e instanceof RangeError);
-    assert.equal(e.code, 'ERR_DO_RPC_PAYLOAD_TOO_LARGE');
+    assert.equal(e.code, 'ERR_DO_PAYLOAD_TOO_LARGE');
     assert.match(e.message, TOO_LARGE);
     return true;
   });
@@ -381,15 +381,15 @@ test('arguments serializing to exactly 32 MiB are sent; one byte more is a Range
 test('the cap counts UTF-8 bytes, not characters', async (t) => {
   const stub = wire(t).env.WIRE.getByName('cap-utf8');
   // 17 Mi characters, 34 MiB of UTF-8.
-  await assert.rejects(stub.echo('é'.repeat(17 * MiB)), { code: 'ERR_DO_RPC_PAYLOAD_TOO_LARGE' });
-  await assert.rejects(stub.echo(new Uint8Array(33 * MiB)), { code: 'ERR_DO_RPC_PAYLOAD_TOO_LARGE' });
+  await assert.rejects(stub.echo('é'.repeat(17 * MiB)), { code: 'ERR_DO_PAYLOAD_TOO_LARGE' });
+  await assert.rejects(stub.echo(new Uint8Array(33 * MiB)), { code: 'ERR_DO_PAYLOAD_TOO_LARGE' });
 });
 
 test('a result over 32 MiB rejects the caller with a RangeError; the object keeps working', async (t) => {
   const stub = wire(t).env.WIRE.getByName('cap-result');
   await assert.rejects(stub.big(33 * MiB), (e) => {
     assert.ok(e instanceof RangeError);
-    assert.equal(e.code, 'ERR_DO_RPC_PAYLOAD_TOO_LARGE');
+    assert.equal(e.code, 'ERR_DO_PAYLOAD_TOO_LARGE');
     assert.match(e.message, TOO_LARGE);
     return true;
   });
@@ -401,11 +401,11 @@ test('an object calling another with over 32 MiB gets the RangeError itself', as
     .env.WIRE.getByName('cap-caller')
     .relayError('cap-caller', 'bigArg', ['cap-callee', 33 * MiB]);
   assert.equal(e.cls, 'RangeError');
-  assert.equal(e.code, 'ERR_DO_RPC_PAYLOAD_TOO_LARGE');
+  assert.equal(e.code, 'ERR_DO_PAYLOAD_TOO_LARGE');
 });
 
 test('an error whose message is over 32 MiB reaches the caller as the RangeError of the cap', async (t) => {
   const stub = wire(t).env.WIRE.getByName('cap-error');
-  await assert.rejects(stub.bigError(33 * MiB), { name: 'RangeError', code: 'ERR_DO_RPC_PAYLOAD_TOO_LARGE' });
+  await assert.rejects(stub.bigError(33 * MiB), { name: 'RangeError', code: 'ERR_DO_PAYLOAD_TOO_LARGE' });
   assert.equal(await stub.ping(), 'pong');
 });

@@ -10,6 +10,7 @@
 import v8 from 'node:v8';
 import { types } from 'node:util';
 import { dataCloneError, payloadTooLarge, undecodableReply, MAX_RPC_PAYLOAD_BYTES } from './errors.js';
+import { codes } from './error-codes.js';
 
 const STUB = Symbol.for('durable-facets.stub');
 const { isProxy, isSharedArrayBuffer, isDataView } = types;
@@ -348,7 +349,7 @@ const MAX_STACK_CHARS = 16 * 1024;
 const ENVELOPE_KEYS = new Set(['message', 'name', 'stack', 'cause']);
 
 /** The code of the Error standing in for a thrown value that cannot be cloned. */
-const UNCLONEABLE_THROWN = 'ERR_DO_UNCLONEABLE_THROWN';
+const UNCLONEABLE_THROWN = codes.UncloneableThrown;
 
 const UNENCODABLE = JSON.stringify({
   t: 'Error',
@@ -454,7 +455,7 @@ export function encodeError(thrown) {
     try {
       return encode({ v: thrown });
     } catch (e) {
-      if (e?.code === 'ERR_DO_RPC_PAYLOAD_TOO_LARGE') throw e;
+      if (e?.code === codes.PayloadTooLarge) throw e;
     }
     return encode({ t: 'Error', m: describe(thrown), p: { code: UNCLONEABLE_THROWN } });
   } catch (e) {

@@ -1,5 +1,6 @@
 // Error texts shared by the facade (exact strings from SPEC.md / workerd) and the codes the
 // package's own errors carry.
+import { withCode } from './error-codes.js';
 
 /** @param {string} ctorName */
 export function dataCloneError(ctorName) {
@@ -8,19 +9,13 @@ export function dataCloneError(ctorName) {
 
 /** @param {string} api */
 export function notSupported(api) {
-  return withCode(new Error(`${api} is not supported by durable-facets.`), 'ERR_DO_NOT_SUPPORTED');
+  return withCode(new Error(`${api} is not supported by durable-facets.`), 'NotSupported');
 }
 
 export const DISPOSED_MESSAGE = 'The Durable Object runtime has been disposed.';
 
 /** Serialized RPC arguments and results are capped, as in workerd (`MAX_JS_RPC_MESSAGE_SIZE`). */
 export const MAX_RPC_PAYLOAD_BYTES = 32 * 1024 * 1024;
-
-/** Attaches a stable `code` to an error the package creates. */
-export function withCode(err, code) {
-  err.code = code;
-  return err;
-}
 
 /**
  * The RangeError for an RPC payload over the cap (workerd's text; workerd throws `Error`,
@@ -32,7 +27,7 @@ export function payloadTooLarge(bytes, atLeast = false) {
     new RangeError(
       `Serialized RPC arguments or return values are limited to 32MiB, but the size of this value was${atLeast ? ' at least' : ''}: ${bytes} bytes.`,
     ),
-    'ERR_DO_RPC_PAYLOAD_TOO_LARGE',
+    'PayloadTooLarge',
   );
 }
 
@@ -42,5 +37,5 @@ export function undecodableReply(cause) {
   try {
     detail = `: ${String(cause?.message ?? cause)}`;
   } catch {}
-  return withCode(new Error(`The reply to an RPC call could not be decoded${detail}`, { cause }), 'ERR_DO_RPC_UNDECODABLE');
+  return withCode(new Error(`The reply to an RPC call could not be decoded${detail}`, { cause }), 'RpcUndecodable');
 }

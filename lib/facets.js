@@ -2,6 +2,7 @@
 // with its own database, all stored together as one logical object. The tree lives in the
 // Rust core (src/facets.rs, src/hub_facets.rs); this is the Cloudflare-shaped facade.
 import { native } from './native.js';
+import { withCode } from './error-codes.js';
 import * as port from './port.js';
 import { STUB, encode, decode, encodeError, decodeError } from './codec.js';
 import { methodTable, fetchOver } from './stub.js';
@@ -32,7 +33,7 @@ function badClass(value) {
   const error = new TypeError(
     `Incorrect type for the 'class' field on 'StartupOptions': a Durable Object namespace binding from env is not a class. Pass ctx.exports.${name} (a namespace that is also a class), a class binding (the \`classes\` option) or a worker loader's class instead.`,
   );
-  error.code = 'ERR_DO_NAMESPACE_AS_CLASS';
+  withCode(error, 'FacetClass');
   return error;
 }
 

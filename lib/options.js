@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encode } from './codec.js';
+import { withCode } from './error-codes.js';
 
 const KNOWN = new Set([
   'main',
@@ -106,7 +107,7 @@ export function normalizeOptions(options) {
   try {
     return normalize(options);
   } catch (err) {
-    if (err instanceof Error) err.code ??= 'ERR_DO_INVALID_OPTION';
+    if (err instanceof Error && err.code === undefined) withCode(err, 'InvalidOption');
     throw err;
   }
 }

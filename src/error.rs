@@ -51,16 +51,24 @@ error_codes! {
     IdWrongNamespace = "ERR_DO_ID_WRONG_NAMESPACE",
     /// A serialized RPC payload over the 32 MiB limit.
     PayloadTooLarge = "ERR_DO_PAYLOAD_TOO_LARGE",
-    /// A reply or call payload that could not be decoded.
-    PayloadCorrupt = "ERR_DO_PAYLOAD_CORRUPT",
+    /// A reply to an RPC call that this thread could not decode (the cause says why).
+    RpcUndecodable = "ERR_DO_RPC_UNDECODABLE",
+    /// A thrown value that cannot be cloned: the caller gets an `Error` with its text.
+    UncloneableThrown = "ERR_DO_UNCLONEABLE_THROWN",
     /// The callee has no such RPC method.
     MethodNotFound = "ERR_DO_METHOD_NOT_FOUND",
     /// `fetch()` on an object or entry point without a `fetch()` handler.
     NoFetchHandler = "ERR_DO_NO_FETCH_HANDLER",
-    /// A user module failed to load (syntax error, throw at top level, missing import).
+    /// A user module failed to load (syntax error, throw at top level, missing export).
     ModuleLoad = "ERR_DO_MODULE_LOAD",
-    /// A configured class is not exported, or is not a `DurableObject` subclass.
-    ClassNotFound = "ERR_DO_CLASS_NOT_FOUND",
+    /// An import of a module that does not exist (file, package, or loader module name).
+    ModuleNotFound = "ERR_DO_MODULE_NOT_FOUND",
+    /// An import of a `cloudflare:` module other than `cloudflare:workers`.
+    UnsupportedModule = "ERR_DO_UNSUPPORTED_MODULE",
+    /// A configured class name that the module does not export.
+    ClassNotExported = "ERR_DO_CLASS_NOT_EXPORTED",
+    /// An exported class used as a Durable Object that does not extend `DurableObject`.
+    NotDurableObject = "ERR_DO_NOT_DURABLE_OBJECT",
     /// A module export workerd would refuse (not a class or handler).
     InvalidExport = "ERR_DO_INVALID_EXPORT",
     /// The instance called `ctx.abort()` without a reason of its own.
@@ -77,7 +85,8 @@ error_codes! {
     FacetName = "ERR_DO_FACET_NAME",
     /// `facets.get()` deeper than 4 levels counting the root.
     FacetDepth = "ERR_DO_FACET_DEPTH",
-    /// `facets.get()` startup options without a valid `class`.
+    /// `facets.get()` startup options without a valid `class` (a namespace binding from `env`
+    /// included: it names what to pass instead).
     FacetClass = "ERR_DO_FACET_CLASS",
     /// Calls through a stub of a facet that was deleted.
     FacetDeleted = "ERR_DO_FACET_DELETED",

@@ -3,6 +3,7 @@
 import { workerData, parentPort } from 'node:worker_threads';
 import { inspect } from 'node:util';
 import { setTimeout, clearTimeout } from '../timers.js';
+import { withCode } from '../error-codes.js';
 import { native } from '../native.js';
 import * as port from '../port.js';
 import { encode, decode, encodeError } from '../codec.js';
@@ -134,13 +135,13 @@ function loaderExports(desc, mod) {
 /** A class that exists but does not extend DurableObject (workerd explains the same). */
 function notDurableObject(what) {
   const error = new TypeError(`${what} is not a DurableObject subclass.`);
-  error.code = 'ERR_DO_NOT_DURABLE_OBJECT';
+  withCode(error, 'NotDurableObject');
   return error;
 }
 
 function notExported(message) {
   const error = new TypeError(message);
-  error.code = 'ERR_DO_CLASS_NOT_EXPORTED';
+  withCode(error, 'ClassNotExported');
   return error;
 }
 

@@ -6,12 +6,13 @@
 // errors; `vm.SourceTextModule` exposes none of it. So the position is found again by
 // compiling prefixes of the source (only on this failure path): the shortest prefix that
 // fails with the same message ends at the offending token.
+import { codes } from '../error-codes.js';
 
 /** Errors already given a location (a module's error is rethrown on every import). */
 const located = new WeakSet();
 
 /** Code of load failures the runtime reports (a user's own `code` is kept). */
-export const LOAD_ERROR_CODE = 'ERR_DO_MODULE_LOAD';
+export const LOAD_ERROR_CODE = codes.ModuleLoad;
 
 /** Line and column (1-based, as in stack frames) of UTF-16 offset `offset` of `source`. */
 export function lineColumn(source, offset) {

@@ -14,6 +14,7 @@ import Module, { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DurableObject, RpcTarget, WorkerEntrypoint } from '../durable-object.js';
 import { env as threadEnv } from './env.js';
+import { withCode } from '../error-codes.js';
 import {
   withLocation,
   isLocated,
@@ -31,8 +32,7 @@ const cfFile = fileURLToPath(new URL('../cloudflare-workers.js', import.meta.url
 
 /** `Error: Module "cloudflare:<x>" is not supported by durable-facets.` (SPEC §1) */
 function unsupportedModule(specifier) {
-  const error = new Error(`Module "${specifier}" is not supported by durable-facets.`);
-  error.code = 'ERR_DO_UNSUPPORTED_MODULE';
+  const error = withCode(new Error(`Module "${specifier}" is not supported by durable-facets.`), 'UnsupportedModule');
   return error;
 }
 
@@ -326,7 +326,7 @@ export function checkWorkerExports(ns) {
     const error = new TypeError(
       `Incorrect type for map entry '${name}': the provided value is not of type 'function or ExportedHandler'.`,
     );
-    error.code = 'ERR_DO_INVALID_EXPORT';
+    withCode(error, 'InvalidExport');
     throw error;
   }
 }
@@ -357,8 +357,7 @@ export async function importLoaderCode(worker, code, env) {
     if (m) return m;
     const source = code.modules[name];
     if (typeof source !== 'string') {
-      const error = new Error(`Worker "${worker}" has no module named "${name}".`);
-      error.code = 'ERR_DO_MODULE_NOT_FOUND';
+      const error = withCode(new Error(`Worker "${worker}" has no module named "${name}".`), 'ModuleNotFound');
       throw error;
     }
     m = compileModule(source, idFor(name), name, {
