@@ -448,10 +448,21 @@ function errorEnvelope(err, depth) {
   return env;
 }
 
-/** Encodes a thrown value for its caller (see the envelope above); never throws. */
-export function encodeError(thrown) {
+/**
+ * Encodes a thrown value for its caller (see the envelope above); never throws.
+ * @param {unknown} thrown
+ * @param {string | null} [durableObjectId] the thrower's root object id (64 hex): an Error
+ *   without a `durableObjectId` of its own gets it, as workerd adds it
+ */
+export function encodeError(thrown, durableObjectId = null) {
   try {
-    if (isError(thrown)) return encode(errorEnvelope(thrown, 0));
+    if (isError(thrown)) {
+      const env = errorEnvelope(thrown, 0);
+      if (durableObjectId !== null && !(env.p !== undefined && Object.hasOwn(env.p, 'durableObjectId'))) {
+        define((env.p ??= {}), 'durableObjectId', durableObjectId);
+      }
+      return encode(env);
+    }
     try {
       return encode({ v: thrown });
     } catch (e) {

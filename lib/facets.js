@@ -28,7 +28,7 @@ export const namespaceClassNames = new WeakMap();
 
 /** workerd's BAD_CLASS says nothing useful of a namespace binding from env: say what to pass. */
 function badClass(value) {
-  if (!namespaceClassNames.has(value)) return new TypeError(BAD_CLASS);
+  if (!namespaceClassNames.has(value)) return withCode(new TypeError(BAD_CLASS), 'FacetClass');
   const name = namespaceClassNames.get(value);
   const error = new TypeError(
     `Incorrect type for the 'class' field on 'StartupOptions': a Durable Object namespace binding from env is not a class. Pass ctx.exports.${name} (a namespace that is also a class), a class binding (the \`classes\` option) or a worker loader's class instead.`,
@@ -37,14 +37,16 @@ function badClass(value) {
   return error;
 }
 
+const badName = (message) => withCode(new TypeError(message), 'FacetName');
+
 /** Throws the spec's TypeError for a bad facet name. */
 export function validateName(name) {
-  if (typeof name !== 'string') throw new TypeError('Facet name must be a string.');
-  if (name.length === 0) throw new TypeError('Facet name cannot be empty.');
-  if (name.length > MAX_NAME) throw new TypeError('Facet name is too long (max 128 characters).');
-  if (name.includes('/')) throw new TypeError("Facet name cannot contain '/'.");
-  if (CONTROL.test(name)) throw new TypeError('Facet name cannot contain control characters.');
-  if (LONE_SURROGATE.test(name)) throw new TypeError('Facet name must be well-formed Unicode.');
+  if (typeof name !== 'string') throw badName('Facet name must be a string.');
+  if (name.length === 0) throw badName('Facet name cannot be empty.');
+  if (name.length > MAX_NAME) throw badName('Facet name is too long (max 128 characters).');
+  if (name.includes('/')) throw badName("Facet name cannot contain '/'.");
+  if (CONTROL.test(name)) throw badName('Facet name cannot contain control characters.');
+  if (LONE_SURROGATE.test(name)) throw badName('Facet name must be well-formed Unicode.');
 }
 
 /**
@@ -76,7 +78,7 @@ export function decodeProps(p) {
 
 /** Checks the options of get() form A synchronously (TypeError), as workerd does. */
 function checkOptions(options) {
-  if (options === null || typeof options !== 'object') throw new TypeError(BAD_CLASS);
+  if (options === null || typeof options !== 'object') throw withCode(new TypeError(BAD_CLASS), 'FacetClass');
   if (classOf(options.class) === undefined) throw badClass(options.class);
 }
 
@@ -113,7 +115,8 @@ async function encodeStartup(options, parent, name) {
   else id = { s: String(options.id) };
   // `path` (the full facet name) names the instance in its logs.
   const path = parent.path ? `${parent.path}/${name}` : name;
-  return JSON.stringify({ c: await encodeClass(classOf(options.class)), id, depth: parent.depth + 1, path });
+  // `root` (the root object's id) goes into the errors the facet throws (durableObjectId).
+  return JSON.stringify({ c: await encodeClass(classOf(options.class)), id, depth: parent.depth + 1, path, root: parent.root });
 }
 
 /** Rebuilds an `env` encoded by encodeEnv. */
@@ -139,8 +142,8 @@ export function makeWorkerLoader(binding) {
   const cache = new Map();
   return Object.freeze({
     get(name, getCode) {
-      if (typeof name !== 'string') throw new TypeError('Worker name must be a string.');
-      if (typeof getCode !== 'function') throw new TypeError('get() requires a callback that returns the worker code.');
+      if (typeof name !== 'string') throw withCode(new TypeError('Worker name must be a string.'), 'InvalidArgument');
+      if (typeof getCode !== 'function') throw withCode(new TypeError('get() requires a callback that returns the worker code.'), 'InvalidArgument');
       const load = () => {
         let p = cache.get(name);
         if (p === undefined) {
@@ -148,7 +151,7 @@ export function makeWorkerLoader(binding) {
             .then(getCode)
             .then((code) => {
               if (code === null || typeof code !== 'object' || typeof code.mainModule !== 'string' || typeof code.modules !== 'object') {
-                throw new TypeError('Worker code must be { mainModule, modules }.');
+                throw withCode(new TypeError('Worker code must be { mainModule, modules }.'), 'InvalidArgument');
               }
               return code;
             });
@@ -199,7 +202,7 @@ export class DurableObjectFacets {
   get(name, startup) {
     validateName(name);
     if (this.#parent.depth + 1 > MAX_DEPTH) {
-      throw new Error('Facet nesting depth limit exceeded. The maximum depth including the root Durable Object is 4.');
+      throw withCode(new Error('Facet nesting depth limit exceeded. The maximum depth including the root Durable Object is 4.'), 'FacetDepth');
     }
     let bind;
     if (typeof startup === 'function') {
@@ -286,7 +289,7 @@ export class DurableObjectFacets {
   /** Stops facet `name` and deletes its storage and that of its descendants. */
   delete(name) {
     validateName(name);
-    this.#stopped(name, encodeError(new Error(DELETED)));
+    this.#stopped(name, encodeError(withCode(new Error(DELETED), 'FacetDeleted')));
     native.facetStop(name, null);
   }
 
@@ -295,7 +298,7 @@ export class DurableObjectFacets {
     validateName(src);
     validateName(dst);
     native.facetClone(src, dst);
-    this.#stopped(dst, encodeError(new Error(CLONED_OVER)));
+    this.#stopped(dst, encodeError(withCode(new Error(CLONED_OVER), 'FacetClonedOver')));
   }
 
   /** Names of the direct children that have storage or are running, sorted. */

@@ -7,6 +7,7 @@ import { normalizeOptions } from './options.js';
 import { DurableObjectNamespace } from './namespace.js';
 import { AlarmScheduler } from './alarm-scheduler.js';
 import { encodeError } from './codec.js';
+import { withCode } from './error-codes.js';
 import { setTimeout, clearTimeout, setInterval, clearInterval, now } from './timers.js';
 
 const CPU_LIMIT = 'Durable Object exceeded its CPU time limit.';
@@ -70,7 +71,7 @@ class Supervisor {
     for (const [tid, beat] of this.beats) {
       if (beat[0] !== 0 && t - beat[0] > this.cpuTimeoutMs) {
         this.beats.delete(tid);
-        native.breakThread(tid, encodeError(new Error(CPU_LIMIT)));
+        native.breakThread(tid, encodeError(withCode(new Error(CPU_LIMIT), 'CpuLimit')));
         this.workers.get(tid)?.terminate();
       }
     }
@@ -204,7 +205,7 @@ export class Runtime {
   #namespace(binding) {
     const ns = this.env[binding];
     if (!(ns instanceof DurableObjectNamespace)) {
-      throw new TypeError(`"${binding}" is not a Durable Object namespace binding of this runtime.`);
+      throw withCode(new TypeError(`"${binding}" is not a Durable Object namespace binding of this runtime.`), 'InvalidArgument');
     }
     return ns;
   }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::error::CoreError;
+use crate::error::{CoreError, ErrorCode};
 use crate::ids::{self, NamespaceKey, ObjectId};
 use crate::inbox::{Delivery, Inbox, Payload, ReplyStatus};
 use crate::storage::cell::DbCell;
@@ -126,15 +126,17 @@ pub struct Hub {
 /// The process-wide hub: Rust statics are shared by the main thread and every worker.
 pub static HUB: LazyLock<Hub> = LazyLock::new(Hub::new);
 
-/// Error text in the JS error envelope (`{"t": class, "m": message}`), for errors the core
-/// itself reports to a caller.
-pub fn error_payload(class: &str, message: &str) -> Payload {
-    let mut s = String::with_capacity(message.len() + 24);
+/// An error in the JS error envelope (`{"t": class, "m": message, "p": {"code": …}}`, see
+/// lib/codec.js), for errors the core itself reports to a caller.
+pub fn error_payload(class: &str, code: ErrorCode, message: &str) -> Payload {
+    let mut s = String::with_capacity(message.len() + 64);
     s.push_str("{\"t\":");
     push_json_string(&mut s, class);
     s.push_str(",\"m\":");
     push_json_string(&mut s, message);
-    s.push('}');
+    s.push_str(",\"p\":{\"code\":");
+    push_json_string(&mut s, code.as_str());
+    s.push_str("}}");
     Payload::Text(s)
 }
 
@@ -363,7 +365,11 @@ impl Hub {
         st.end_thread(
             tid,
             ReplyStatus::Reset,
-            error_payload("Error", "Durable Object's thread exited unexpectedly."),
+            error_payload(
+                "Error",
+                ErrorCode::ThreadExited,
+                "Durable Object's thread exited unexpectedly.",
+            ),
         );
         st.threads.remove(&tid);
     }
@@ -388,7 +394,7 @@ impl Hub {
         st.end_thread(
             tid,
             ReplyStatus::Error,
-            error_payload("Error", "unreachable"),
+            error_payload("Error", ErrorCode::Internal, "unreachable"),
         );
         0
     }
@@ -401,7 +407,13 @@ impl Hub {
         let Some(mut rtrec) = st.runtimes.remove(&rt) else {
             return Vec::new();
         };
-        let disposed = || error_payload("Error", "The Durable Object runtime was disposed.");
+        let disposed = || {
+            error_payload(
+                "Error",
+                ErrorCode::Disposed,
+                "The Durable Object runtime was disposed.",
+            )
+        };
         let tids: Vec<Tid> = st
             .threads
             .iter()
@@ -855,8 +867,11 @@ impl HubState {
         match rtrec.waiting.pop_front() {
             Some(key) => {
                 if let Some(ObjectRec::Waiting { queue, .. }) = rtrec.objects.remove(&key) {
-                    let payload =
-                        error_payload("Error", "Durable Object's thread exited while starting up.");
+                    let payload = error_payload(
+                        "Error",
+                        ErrorCode::ThreadExited,
+                        "Durable Object's thread exited while starting up.",
+                    );
                     for delivery in queue {
                         if let Delivery::Call { call, .. } = delivery {
                             if let Some(flight) = self.calls.remove(&call) {

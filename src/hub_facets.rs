@@ -31,8 +31,14 @@ impl StopReason {
     fn payload(&self) -> Payload {
         match self {
             StopReason::Abort(p) => p.clone(),
-            StopReason::Delete => error_payload("Error", "Facet was deleted."),
-            StopReason::CloneOver => error_payload("Error", "Facet was cloned-over."),
+            StopReason::Delete => {
+                error_payload("Error", ErrorCode::FacetDeleted, "Facet was deleted.")
+            }
+            StopReason::CloneOver => error_payload(
+                "Error",
+                ErrorCode::FacetClonedOver,
+                "Facet was cloned-over.",
+            ),
         }
     }
 }
@@ -406,7 +412,11 @@ impl Hub {
             if mode == CreateMode::KeepExisting || rec.startup == startup {
                 return Ok(Found::Entry(existing));
             }
-            let reason = error_payload("Error", "Facet was restarted with new startup options.");
+            let reason = error_payload(
+                "Error",
+                ErrorCode::FacetRestarted,
+                "Facet was restarted with new startup options.",
+            );
             let ids = rtrec.forest.remove(existing, ReplyStatus::Error, &reason);
             st.stop_entries(rt, &ids, ReplyStatus::Error, &reason);
         }
@@ -447,7 +457,7 @@ impl Hub {
             (None, Some(p), _) => Some((ReplyStatus::Error, p)),
             (None, None, None) => Some((
                 ReplyStatus::Error,
-                error_payload("Error", "Facet was deleted."),
+                error_payload("Error", ErrorCode::FacetDeleted, "Facet was deleted."),
             )),
             (None, None, Some(_)) => None,
         };

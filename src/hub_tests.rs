@@ -201,7 +201,8 @@ fn next_call_after_a_break_starts_a_fresh_instance() {
         .call(s.main, s.rt, 0, [5; 32], None, "m".into(), text("[]"))
         .unwrap();
     let (w1, _) = start_worker(&s);
-    s.hub.break_thread(w1, error_payload("Error", "boom"));
+    s.hub
+        .break_thread(w1, error_payload("Error", ErrorCode::Internal, "boom"));
     drain(&s.main_inbox);
     s.hub
         .call(s.main, s.rt, 0, [5; 32], None, "m".into(), text("[]"))
@@ -222,7 +223,8 @@ fn late_reply_from_a_broken_instance_is_ignored() {
         .call(s.main, s.rt, 0, [6; 32], None, "m".into(), text("[]"))
         .unwrap();
     let (w, _) = start_worker(&s);
-    s.hub.break_thread(w, error_payload("Error", "boom"));
+    s.hub
+        .break_thread(w, error_payload("Error", ErrorCode::Internal, "boom"));
     drain(&s.main_inbox);
     s.hub.reply(w, call, ReplyStatus::Ok, text("1"));
     assert!(drain(&s.main_inbox).is_empty());
@@ -313,7 +315,7 @@ fn warm_pool_stops_refilling_after_repeated_start_up_deaths() {
 #[test]
 fn core_error_payload_escapes_json() {
     assert_eq!(
-        error_payload("Error", "a\"b\\c\n"),
-        Payload::Text(r#"{"t":"Error","m":"a\"b\\c\u000a"}"#.into())
+        error_payload("Error", ErrorCode::Internal, "a\"b\\c\n"),
+        Payload::Text(r#"{"t":"Error","m":"a\"b\\c\u000a","p":{"code":"ERR_DO_INTERNAL"}}"#.into())
     );
 }

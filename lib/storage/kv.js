@@ -1,17 +1,18 @@
 // KV: list-option compilation shared by the async API and ctx.storage.kv (sync).
 import { native } from '../native.js';
 import { serialize, deserialize } from './serialize.js';
+import { withCode } from '../error-codes.js';
 
 /** @returns {{start: string, end: string | null, prefix: string | null, reverse: boolean, limit: number}} */
 export function compileListOptions(options = {}) {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError('list() options must be an object.');
+    throw withCode(new TypeError('list() options must be an object.'), 'InvalidArgument');
   }
   const { start, startAfter, end, prefix, reverse, limit } = options;
   if (start !== undefined && startAfter !== undefined) {
-    throw new TypeError('list() cannot be called with both start and startAfter values.');
+    throw withCode(new TypeError('list() cannot be called with both start and startAfter values.'), 'InvalidArgument');
   }
-  if (limit !== undefined && !(limit > 0)) throw new TypeError('List limit must be positive.');
+  if (limit !== undefined && !(limit > 0)) throw withCode(new TypeError('List limit must be positive.'), 'InvalidArgument');
   let from = '';
   if (start !== undefined) from = String(start);
   if (startAfter !== undefined) from = `${String(startAfter)}\0`;
@@ -100,7 +101,7 @@ export class SyncKvStorage {
         return this;
       },
       next() {
-        if (generation !== self.#listGeneration) throw new Error(INVALIDATED);
+        if (generation !== self.#listGeneration) throw withCode(new Error(INVALIDATED), 'InvalidState');
         if (i >= flat.length) return { done: true, value: undefined };
         const entry = [flat[i], deserialize(flat[i + 1])];
         i += 2;

@@ -1,6 +1,7 @@
 // ctx.storage.sql: exec() with workerd's cursor API. Statements are cached by query text
 // (a JS Map lookup; the text crosses into Rust only when first compiled).
 import { native } from '../native.js';
+import { withCode } from '../error-codes.js';
 
 const STAT_ROWS_READ = 0;
 const STAT_ROWS_WRITTEN = 1;
@@ -75,8 +76,8 @@ export class SqlStorageCursor {
 
   one() {
     const first = this.#nextRaw();
-    if (first === null) throw new Error(ONE_NONE);
-    if (this.#nextRaw() !== null) throw new Error(ONE_MANY);
+    if (first === null) throw withCode(new Error(ONE_NONE), 'SqlOne');
+    if (this.#nextRaw() !== null) throw withCode(new Error(ONE_MANY), 'SqlOne');
     return this.#toObject(first);
   }
 
@@ -148,7 +149,7 @@ export class SqlStorage {
     if (storage.epoch !== this.#epoch) this.#reset(storage);
     let entry = this.#cache.get(query);
     if (entry === undefined) {
-      if (typeof query !== 'string') throw new TypeError('exec() requires a SQL string.');
+      if (typeof query !== 'string') throw withCode(new TypeError('exec() requires a SQL string.'), 'InvalidArgument');
       entry = this.#compile(query);
     }
     entry.used = ++this.#clock;

@@ -168,7 +168,7 @@ async function resolveClass(desc) {
     checkWorkerExports(mod);
     where = desc.url;
   } else {
-    throw new TypeError(`Unsupported class source "${desc.kind}".`);
+    throw withCode(new TypeError(`Unsupported class source "${desc.kind}".`), 'Internal');
   }
   // Name the option when a class binding says this class.
   const binding = config.classes.find((c) => c.className === desc.className && c.module === where)?.binding;
@@ -195,6 +195,8 @@ class Host {
   instance = null;
   engine = null;
   name = null;
+  /** The 64-hex id of the root object of this instance's tree (errors carry it). */
+  root = null;
   alarms = null;
   /** Events held back by blockConcurrencyWhile. */
   blocked = 0;
@@ -204,6 +206,7 @@ class Host {
   methods = new Map();
 
   start(ns, idHex, name) {
+    this.root = idHex;
     const binding = config.namespaces[ns];
     const option = `durableObjects.${binding.bindings[0]}`;
     if (loadError) return this.break(loadError);
@@ -232,6 +235,7 @@ class Host {
     this.blocked++;
     try {
       const s = JSON.parse(startup);
+      this.root = s.root;
       let cls;
       let loaded = null;
       if (s.c.kind === 'loader') {
@@ -265,7 +269,7 @@ class Host {
     engine.onCommit = () => this.alarms.afterCommit();
     port.setEndOfTurn(() => engine.endOfTurn());
     const storage = new DurableObjectStorage(this, engine);
-    const facets = new DurableObjectFacets({ rt: config.rt, depth, idSpec, path });
+    const facets = new DurableObjectFacets({ rt: config.rt, depth, idSpec, path, root: this.root });
     exportsCache ??= buildExports();
     const ctx = new DurableObjectState(this, { id, exports: loaded?.exports ?? exportsCache, props, storage, facets });
     try {
@@ -305,7 +309,10 @@ class Host {
     if (fn === undefined) {
       fn = findMethod(this.instance, method);
       if (fn === undefined) {
-        return this.fail(callId, new TypeError(`The RPC receiver does not implement the method "${method}".`));
+        return this.fail(
+          callId,
+          withCode(new TypeError(`The RPC receiver does not implement the method "${method}".`), 'MethodNotFound'),
+        );
       }
       this.methods.set(method, fn);
     }
@@ -323,7 +330,7 @@ class Host {
   async fetch(callId, wire) {
     try {
       if (typeof this.instance.fetch !== 'function') {
-        throw new Error('Handler does not export a fetch() function.');
+        throw withCode(new Error('Handler does not export a fetch() function.'), 'NoFetchHandler');
       }
       const res = await this.instance.fetch(wireToRequest(wire));
       this.succeed(callId, await responseToWire(res));
@@ -353,7 +360,7 @@ class Host {
   /** encodeError never throws, so a call is always answered. */
   fail(callId, error) {
     if (this.ending) return;
-    port.reply(callId, STATUS_ERROR, encodeError(error));
+    port.reply(callId, STATUS_ERROR, encodeError(error, this.root));
   }
 
   hold(promise) {
@@ -370,7 +377,10 @@ class Host {
     try {
       const timeout = new Promise((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error('blockConcurrencyWhile() callback did not complete within 30 seconds.')),
+          () =>
+            reject(
+              withCode(new Error('blockConcurrencyWhile() callback did not complete within 30 seconds.'), 'BlockConcurrencyTimeout'),
+            ),
           timeoutMs,
         );
       });
@@ -403,7 +413,11 @@ class Host {
 
   abort(reason) {
     const error =
-      reason instanceof Error ? reason : new Error(reason === undefined ? 'Durable Object was aborted.' : String(reason));
+      reason instanceof Error
+        ? reason
+        : reason === undefined
+          ? withCode(new Error('Durable Object was aborted.'), 'Aborted')
+          : new Error(String(reason));
     this.break(error);
   }
 
@@ -412,7 +426,7 @@ class Host {
     if (this.ending) return;
     this.ending = true;
     try {
-      native.breakSelf(encodeError(error));
+      native.breakSelf(encodeError(error, this.root));
     } finally {
       process.exit(1);
     }
