@@ -7,6 +7,7 @@ import { normalizeOptions } from './options.js';
 import { DurableObjectNamespace } from './namespace.js';
 import { AlarmScheduler } from './alarm-scheduler.js';
 import { encodeError } from './codec.js';
+import { v8HeapLimitMb, threadDeathReason } from './memory-limit.js';
 
 const CPU_LIMIT = 'Durable Object exceeded its CPU time limit.';
 
@@ -14,9 +15,6 @@ const HOST_URL = new URL('./worker/host.js', import.meta.url);
 
 /** Flags of every runtime thread: the module loader needs vm modules (see worker/loader.js). */
 const WORKER_EXEC_ARGV = ['--experimental-vm-modules', '--experimental-import-meta-resolve'];
-
-/** V8 heap limit of each runtime thread (MB). */
-const HEAP_LIMIT_MB = 128;
 
 /** @type {Map<number, Supervisor>} runtimes of this thread, by hub runtime id */
 const supervisors = new Map();
@@ -109,7 +107,7 @@ class Supervisor {
         worker = new Worker(HOST_URL, {
           workerData: { tid, config: this.workerConfig, beat },
           execArgv: WORKER_EXEC_ARGV,
-          resourceLimits: { maxOldGenerationSizeMb: HEAP_LIMIT_MB },
+          resourceLimits: { maxOldGenerationSizeMb: v8HeapLimitMb(this.workerConfig.memoryLimitMb) },
         });
       } catch (e) {
         native.threadExited(tid);
@@ -121,10 +119,15 @@ class Supervisor {
       worker.unref();
       // An uncaught error ends the thread; the hub rejects the calls addressed to it.
       worker.on('error', () => {});
+      // Why it died, when Node says (out of memory): the calls addressed to it get that.
+      let death;
+      worker.on('error', (e) => {
+        death = threadDeathReason(e, this.workerConfig.memoryLimitMb) ?? death;
+      });
       worker.on('exit', () => {
         this.workers.delete(tid);
         this.beats.delete(tid);
-        native.threadExited(tid);
+        native.threadExited(tid, death && encodeError(death));
       });
       this.workers.set(tid, worker);
     }
@@ -178,6 +181,7 @@ export class Runtime {
       workerLoaders: config.workerLoaders,
       vars: config.vars,
       idleTimeoutMs: config.idleTimeoutMs,
+      memoryLimitMb: config.memoryLimitMb,
     }, config.alarmRetryBaseMs, config.cpuTimeoutMs);
     supervisors.set(rt, this.#supervisor);
     // Alarms set by earlier runs wake their objects again.

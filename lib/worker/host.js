@@ -12,12 +12,15 @@ import { DurableObjectState } from '../state.js';
 import { wireToRequest, responseToWire } from '../http.js';
 import { StorageEngine, DurableObjectStorage } from '../storage/index.js';
 import { Alarms, ALARM_METHOD, ALARM_GIVE_UP_METHOD } from './alarms.js';
+import { memoryGuard } from './memory-guard.js';
+import { memoryLimitError } from '../memory-limit.js';
 import { DurableObjectFacets, makeClass, decodeProps, decodeEnv, makeWorkerLoader } from '../facets.js';
 
 const STATUS_OK = 0;
 const STATUS_ERROR = 1;
 
 const { tid, config, beat } = workerData;
+const overMemoryLimit = memoryGuard(config.memoryLimitMb);
 
 // Cloudflare logs unhandled rejections; they do not end the instance.
 process.on('unhandledRejection', (reason) => {
@@ -256,7 +259,7 @@ class Host {
   }
 
   succeed(callId, value) {
-    if (this.ending) return;
+    if (this.ending || this.checkMemory()) return;
     let payload;
     try {
       payload = encode(value);
@@ -267,8 +270,15 @@ class Host {
   }
 
   fail(callId, error) {
-    if (this.ending) return;
+    if (this.ending || this.checkMemory()) return;
     port.reply(callId, STATUS_ERROR, encodeError(error));
+  }
+
+  /** Breaks the instance (true) when it holds more than its memory limit (SPEC §6.2). */
+  checkMemory() {
+    if (!overMemoryLimit()) return false;
+    this.break(memoryLimitError(config.memoryLimitMb));
+    return true;
   }
 
   hold(promise) {
