@@ -65,6 +65,27 @@ test('the next call after a memory break starts a fresh instance', () => {
   assert.notEqual(results[4].value, results[1].value, 'on a new thread');
 });
 
+test('a facet that runs out of memory breaks its whole object by default', () => {
+  const results = run({ memoryLimitMb: 16 }, [
+    ['PARENT:p', 'inc'],
+    ['PARENT:p', 'call', 'kid', 'grow'],
+    ['PARENT:p', 'inc'],
+  ]);
+  assert.deepEqual(withoutCodes(results), [{ value: 1 }, limitError(16), { value: 1 }]);
+});
+
+test('with facetFailure "isolate" a facet over its memory limit breaks only itself', () => {
+  const results = run({ memoryLimitMb: 16, facetFailure: 'isolate' }, [
+    ['PARENT:p', 'inc'],
+    ['PARENT:p', 'call', 'kid', 'inc'],
+    ['PARENT:p', 'call', 'kid', 'keep', 40],
+    ['PARENT:p', 'inc'],
+    ['PARENT:p', 'call', 'kid', 'inc'],
+  ]);
+  const error = { ...limitError(16).error, reset: false };
+  assert.deepEqual(withoutCodes(results), [{ value: 1 }, { value: 1 }, { error }, { value: 2 }, { value: 1 }]);
+});
+
 test('one string allocation far beyond the limit breaks only that object', () => {
   // 200 MB in a single allocation: more than Node's 16 MB grace beyond a worker's heap limit.
   const results = run({ memoryLimitMb: 32 }, [
@@ -119,6 +140,15 @@ test('garbage beyond the limit does not break an object whose live data fits', (
     ['a', 'inc'],
   ]);
   assert.deepEqual(results, [{ value: 16 }, { value: 200 * 1024 * 1024 }, { value: 200 * 1024 * 1024 }, { value: 1 }]);
+});
+
+test('dead Buffers beyond the limit do not break an object', () => {
+  const results = run({ memoryLimitMb: 16 }, [
+    ['a', 'churnBuffers', 300],
+    ['a', 'churnBuffers', 300],
+    ['a', 'inc'],
+  ]);
+  assert.deepEqual(results, [{ value: 300 * 1024 * 1024 }, { value: 300 * 1024 * 1024 }, { value: 1 }]);
 });
 
 test('an object holding more than its limit after a call breaks', () => {

@@ -38,6 +38,9 @@ export function memoryGuard(limitMb) {
   const limit = limitMb * 1024 * 1024;
   return function over() {
     if (inUse() <= limit) return false;
+    // Two collections: V8 sweeps dead ArrayBuffers concurrently and updates its external
+    // memory count only when the next collection finishes that sweep.
+    fullGc();
     fullGc();
     return inUse() > limit;
   };
