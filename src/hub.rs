@@ -888,3 +888,7 @@ pub mod inspect;
 #[cfg(test)]
 #[path = "hub_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "hub_death_tests.rs"]
+mod death_tests;
