@@ -9,17 +9,25 @@ import vm from 'node:vm';
  * `--expose-gc` is a V8 flag (process-wide, not accepted in a worker's execArgv): it is on
  * only while one new context captures its `gc`, so user code never sees a `gc` global.
  */
-let collect = null;
+/** `gc` of a process started with `--expose-gc` (captured before any user code runs). */
+let collect = typeof globalThis.gc === 'function' ? globalThis.gc : undefined;
+
+/** Runs a full GC; false when this Node exposes none (then only V8's own limit applies). */
 function fullGc() {
-  if (collect === null) {
-    v8.setFlagsFromString('--expose-gc');
+  if (collect === undefined) {
     try {
-      collect = vm.runInNewContext('gc');
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc');
+      collect = typeof gc === 'function' ? gc : null;
+    } catch {
+      collect = null;
     } finally {
       v8.setFlagsFromString('--no-expose-gc');
     }
   }
+  if (collect === null) return false;
   collect();
+  return true;
 }
 
 function inUse() {
@@ -40,7 +48,7 @@ export function memoryGuard(limitMb) {
     if (inUse() <= limit) return false;
     // Two collections: V8 sweeps dead ArrayBuffers concurrently and updates its external
     // memory count only when the next collection finishes that sweep.
-    fullGc();
+    if (!fullGc()) return false; // garbage cannot be told from live data: do not guess
     fullGc();
     return inUse() > limit;
   };
