@@ -752,6 +752,13 @@ export interface RuntimeOptions {
    * (`Error: Durable Object exceeded its CPU time limit.`). Default: no limit; ≥ 1.
    */
   cpuTimeoutMs?: number;
+  /**
+   * Memory limit of each thread in MB (V8 heap and ArrayBuffers). An instance that holds more
+   * after a call, or grows past this plus 512 MB within one synchronous run, breaks with
+   * `Error: Durable Object exceeded its memory limit (<n> MB).` (code `ERR_DO_MEMORY_LIMIT`);
+   * see Limits in the README. Default 128; an integer ≥ 16.
+   */
+  memoryLimitMb?: number;
 }
 
 /** One database of an object, as `rt.inspect()` reports it. */

@@ -345,8 +345,12 @@ const STANDARD_ERRORS = {
 
 const MAX_CAUSE_DEPTH = 8;
 const MAX_STACK_CHARS = 16 * 1024;
-/** Own properties carried by the envelope's other fields. */
-const ENVELOPE_KEYS = new Set(['message', 'name', 'stack', 'cause']);
+/**
+ * Own properties the envelope does not copy: those carried by its other fields, and those
+ * that describe one hop (`remote`, `durableObjectReset`: set again by each receiving side, so
+ * an error a caller rethrows does not claim its own object was reset).
+ */
+const ENVELOPE_KEYS = new Set(['message', 'name', 'stack', 'cause', 'remote', 'durableObjectReset']);
 
 /** The code of the Error standing in for a thrown value that cannot be cloned. */
 const UNCLONEABLE_THROWN = codes.UncloneableThrown;

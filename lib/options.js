@@ -20,6 +20,7 @@ const KNOWN = new Set([
   'alarmRetryBaseMs',
   'cpuTimeoutMs',
   'workerLoaders',
+  'memoryLimitMb',
 ]);
 
 const BINDING_NAME = /^[A-Za-z_$][\w$]*$/;
@@ -235,5 +236,7 @@ function normalize(options) {
     synchronous: oneOf(options, 'synchronous', ['normal', 'full']),
     alarmRetryBaseMs: number(options, 'alarmRetryBaseMs', { min: 1, fallback: 1000 }),
     cpuTimeoutMs: options.cpuTimeoutMs === undefined ? null : number(options, 'cpuTimeoutMs', { min: 1 }),
+    // A thread needs a few MB for the runtime itself; below 16 MB every instance would break.
+    memoryLimitMb: number(options, 'memoryLimitMb', { min: 16, integer: true, fallback: 128 }),
   };
 }

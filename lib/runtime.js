@@ -9,6 +9,7 @@ import { AlarmScheduler } from './alarm-scheduler.js';
 import { encodeError } from './codec.js';
 import { withCode } from './error-codes.js';
 import { setTimeout, clearTimeout, setInterval, clearInterval, now } from './timers.js';
+import { v8HeapLimitMb, threadDeathReason } from './memory-limit.js';
 
 const CPU_LIMIT = 'Durable Object exceeded its CPU time limit.';
 
@@ -16,9 +17,6 @@ const HOST_URL = new URL('./worker/host.js', import.meta.url);
 
 /** Flags of every runtime thread: the module loader needs vm modules (see worker/loader.js). */
 const WORKER_EXEC_ARGV = ['--experimental-vm-modules', '--experimental-import-meta-resolve'];
-
-/** V8 heap limit of each runtime thread (MB). */
-const HEAP_LIMIT_MB = 128;
 
 /** @type {Map<number, Supervisor>} runtimes of this thread, by hub runtime id */
 const supervisors = new Map();
@@ -111,7 +109,7 @@ class Supervisor {
         worker = new Worker(HOST_URL, {
           workerData: { tid, config: this.workerConfig, beat },
           execArgv: WORKER_EXEC_ARGV,
-          resourceLimits: { maxOldGenerationSizeMb: HEAP_LIMIT_MB },
+          resourceLimits: { maxOldGenerationSizeMb: v8HeapLimitMb(this.workerConfig.memoryLimitMb) },
         });
       } catch (e) {
         native.threadExited(tid);
@@ -128,11 +126,17 @@ class Supervisor {
       // Threads never keep the process alive by themselves; the main thread's port does
       // while a call is in flight.
       worker.unref();
-      worker.on('error', (e) => console.error('durable-facets: a runtime thread ended with an uncaught error:', e));
+      // Why it died, when Node says (out of memory): the calls addressed to it get that.
+      // Every error a thread ends with is logged too: nothing a thread reports is swallowed.
+      let death;
+      worker.on('error', (e) => {
+        death = threadDeathReason(e, this.workerConfig.memoryLimitMb) ?? death;
+        console.error('durable-facets: a runtime thread ended with an uncaught error:', e);
+      });
       worker.on('exit', () => {
         this.workers.delete(tid);
         this.beats.delete(tid);
-        native.threadExited(tid);
+        native.threadExited(tid, death && encodeError(death));
       });
       this.workers.set(tid, worker);
     }
@@ -186,6 +190,7 @@ export class Runtime {
       workerLoaders: config.workerLoaders,
       vars: config.vars,
       idleTimeoutMs: config.idleTimeoutMs,
+      memoryLimitMb: config.memoryLimitMb,
     }, config.alarmRetryBaseMs, config.cpuTimeoutMs);
     supervisors.set(rt, this.#supervisor);
     // Alarms set by earlier runs wake their objects again.

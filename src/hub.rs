@@ -354,23 +354,29 @@ impl Hub {
 
     /// The thread is gone (exited, terminated, crashed). Idempotent.
     pub fn thread_gone(&self, tid: Tid) {
+        self.thread_died(tid, None);
+    }
+
+    /// The thread is gone; calls addressed to it reject with `reason` (why it died, e.g. it
+    /// ran out of memory), or with a generic "exited" error when the cause is unknown.
+    /// Idempotent: the first report of an instance's end wins.
+    pub fn thread_died(&self, tid: Tid, reason: Option<Payload>) {
         let mut st = self.lock();
         let Some(rec) = st.threads.get(&tid) else {
             return;
         };
         if rec.role == Role::Spawning {
-            st.spawn_failed(tid);
+            st.spawn_failed(tid, reason);
             return;
         }
-        st.end_thread(
-            tid,
-            ReplyStatus::Reset,
+        let payload = reason.unwrap_or_else(|| {
             error_payload(
                 "Error",
                 ErrorCode::ThreadExited,
                 "Durable Object's thread exited unexpectedly.",
-            ),
-        );
+            )
+        });
+        st.end_thread(tid, ReplyStatus::Reset, payload);
         st.threads.remove(&tid);
     }
 
@@ -857,7 +863,7 @@ impl HubState {
 
     /// A reserved worker died before attaching. If objects were waiting, the oldest one's
     /// calls fail (its start-up killed the thread); otherwise the warm pool lost a thread.
-    fn spawn_failed(&mut self, tid: Tid) {
+    fn spawn_failed(&mut self, tid: Tid, reason: Option<Payload>) {
         let rec = self.threads.remove(&tid).expect("checked by caller");
         let Some(rt) = rec.runtime else { return };
         let Some(rtrec) = self.runtimes.get_mut(&rt) else {
@@ -867,11 +873,13 @@ impl HubState {
         match rtrec.waiting.pop_front() {
             Some(key) => {
                 if let Some(ObjectRec::Waiting { queue, .. }) = rtrec.objects.remove(&key) {
-                    let payload = error_payload(
-                        "Error",
-                        ErrorCode::ThreadExited,
-                        "Durable Object's thread exited while starting up.",
-                    );
+                    let payload = reason.unwrap_or_else(|| {
+                        error_payload(
+                            "Error",
+                            ErrorCode::ThreadExited,
+                            "Durable Object's thread exited while starting up.",
+                        )
+                    });
                     for delivery in queue {
                         if let Delivery::Call { call, .. } = delivery {
                             if let Some(flight) = self.calls.remove(&call) {
@@ -896,3 +904,7 @@ pub mod inspect;
 #[cfg(test)]
 #[path = "hub_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "hub_death_tests.rs"]
+mod death_tests;

@@ -16,6 +16,8 @@ import { DurableObjectState } from '../state.js';
 import { wireToRequest, responseToWire } from '../http.js';
 import { StorageEngine, DurableObjectStorage } from '../storage/index.js';
 import { Alarms, ALARM_METHOD, ALARM_GIVE_UP_METHOD } from './alarms.js';
+import { memoryGuard } from './memory-guard.js';
+import { memoryLimitError } from '../memory-limit.js';
 import {
   DurableObjectFacets,
   makeClass,
@@ -32,6 +34,7 @@ const STATUS_ERROR = 1;
 const LOG_MESSAGE = 'durable-facets:log';
 
 const { tid, config, beat } = workerData;
+const overMemoryLimit = memoryGuard(config.memoryLimitMb);
 
 /** What this thread hosts, for log lines: class, id and facet path ('' for a root). */
 let hosted = null;
@@ -347,7 +350,7 @@ class Host {
   }
 
   succeed(callId, value) {
-    if (this.ending) return;
+    if (this.ending || this.checkMemory()) return;
     let payload;
     try {
       payload = encode(value);
@@ -359,8 +362,15 @@ class Host {
 
   /** encodeError never throws, so a call is always answered. */
   fail(callId, error) {
-    if (this.ending) return;
+    if (this.ending || this.checkMemory()) return;
     port.reply(callId, STATUS_ERROR, encodeError(error, this.root));
+  }
+
+  /** Breaks the instance (true) when it holds more than its memory limit (SPEC §6.2). */
+  checkMemory() {
+    if (!overMemoryLimit()) return false;
+    this.break(memoryLimitError(config.memoryLimitMb));
+    return true;
   }
 
   hold(promise) {

@@ -143,7 +143,9 @@ unsafe extern "C" fn on_env_teardown(_arg: *mut c_void) {
     if let Some(port) = port {
         port.inbox.close();
         if port.worker {
-            HUB.thread_gone(port.tid);
+            // Only the supervisor learns why a worker died (Node reports running out of
+            // memory there, after this hook ran): it ends the thread in the hub, with the
+            // reason, when it sees the exit. Nothing can reach this thread meanwhile.
         } else {
             HUB.caller_gone(port.tid);
         }
@@ -300,10 +302,16 @@ pub fn reserve_thread(env: Env, rt: u32) -> Result<u32> {
     HUB.reserve_thread(rt).map_err(|e| core_error(&env, e))
 }
 
-/// The supervisor saw a worker exit (also reported by the worker's own teardown).
+/// The supervisor saw a worker exit. `reason` (an error payload) says why when the
+/// supervisor knows it (out of memory); calls addressed to the thread reject with it.
 #[napi(catch_unwind, js_name = "threadExited")]
-pub fn thread_exited(tid: u32) {
-    HUB.thread_gone(tid);
+pub fn thread_exited(env: Env, tid: u32, reason: Option<Unknown<'_>>) -> Result<()> {
+    let reason = match reason {
+        Some(r) => Some(unsafe { read_payload(env.raw(), r.raw())? }),
+        None => None,
+    };
+    HUB.thread_died(tid, reason);
+    Ok(())
 }
 
 /// Sends an RPC to object `idHex` of namespace `ns`. Returns the call id.

@@ -1,0 +1,55 @@
+// Enforces `memoryLimitMb` in a runtime thread between turns (see lib/memory-limit.js for why
+// V8's own limit is set higher). Counted: the V8 heap and external memory (ArrayBuffers,
+// Buffers), as workerd counts an isolate's memory.
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+/**
+ * A full garbage collection, to tell live data from garbage before breaking an instance.
+ * `--expose-gc` is a V8 flag (process-wide, not accepted in a worker's execArgv): it is on
+ * only while one new context captures its `gc`, so user code never sees a `gc` global.
+ */
+/** `gc` of a process started with `--expose-gc` (captured before any user code runs). */
+let collect = typeof globalThis.gc === 'function' ? globalThis.gc : undefined;
+
+/** Runs a full GC; false when this Node exposes none (then only V8's own limit applies). */
+function fullGc() {
+  if (collect === undefined) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc');
+      collect = typeof gc === 'function' ? gc : null;
+    } catch {
+      collect = null;
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
+  }
+  if (collect === null) return false;
+  collect();
+  return true;
+}
+
+function inUse() {
+  const s = v8.getHeapStatistics();
+  return s.used_heap_size + s.external_memory;
+}
+
+/**
+ * A check for the thread's memory limit: `over()` is true when the instance holds more than
+ * `limitMb` of live memory. Cheap (one heap statistics read) while under the limit; above it,
+ * a full GC decides, since V8 lets garbage pile up towards its own, higher limit.
+ * @param {number} limitMb
+ * @returns {() => boolean}
+ */
+export function memoryGuard(limitMb) {
+  const limit = limitMb * 1024 * 1024;
+  return function over() {
+    if (inUse() <= limit) return false;
+    // Two collections: V8 sweeps dead ArrayBuffers concurrently and updates its external
+    // memory count only when the next collection finishes that sweep.
+    if (!fullGc()) return false; // garbage cannot be told from live data: do not guess
+    fullGc();
+    return inUse() > limit;
+  };
+}
