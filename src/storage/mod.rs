@@ -9,7 +9,12 @@ pub mod kv;
 pub mod offline;
 pub mod sandbox;
 pub mod sql_error;
+pub mod sql_lexer;
 pub mod store;
 
+#[cfg(test)]
+mod sandbox_props;
+#[cfg(test)]
+mod sandbox_tests;
 #[cfg(test)]
 mod tests;
