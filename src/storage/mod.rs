@@ -1,6 +1,7 @@
 //! Storage: one SQLite database per object (and, later, per facet), sandboxed as workerd
 //! sandboxes user SQL.
 
+pub mod alarm_index;
 pub mod allowlists;
 pub mod cell;
 pub mod db;
