@@ -213,19 +213,20 @@ proptest! {
         parts in prop::collection::vec(prop::sample::select(vec![
             "a", "x", "X", "é", "$", "1", "1e", ".", ";", " ", "\n", "\t", "\u{b}", "\r",
             "'", "\"", "`", "[", "]", "--", "/*", "*/", "-", "/", "*", "x'", "''", "\"\"",
-            "\u{feff}", "?", ":", "@",
+            "?", ":", "@",
         ]), 0..24),
+        // (No U+FEFF: the parser skips a byte-order mark as space, sqlite3_complete does not.)
     ) {
         let sql = parts.concat();
         let last = tokens(sql.as_bytes()).last();
         // sqlite3_complete calls a text ending inside a comment (`/* …` unclosed, or `-- …`
-        // without its newline) incomplete; the parser reads it as a comment to the end.
+        // without its newline) incomplete, whatever came before; the parser reads it as a
+        // comment to the end.
         let open_comment = last.is_some_and(|t| {
             t.kind == Kind::Comment
                 && !(t.text.starts_with(b"/*") && t.text.len() >= 4 && t.text.ends_with(b"*/"))
         });
-        prop_assume!(!open_comment);
-        let ours = tokens(sql.as_bytes())
+        let ours = !open_comment && tokens(sql.as_bytes())
             .filter(|t| !matches!(t.kind, Kind::Space | Kind::Comment))
             .last()
             .is_some_and(|t| t.kind == Kind::Semi);

@@ -487,6 +487,7 @@ mod tests {
         assert_eq!(kinds("a\0b"), vec![(Word, "a")]);
         assert_eq!(kinds("\x0b"), vec![(Illegal, "\x0b")]);
         assert_eq!(kinds(" \x0b"), vec![(Space, " \x0b")]);
+        assert_eq!(kinds(";\u{feff}"), vec![(Semi, ";"), (Space, "\u{feff}")]);
     }
 
     #[test]
