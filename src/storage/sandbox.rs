@@ -1,6 +1,13 @@
 //! The authorizer that sandboxes user SQL as workerd does (rules and lists in
 //! `allowlists.rs`), plus the one check stock SQLite cannot do in its authorizer: renaming
 //! a table to a reserved `_cf_` name (workerd patches SQLite to pass the new name).
+//!
+//! That check reads each compiled statement with SQLite's own tokenizer rules
+//! (`sql_lexer.rs`) and grammar ([`alter_form`]), refuses what it cannot read when the
+//! authorizer saw an `ALTER TABLE` (fail closed), and also refuses renaming a virtual table to
+//! `_cf` (its shadow tables would be `_cf_data`, …, which workerd's patched authorizer refuses
+//! in the nested rename). Separately, code inside a trigger always gets the user's rules, even
+//! when one of the runtime's own statements fires it.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
