@@ -193,11 +193,13 @@ export class Runtime {
       memoryLimitMb: config.memoryLimitMb,
     }, config.alarmRetryBaseMs, config.cpuTimeoutMs);
     supervisors.set(rt, this.#supervisor);
-    // Alarms set by earlier runs wake their objects again.
+    // Alarms set by earlier runs wake their objects again. A namespace whose alarm index
+    // (metadata.sqlite) is damaged loses its alarms only: say so once, naming the file.
     if (config.storage !== null) {
       for (const [ns, idHex, name, time] of native.storedAlarms(rt)) {
         this.#supervisor.alarms.set(ns, idHex, name, time);
       }
+      for (const message of native.alarmIndexErrors(rt)) console.error(`durable-facets: ${message}`);
     }
     const namespaces = config.namespaces.map((_, i) => new DurableObjectNamespace(rt, i, `${rt}:${i}`));
     this.env = Object.freeze({

@@ -147,6 +147,9 @@ pub enum CoreError {
     StorageInUse(String),
     #[error("{0}")]
     Storage(String),
+    /// The namespace's alarm index (`metadata.sqlite`) is unusable; the text names the file.
+    #[error("{0}")]
+    AlarmIndex(String),
     #[error("This thread does not host a Durable Object.")]
     NotHosting,
     #[error("Facet nesting depth limit exceeded. The maximum depth including the root Durable Object is 4.")]
@@ -168,6 +171,7 @@ impl CoreError {
             CoreError::BadConfig(_) => ErrorCode::InvalidOption,
             CoreError::StorageInUse(_) => ErrorCode::StorageInUse,
             CoreError::Storage(_) => ErrorCode::Storage,
+            CoreError::AlarmIndex(_) => ErrorCode::AlarmIndex,
             CoreError::NotHosting => ErrorCode::Internal,
             CoreError::FacetDepth => ErrorCode::FacetDepth,
             CoreError::Stopped => ErrorCode::Stopped,

@@ -548,7 +548,10 @@ impl Hub {
         let rt = rec.runtime.ok_or(CoreError::NotHosting)?;
         let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
         if let Some(dir) = rtrec.dirs.get(key.0 as usize) {
-            dir.set_alarm(&key.1, time_ns, name.as_deref())?;
+            // The object's own database already holds the alarm (committed): schedule it
+            // even if the index cannot record it; `alarm_index_check` refuses new alarms of
+            // a namespace whose index is unusable, so this is only a write failing mid-run.
+            let _ = dir.set_alarm(&key.1, time_ns, name.as_deref());
         }
         if let Some(inbox) = st
             .threads
@@ -572,11 +575,45 @@ impl Hub {
         let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
         let mut out = Vec::new();
         for (ns, dir) in rtrec.dirs.iter().enumerate() {
-            for (id, t, name) in dir.alarms()? {
+            // An unusable index disables its namespace's alarms only (see
+            // `alarm_index_errors`, which the runtime logs).
+            for (id, t, name) in dir.alarms().unwrap_or_default() {
                 out.push((ns as u32, id, name, t as f64 / 1e6));
             }
         }
         Ok(out)
+    }
+
+    /// Why alarm indexes of runtime `rt` are unusable: one message per such namespace.
+    pub fn alarm_index_errors(&self, rt: RtId) -> Result<Vec<String>, CoreError> {
+        let st = self.lock();
+        let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
+        Ok(rtrec
+            .dirs
+            .iter()
+            .filter_map(|d| d.alarm_index_error())
+            .collect())
+    }
+
+    /// Refuses a new alarm of the object hosted by `tid` if its namespace's alarm index is
+    /// unusable (the alarm could not survive a restart, which alarms promise).
+    pub fn alarm_index_check(&self, tid: Tid) -> Result<(), CoreError> {
+        let st = self.lock();
+        let Some(rec) = st.threads.get(&tid) else {
+            return Ok(());
+        };
+        let (Role::Hosting(Target::Root(key)), Some(rt)) = (rec.role, rec.runtime) else {
+            return Ok(());
+        };
+        match st
+            .runtimes
+            .get(&rt)
+            .and_then(|r| r.dirs.get(key.0 as usize))
+            .and_then(|d| d.alarm_index_error())
+        {
+            Some(msg) => Err(CoreError::AlarmIndex(msg)),
+            None => Ok(()),
+        }
     }
 
     /// True when no call is in flight from `tid` (lets the main thread unreference itself).

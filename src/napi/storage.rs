@@ -591,6 +591,11 @@ pub fn alarm_get(env: Env) -> Result<Option<f64>> {
 
 #[napi(catch_unwind, js_name = "alarmSet")]
 pub fn alarm_set(env: Env, time_ns: Option<f64>) -> Result<()> {
+    if time_ns.is_some() {
+        // Refused before anything is written: the namespace's alarm index is unusable.
+        HUB.alarm_index_check(tid(&env)?)
+            .map_err(|e| core_error(&env, e))?;
+    }
     with_db(&env, |db, _| db.set_alarm(time_ns.map(|t| t as i64)))
 }
 
@@ -626,4 +631,10 @@ pub fn alarm_changed(env: Env, time_ns: Option<f64>, name: Option<String>) -> Re
 )]
 pub fn stored_alarms(env: Env, rt: u32) -> Result<Vec<StoredAlarm>> {
     HUB.stored_alarms(rt).map_err(|e| core_error(&env, e))
+}
+
+/// Why namespaces' alarm indexes are unusable (one message per namespace, naming the file).
+#[napi(catch_unwind, js_name = "alarmIndexErrors")]
+pub fn alarm_index_errors(env: Env, rt: u32) -> Result<Vec<String>> {
+    HUB.alarm_index_errors(rt).map_err(|e| core_error(&env, e))
 }

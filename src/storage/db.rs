@@ -345,10 +345,12 @@ impl Database {
         if stmt.is_null() {
             return Ok((None, consumed.max(1)));
         }
-        if let Some(target) = sandbox::renames_to_reserved(&sql[..consumed]) {
+        let altered = self.auth.altered_table();
+        let mut is_virtual = |table: &str| self.is_virtual_table(table).unwrap_or(true);
+        if sandbox::refuse_compiled(&sql[..consumed], altered.as_deref(), &mut is_virtual) {
             unsafe { ffi::sqlite3_finalize(stmt) };
             return Err(StorageError::Sql {
-                message: format!("not authorized to rename to {target}: SQLITE_AUTH"),
+                message: format!("{}: SQLITE_AUTH", sandbox::NOT_AUTHORIZED),
                 code: ffi::SQLITE_AUTH,
             });
         }
@@ -732,6 +734,21 @@ impl Database {
             ffi::sqlite3_clear_bindings(stmt);
         }
         result.map_err(|e| self.after_error(e))
+    }
+
+    /// True if `table` (as SQLite names it) is a virtual table of the main database.
+    fn is_virtual_table(&mut self, table: &str) -> Result<bool> {
+        let stmt = self.internal(
+            "SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?1 \
+             AND sql LIKE 'CREATE VIRTUAL TABLE%'",
+        )?;
+        self.bind(stmt, &[Bind::Text(table.into())])?;
+        let mut found = false;
+        self.step_internal(stmt, &mut |_| {
+            found = true;
+            false
+        })?;
+        Ok(found)
     }
 
     pub(crate) fn run_internal(&mut self, sql: &'static str) -> Result<()> {

@@ -1,6 +1,7 @@
 //! Storage: one SQLite database per object (and, later, per facet), sandboxed as workerd
 //! sandboxes user SQL.
 
+pub mod alarm_index;
 pub mod allowlists;
 pub mod cell;
 pub mod db;
@@ -9,7 +10,12 @@ pub mod kv;
 pub mod offline;
 pub mod sandbox;
 pub mod sql_error;
+pub mod sql_lexer;
 pub mod store;
 
+#[cfg(test)]
+mod sandbox_props;
+#[cfg(test)]
+mod sandbox_tests;
 #[cfg(test)]
 mod tests;

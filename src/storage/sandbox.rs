@@ -1,15 +1,25 @@
 //! The authorizer that sandboxes user SQL as workerd does (rules and lists in
 //! `allowlists.rs`), plus the one check stock SQLite cannot do in its authorizer: renaming
 //! a table to a reserved `_cf_` name (workerd patches SQLite to pass the new name).
+//!
+//! That check reads each compiled statement with SQLite's own tokenizer rules
+//! (`sql_lexer.rs`) and grammar ([`alter_form`]), refuses what it cannot read when the
+//! authorizer saw an `ALTER TABLE` (fail closed), and also refuses renaming a virtual table to
+//! `_cf` (its shadow tables would be `_cf_data`, …, which workerd's patched authorizer refuses
+//! in the nested rename). Separately, code inside a trigger always gets the user's rules, even
+//! when one of the runtime's own statements fires it.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, c_void, CStr};
 
 use rusqlite::ffi;
 
 use crate::storage::allowlists::{
-    function_allowed, is_allowed_name, pragma_allowed, vtab_allowed, TRANSACTION_ERROR,
+    function_allowed, is_allowed_name, pragma_allowed, vtab_allowed, RESERVED_NAME_PREFIX,
+    TRANSACTION_ERROR,
 };
+use crate::storage::sql_lexer::{significant, Kind, Token};
 
 pub use crate::storage::allowlists::LIMITS;
 
@@ -20,12 +30,16 @@ pub struct AuthState {
     trusted: Cell<bool>,
     /// A denial that must surface with its own message (workerd throws it from the callback).
     denial: RefCell<Option<String>>,
+    /// The table of an `ALTER TABLE` the authorizer allowed while user SQL compiled (the
+    /// rename check reads the statement's target itself, see `refuse_compiled`).
+    altered: RefCell<Option<String>>,
 }
 
 impl AuthState {
     pub fn begin_untrusted(&self) {
         self.trusted.set(false);
         self.denial.replace(None);
+        self.altered.replace(None);
     }
 
     pub fn begin_trusted(&self) {
@@ -37,13 +51,20 @@ impl AuthState {
         self.trusted.set(false);
         self.denial.take()
     }
+
+    /// The table of the `ALTER TABLE` seen since `begin_untrusted`, if any.
+    pub fn altered_table(&self) -> Option<String> {
+        self.altered.borrow().clone()
+    }
 }
 
-unsafe fn text<'a>(p: *const c_char) -> Option<&'a str> {
+/// A name from SQLite. Not valid UTF-8 (which SQL from JS cannot produce) is read lossily
+/// rather than skipped, so a `_cf_` prefix is still seen.
+unsafe fn text<'a>(p: *const c_char) -> Option<Cow<'a, str>> {
     if p.is_null() {
         None
     } else {
-        CStr::from_ptr(p).to_str().ok()
+        Some(CStr::from_ptr(p).to_string_lossy())
     }
 }
 
@@ -57,15 +78,25 @@ pub unsafe extern "C" fn authorize(
     p1: *const c_char,
     p2: *const c_char,
     db_name: *const c_char,
-    _trigger: *const c_char,
+    trigger: *const c_char,
 ) -> c_int {
     let state = &*(ctx as *const AuthState);
     let (p1, p2, db) = (text(p1), text(p2), text(db_name));
-    let allowed = if state.trusted.get() {
+    // The runtime has no triggers of its own: code inside a trigger is the user's even when
+    // a trusted statement fires it (a foreign-key action from `_cf_KV` onto a user table
+    // whose trigger writes `_cf_…`), so it gets the user's rules.
+    let allowed = if state.trusted.get() && trigger.is_null() {
         true
     } else {
-        match decide(action, p1, p2, db) {
-            Decision::Allow => true,
+        match decide(action, p1.as_deref(), p2.as_deref(), db.as_deref()) {
+            Decision::Allow => {
+                if action == ffi::SQLITE_ALTER_TABLE && !state.trusted.get() {
+                    state
+                        .altered
+                        .replace(Some(p2.unwrap_or_default().into_owned()));
+                }
+                true
+            }
             Decision::Deny => false,
             Decision::DenyWith(msg) => {
                 state.denial.replace(Some(msg.to_string()));
@@ -145,74 +176,96 @@ pub fn decide(action: c_int, p1: Option<&str>, p2: Option<&str>, db: Option<&str
     }
 }
 
-/// SQL tokens, just enough to find `ALTER TABLE … RENAME TO <name>`.
-fn tokens(sql: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < sql.len() {
-        let c = sql[i];
-        if c.is_ascii_whitespace() {
-            i += 1;
-        } else if c == b'-' && sql.get(i + 1) == Some(&b'-') {
-            while i < sql.len() && sql[i] != b'\n' {
-                i += 1;
-            }
-        } else if c == b'/' && sql.get(i + 1) == Some(&b'*') {
-            i += 2;
-            while i + 1 < sql.len() && !(sql[i] == b'*' && sql[i + 1] == b'/') {
-                i += 1;
-            }
-            i += 2;
-        } else if matches!(c, b'"' | b'\'' | b'`' | b'[') {
-            let close = if c == b'[' { b']' } else { c };
-            let mut s = Vec::new();
-            i += 1;
-            while i < sql.len() {
-                if sql[i] == close {
-                    if close != b']' && sql.get(i + 1) == Some(&close) {
-                        s.push(close);
-                        i += 2;
-                        continue;
-                    }
-                    i += 1;
-                    break;
-                }
-                s.push(sql[i]);
-                i += 1;
-            }
-            out.push(String::from_utf8_lossy(&s).into_owned());
-        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 || c == b'$' {
-            let start = i;
-            while i < sql.len()
-                && (sql[i].is_ascii_alphanumeric()
-                    || sql[i] == b'_'
-                    || sql[i] >= 0x80
-                    || sql[i] == b'$')
-            {
-                i += 1;
-            }
-            out.push(String::from_utf8_lossy(&sql[start..i]).into_owned());
-        } else {
-            out.push((c as char).to_string());
-            i += 1;
-        }
-    }
-    out
+/// What an `ALTER TABLE` statement does, as far as the rename check needs to know.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AlterForm {
+    /// The statement is not `[EXPLAIN [QUERY PLAN]] ALTER TABLE …`.
+    NotAlter,
+    /// `ALTER TABLE [schema.]table RENAME TO <name>`: the new name, unquoted.
+    RenameTo(Vec<u8>),
+    /// Another form SQLite knows: `RENAME [COLUMN]`, `ADD`, `DROP`, `ALTER [COLUMN]`.
+    Other,
+    /// Starts as `ALTER TABLE` but follows no form this check knows (refused: fail closed).
+    Unknown,
 }
 
-/// For `ALTER TABLE x RENAME TO <reserved>`: the reserved target name.
-pub fn renames_to_reserved(sql: &[u8]) -> Option<String> {
-    let t = tokens(sql);
-    let upper = |i: usize| t.get(i).map(|s| s.to_ascii_uppercase());
-    if upper(0).as_deref() != Some("ALTER") || upper(1).as_deref() != Some("TABLE") {
-        return None;
+/// Reads the statement at the start of `sql` (one statement, as `sqlite3_prepare` consumed
+/// it) with SQLite's grammar for `ALTER TABLE`:
+///
+/// ```text
+/// cmd ::= ALTER TABLE fullname RENAME TO nm
+/// cmd ::= ALTER TABLE fullname RENAME kwcolumn_opt nm TO nm
+/// cmd ::= ALTER TABLE fullname (ADD | DROP | ALTER) …
+/// fullname ::= nm | nm DOT nm        nm ::= ID | INDEXED | JOIN_KW | STRING
+/// ```
+///
+/// Tokens are positional: a keyword used as a name (`ALTER TABLE rename RENAME TO x`), a
+/// quoted `"rename"` or a comment between tokens cannot shift the target.
+pub fn alter_form(sql: &[u8]) -> AlterForm {
+    let mut t = significant(sql)
+        .skip_while(|t| t.kind == Kind::Semi)
+        .peekable();
+    if t.next_if(|t| t.is_word("EXPLAIN")).is_some()
+        && t.next_if(|t| t.is_word("QUERY")).is_some()
+        && t.next_if(|t| t.is_word("PLAN")).is_none()
+    {
+        return AlterForm::NotAlter;
     }
-    let pos = t.iter().position(|s| s.eq_ignore_ascii_case("RENAME"))?;
-    if upper(pos + 1).as_deref() != Some("TO") {
-        return None; // RENAME COLUMN
+    if t.next_if(|t| t.is_word("ALTER")).is_none() || t.next_if(|t| t.is_word("TABLE")).is_none() {
+        return AlterForm::NotAlter;
     }
-    let target = t.get(pos + 2)?;
-    (!is_allowed_name(target)).then(|| target.clone())
+    // fullname
+    if t.next_if(Token::is_name).is_none() {
+        return AlterForm::Unknown;
+    }
+    if t.next_if(|t| t.kind == Kind::Dot).is_some() && t.next_if(Token::is_name).is_none() {
+        return AlterForm::Unknown;
+    }
+    match t.next() {
+        Some(w) if w.is_word("RENAME") => match t.next() {
+            Some(to) if to.is_word("TO") => match t.next() {
+                Some(name) if name.is_name() => AlterForm::RenameTo(name.name()),
+                _ => AlterForm::Unknown,
+            },
+            Some(col) if col.is_name() => AlterForm::Other,
+            _ => AlterForm::Unknown,
+        },
+        Some(w) if w.is_word("ADD") || w.is_word("DROP") || w.is_word("ALTER") => AlterForm::Other,
+        _ => AlterForm::Unknown,
+    }
+}
+
+/// A name an object of user SQL may not take: a reserved (`_cf_…`) one, or — for a virtual
+/// table (`virtual_table`), whose shadow tables are named `<name>_data`, `<name>_node`, … —
+/// a name whose shadow tables would be reserved (`_cf`, any case).
+pub fn reserved_target(name: &[u8], virtual_table: bool) -> bool {
+    let p = RESERVED_NAME_PREFIX.as_bytes();
+    let reserved = name.len() >= p.len() && name[..p.len()].eq_ignore_ascii_case(p);
+    reserved || (virtual_table && name.eq_ignore_ascii_case(&p[..p.len() - 1]))
+}
+
+/// SQLite's text for an authorizer denial; workerd reports a refused rename with it (its
+/// SQLite passes the new name to the authorizer), formatted `<message>: SQLITE_AUTH`.
+pub const NOT_AUTHORIZED: &str = "not authorized";
+
+/// The check of a compiled statement of user SQL that SQLite's authorizer cannot make: the
+/// target of `ALTER TABLE … RENAME TO`. `saw_alter` says whether the authorizer was asked
+/// about an `ALTER TABLE` while it compiled; `is_virtual(table)` whether a table is virtual.
+/// Returns true to refuse the statement.
+pub fn refuse_compiled(
+    sql: &[u8],
+    saw_alter: Option<&str>,
+    is_virtual: &mut dyn FnMut(&str) -> bool,
+) -> bool {
+    match alter_form(sql) {
+        AlterForm::RenameTo(name) => {
+            reserved_target(&name, false)
+                || (reserved_target(&name, true) && saw_alter.is_some_and(&mut *is_virtual))
+        }
+        AlterForm::Other => false,
+        // SQLite compiled an ALTER TABLE this check cannot read: refuse rather than guess.
+        AlterForm::NotAlter | AlterForm::Unknown => saw_alter.is_some(),
+    }
 }
 
 #[cfg(test)]
@@ -292,20 +345,47 @@ mod tests {
     }
 
     #[test]
-    fn rename_to_reserved_name_is_found_through_quotes_and_comments() {
+    fn rename_target_is_read_positionally() {
+        use AlterForm::*;
+        let form = |s: &str| alter_form(s.as_bytes());
         assert_eq!(
-            renames_to_reserved(b"ALTER TABLE t RENAME TO _cf_x").as_deref(),
-            Some("_cf_x")
+            form("ALTER TABLE t RENAME TO _cf_x"),
+            RenameTo(b"_cf_x".to_vec())
         );
         assert_eq!(
-            renames_to_reserved(b"alter /* c */ table \"t\" rename to \"_CF_y\"").as_deref(),
-            Some("_CF_y")
+            form("alter /* c */ table \"t\" rename to \"_CF_y\""),
+            RenameTo(b"_CF_y".to_vec())
         );
-        assert_eq!(renames_to_reserved(b"ALTER TABLE t RENAME TO ok"), None);
         assert_eq!(
-            renames_to_reserved(b"ALTER TABLE t RENAME COLUMN a TO _cf_b"),
-            None
+            form("ALTER TABLE \"rename\" RENAME TO _cf_KV"),
+            RenameTo(b"_cf_KV".to_vec())
         );
-        assert_eq!(renames_to_reserved(b"SELECT 'ALTER TABLE'"), None);
+        assert_eq!(
+            form("ALTER TABLE rename RENAME TO x"),
+            RenameTo(b"x".to_vec())
+        );
+        assert_eq!(
+            form("ALTER TABLE main.[t] RENAME TO '_cf_z'"),
+            RenameTo(b"_cf_z".to_vec())
+        );
+        assert_eq!(
+            form("EXPLAIN ALTER TABLE t RENAME TO y"),
+            RenameTo(b"y".to_vec())
+        );
+        assert_eq!(form("ALTER TABLE t RENAME COLUMN a TO _cf_b"), Other);
+        assert_eq!(form("ALTER TABLE t RENAME a TO _cf_b"), Other);
+        assert_eq!(form("ALTER TABLE t ADD COLUMN _cf_c"), Other);
+        assert_eq!(form("SELECT 'ALTER TABLE'"), NotAlter);
+        assert_eq!(form("ALTER TABLE t RENAME"), Unknown);
+    }
+
+    #[test]
+    fn virtual_tables_may_not_take_a_name_whose_shadow_tables_are_reserved() {
+        assert!(reserved_target(b"_cf_x", false));
+        assert!(reserved_target(b"_CF_", false));
+        assert!(!reserved_target(b"_cf", false));
+        assert!(reserved_target(b"_Cf", true));
+        assert!(!reserved_target(b"_c", true));
+        assert!(!reserved_target(b"cf_x", true));
     }
 }

@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 
 use crate::error::CoreError;
 use crate::ids::{self, ObjectId};
+use crate::storage::alarm_index::{index_path, AlarmIndex, IndexedAlarm};
 
 /// A namespace's storage directory, exclusively locked while the runtime lives.
 pub struct NamespaceDir {
     path: PathBuf,
-    /// `metadata.sqlite`: the namespace's alarm index, as workerd keeps it.
-    alarms: std::sync::Mutex<rusqlite::Connection>,
+    /// `metadata.sqlite`: the namespace's alarm index, as workerd keeps it (a damaged one
+    /// disables the namespace's alarms only, see `alarm_index.rs`).
+    alarms: AlarmIndex,
     /// An advisory lock on `metadata.sqlite` (the namespace's alarm index, so the lock adds
     /// no file of its own). `flock` locks are per open file, so a second runtime in the same
     /// process is refused too. SQLite's own locks are `fcntl` locks and do not interfere.
@@ -51,24 +53,10 @@ impl NamespaceDir {
                 )))
             }
         }
-        let alarms = rusqlite::Connection::open(path.join("metadata.sqlite"))
-            .and_then(|c| {
-                c.execute_batch(
-                    "PRAGMA journal_mode=WAL; \
-                     CREATE TABLE IF NOT EXISTS _cf_ALARM (actor_id TEXT PRIMARY KEY, \
-                     scheduled_time INTEGER, actor_name TEXT) WITHOUT ROWID;",
-                )?;
-                Ok(c)
-            })
-            .map_err(|e| {
-                CoreError::Storage(format!(
-                    "Alarm index {} cannot be opened: {e}",
-                    path.join("metadata.sqlite").display()
-                ))
-            })?;
+        let alarms = AlarmIndex::open(&index_path(&path));
         Ok(NamespaceDir {
             path,
-            alarms: std::sync::Mutex::new(alarms),
+            alarms,
             _lock: lock,
         })
     }
@@ -80,30 +68,17 @@ impl NamespaceDir {
         time_ns: Option<i64>,
         name: Option<&str>,
     ) -> Result<(), CoreError> {
-        let conn = self.alarms.lock().unwrap_or_else(|e| e.into_inner());
-        let hex = ids::to_hex(id);
-        let r = match time_ns {
-            Some(t) => conn.execute(
-                "INSERT OR REPLACE INTO _cf_ALARM (actor_id, scheduled_time, actor_name) VALUES (?1, ?2, ?3)",
-                rusqlite::params![hex, t, name],
-            ),
-            None => conn.execute("DELETE FROM _cf_ALARM WHERE actor_id = ?1", rusqlite::params![hex]),
-        };
-        r.map(|_| ())
-            .map_err(|e| CoreError::Storage(format!("alarm index: {e}")))
+        self.alarms.set(id, time_ns, name)
     }
 
     /// Every alarm in the index: (id hex, time ns, name).
-    pub fn alarms(&self) -> Result<Vec<(String, i64, Option<String>)>, CoreError> {
-        let conn = self.alarms.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stmt = conn
-            .prepare("SELECT actor_id, scheduled_time, actor_name FROM _cf_ALARM WHERE scheduled_time IS NOT NULL")
-            .map_err(|e| CoreError::Storage(format!("alarm index: {e}")))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| CoreError::Storage(format!("alarm index: {e}")))?;
-        Ok(rows)
+    pub fn alarms(&self) -> Result<Vec<IndexedAlarm>, CoreError> {
+        self.alarms.alarms()
+    }
+
+    /// Why this namespace's alarm index is unusable (naming the file), if it is.
+    pub fn alarm_index_error(&self) -> Option<String> {
+        self.alarms.error()
     }
 
     pub fn path(&self) -> &Path {
