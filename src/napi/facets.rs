@@ -10,7 +10,7 @@ use crate::hub::HUB;
 use crate::inbox::Payload;
 
 use super::values::{read_payload, read_string, Raw};
-use super::{core_error, tid};
+use super::{core_error, guard, tid};
 
 /// An entry id (number), -1 when there is none, or the sticky failure (its encoded error).
 fn found_to_js(env: &Env, found: Found) -> Result<Raw> {
@@ -38,25 +38,19 @@ fn found_to_js(env: &Env, found: Found) -> Result<Raw> {
 }
 
 /// The entry `name` under this thread's instance (see `found_to_js`).
-#[napi(
-    catch_unwind,
-    js_name = "facetLookup",
-    ts_return_type = "number | string | Buffer"
-)]
+#[napi(js_name = "facetLookup", ts_return_type = "number | string | Buffer")]
 pub fn facet_lookup(env: Env, name: String) -> Result<Raw> {
-    let found = HUB
-        .facet_lookup(tid(&env)?, &name)
-        .map_err(|e| core_error(&env, e))?;
-    found_to_js(&env, found)
+    guard(env, move || {
+        let found = HUB
+            .facet_lookup(tid(&env)?, &name)
+            .map_err(|e| core_error(&env, e))?;
+        found_to_js(&env, found)
+    })
 }
 
 /// Creates the entry `name` (or reuses it: form B always, form A when `startup` is equal).
 /// With `failure`, the entry is a sticky failure.
-#[napi(
-    catch_unwind,
-    js_name = "facetCreate",
-    ts_return_type = "number | string | Buffer"
-)]
+#[napi(js_name = "facetCreate", ts_return_type = "number | string | Buffer")]
 pub fn facet_create(
     env: Env,
     name: String,
@@ -64,23 +58,25 @@ pub fn facet_create(
     replace: bool,
     failure: Option<Unknown<'_>>,
 ) -> Result<Raw> {
-    let failure = match failure {
-        Some(f) => Some(unsafe { read_payload(env.raw(), f.raw())? }),
-        None => None,
-    };
-    let mode = if replace {
-        CreateMode::ReplaceIfDifferent
-    } else {
-        CreateMode::KeepExisting
-    };
-    let found = HUB
-        .facet_create(tid(&env)?, &name, startup, mode, failure)
-        .map_err(|e| core_error(&env, e))?;
-    found_to_js(&env, found)
+    guard(env, move || {
+        let failure = match failure {
+            Some(f) => Some(unsafe { read_payload(env.raw(), f.raw())? }),
+            None => None,
+        };
+        let mode = if replace {
+            CreateMode::ReplaceIfDifferent
+        } else {
+            CreateMode::KeepExisting
+        };
+        let found = HUB
+            .facet_create(tid(&env)?, &name, startup, mode, failure)
+            .map_err(|e| core_error(&env, e))?;
+        found_to_js(&env, found)
+    })
 }
 
 /// Calls facet entry `entry`; returns the call id.
-#[napi(catch_unwind, js_name = "facetCall")]
+#[napi(js_name = "facetCall")]
 pub fn facet_call(
     env: Env,
     rt: u32,
@@ -88,41 +84,51 @@ pub fn facet_call(
     method: Unknown<'_>,
     payload: Unknown<'_>,
 ) -> Result<f64> {
-    let (method, payload) = unsafe {
-        (
-            read_string(env.raw(), method.raw())?,
-            read_payload(env.raw(), payload.raw())?,
-        )
-    };
-    HUB.facet_call(tid(&env)?, rt, entry as u64, method, payload)
-        .map(|c| c as f64)
-        .map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        let (method, payload) = unsafe {
+            (
+                read_string(env.raw(), method.raw())?,
+                read_payload(env.raw(), payload.raw())?,
+            )
+        };
+        HUB.facet_call(tid(&env)?, rt, entry as u64, method, payload)
+            .map(|c| c as f64)
+            .map_err(|e| core_error(&env, e))
+    })
 }
 
 /// `abort(name, reason)` (`reason`: the encoded error) or, without a reason, `delete(name)`.
-#[napi(catch_unwind, js_name = "facetStop")]
+#[napi(js_name = "facetStop")]
 pub fn facet_stop(env: Env, name: String, reason: Option<Unknown<'_>>) -> Result<()> {
-    let reason = match reason {
-        Some(r) => StopReason::Abort(unsafe { read_payload(env.raw(), r.raw())? }),
-        None => StopReason::Delete,
-    };
-    HUB.facet_stop(tid(&env)?, &name, reason)
-        .map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        let reason = match reason {
+            Some(r) => StopReason::Abort(unsafe { read_payload(env.raw(), r.raw())? }),
+            None => StopReason::Delete,
+        };
+        HUB.facet_stop(tid(&env)?, &name, reason)
+            .map_err(|e| core_error(&env, e))
+    })
 }
 
-#[napi(catch_unwind, js_name = "facetClone")]
+#[napi(js_name = "facetClone")]
 pub fn facet_clone(env: Env, src: String, dst: String) -> Result<()> {
-    HUB.facet_clone(tid(&env)?, &src, &dst)
-        .map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        HUB.facet_clone(tid(&env)?, &src, &dst)
+            .map_err(|e| core_error(&env, e))
+    })
 }
 
-#[napi(catch_unwind, js_name = "facetList")]
+#[napi(js_name = "facetList")]
 pub fn facet_list(env: Env) -> Result<Vec<String>> {
-    HUB.facet_list(tid(&env)?).map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        HUB.facet_list(tid(&env)?).map_err(|e| core_error(&env, e))
+    })
 }
 
-#[napi(catch_unwind, js_name = "facetsDeleteAll")]
+#[napi(js_name = "facetsDeleteAll")]
 pub fn facets_delete_all(env: Env) -> Result<()> {
-    HUB.facets_delete_all(tid(&env)?)
-        .map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        HUB.facets_delete_all(tid(&env)?)
+            .map_err(|e| core_error(&env, e))
+    })
 }

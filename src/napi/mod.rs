@@ -115,13 +115,39 @@ pub(crate) fn throw_with(
     Error::new(Status::PendingException, message.to_owned())
 }
 
+/// Runs the body of a binding function. A Rust panic (a bug) becomes a JS `Error` with code
+/// `ERR_DO_PANIC` instead of unwinding into Node; napi-rs's own `catch_unwind` would throw it
+/// with code "GenericFailure", so every function of the binding goes through here.
+pub(crate) fn guard<T>(env: Env, body: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic without a message");
+            Err(throw(
+                &env,
+                JsErrorClass::Error,
+                ErrorCode::Panic,
+                &format!("durable-facets: internal panic: {what}"),
+            ))
+        }
+    }
+}
+
 /// The error taxonomy for JS: `{ [name]: code }` for every `ErrorCode` (lib/errors.js).
-#[napi(catch_unwind, js_name = "errorCodes")]
-pub fn error_codes() -> std::collections::HashMap<String, String> {
-    ErrorCode::ALL
-        .iter()
-        .map(|c| (c.name().to_owned(), c.as_str().to_owned()))
-        .collect()
+#[napi(js_name = "errorCodes")]
+pub fn error_codes(env: Env) -> Result<std::collections::HashMap<String, String>> {
+    guard(env, move || {
+        Ok({
+            ErrorCode::ALL
+                .iter()
+                .map(|c| (c.name().to_owned(), c.as_str().to_owned()))
+                .collect()
+        })
+    })
 }
 
 fn with_port<T>(env: &Env, f: impl FnOnce(&mut Port) -> Result<T>) -> Result<T> {
@@ -169,56 +195,62 @@ unsafe fn attach(
 }
 
 /// Attaches the calling (main) thread as a caller. Returns its thread id.
-#[napi(catch_unwind, js_name = "attachCaller")]
+#[napi(js_name = "attachCaller")]
 pub fn attach_caller(env: Env, pump: Unknown<'_>) -> Result<u32> {
-    if let Some(t) = PORT.with(|p| p.borrow().as_ref().map(|p| p.tid)) {
-        return Ok(t);
-    }
-    let (inbox, tsfn) = unsafe { attach(&env, pump)? };
-    let tid = HUB.attach_caller(inbox.clone());
-    // A caller keeps the process alive only while it waits for answers.
-    unsafe { sys::napi_unref_threadsafe_function(env.raw(), tsfn) };
-    PORT.with(|p| {
-        *p.borrow_mut() = Some(Port {
-            tid,
-            inbox,
-            tsfn,
-            spare: Vec::new(),
-            worker: false,
-        })
-    });
-    Ok(tid)
+    guard(env, move || {
+        if let Some(t) = PORT.with(|p| p.borrow().as_ref().map(|p| p.tid)) {
+            return Ok(t);
+        }
+        let (inbox, tsfn) = unsafe { attach(&env, pump)? };
+        let tid = HUB.attach_caller(inbox.clone());
+        // A caller keeps the process alive only while it waits for answers.
+        unsafe { sys::napi_unref_threadsafe_function(env.raw(), tsfn) };
+        PORT.with(|p| {
+            *p.borrow_mut() = Some(Port {
+                tid,
+                inbox,
+                tsfn,
+                spare: Vec::new(),
+                worker: false,
+            })
+        });
+        Ok(tid)
+    })
 }
 
 /// Attaches a worker thread under the id its supervisor reserved. Returns the runtime id.
-#[napi(catch_unwind, js_name = "attachWorker")]
+#[napi(js_name = "attachWorker")]
 pub fn attach_worker(env: Env, pump: Unknown<'_>, tid: u32) -> Result<u32> {
-    let (inbox, tsfn) = unsafe { attach(&env, pump)? };
-    PORT.with(|p| {
-        *p.borrow_mut() = Some(Port {
-            tid,
-            inbox: inbox.clone(),
-            tsfn,
-            spare: Vec::new(),
-            worker: true,
-        })
-    });
-    HUB.attach_worker(tid, inbox)
-        .map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        let (inbox, tsfn) = unsafe { attach(&env, pump)? };
+        PORT.with(|p| {
+            *p.borrow_mut() = Some(Port {
+                tid,
+                inbox: inbox.clone(),
+                tsfn,
+                spare: Vec::new(),
+                worker: true,
+            })
+        });
+        HUB.attach_worker(tid, inbox)
+            .map_err(|e| core_error(&env, e))
+    })
 }
 
 /// Whether this thread's wake-ups keep its event loop alive.
-#[napi(catch_unwind, js_name = "setRef")]
+#[napi(js_name = "setRef")]
 pub fn set_ref(env: Env, on: bool) -> Result<()> {
-    with_port(&env, |p| {
-        unsafe {
-            if on {
-                sys::napi_ref_threadsafe_function(env.raw(), p.tsfn);
-            } else {
-                sys::napi_unref_threadsafe_function(env.raw(), p.tsfn);
+    guard(env, move || {
+        with_port(&env, |p| {
+            unsafe {
+                if on {
+                    sys::napi_ref_threadsafe_function(env.raw(), p.tsfn);
+                } else {
+                    sys::napi_unref_threadsafe_function(env.raw(), p.tsfn);
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     })
 }
 
@@ -238,35 +270,33 @@ fn drain_port(env: &Env, port: &mut Port) -> Result<Raw> {
 }
 
 /// Everything queued for this thread (see `values::deliveries_to_js`), or null.
-#[napi(catch_unwind, ts_return_type = "Array<unknown> | null")]
+#[napi(ts_return_type = "Array<unknown> | null")]
 pub fn drain(env: Env) -> Result<Raw> {
-    with_port(&env, |p| drain_port(&env, p))
+    guard(env, move || with_port(&env, |p| drain_port(&env, p)))
 }
 
 /// Spins up to `micros` (capped) for deliveries, then drains. Worker threads only.
-#[napi(
-    catch_unwind,
-    js_name = "spinDrain",
-    ts_return_type = "Array<unknown> | null"
-)]
+#[napi(js_name = "spinDrain", ts_return_type = "Array<unknown> | null")]
 pub fn spin_drain(env: Env, micros: u32) -> Result<Raw> {
-    with_port(&env, |p| {
-        if p.worker {
-            p.inbox
-                .spin(Duration::from_micros(micros as u64).min(MAX_SPIN));
-        }
-        drain_port(&env, p)
+    guard(env, move || {
+        with_port(&env, |p| {
+            if p.worker {
+                p.inbox
+                    .spin(Duration::from_micros(micros as u64).min(MAX_SPIN));
+            }
+            drain_port(&env, p)
+        })
     })
 }
 
 /// Announces that this thread goes back to its event loop. True means deliveries arrived
 /// meanwhile and must be drained now.
-#[napi(catch_unwind)]
+#[napi]
 pub fn park(env: Env) -> Result<bool> {
-    with_port(&env, |p| Ok(p.inbox.park()))
+    guard(env, move || with_port(&env, |p| Ok(p.inbox.park())))
 }
 
-#[napi(catch_unwind, js_name = "createRuntime")]
+#[napi(js_name = "createRuntime")]
 pub fn create_runtime(
     env: Env,
     namespaces: Vec<String>,
@@ -276,46 +306,52 @@ pub fn create_runtime(
     sync_full: bool,
     max_running: u32,
 ) -> Result<u32> {
-    let supervisor = tid(&env)?;
-    HUB.create_runtime(
-        supervisor,
-        RuntimeConfig {
-            namespaces,
-            isolate,
-            warm_threads,
-            storage: storage.map(std::path::PathBuf::from),
-            sync_full,
-            max_running,
-        },
-    )
-    .map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        let supervisor = tid(&env)?;
+        HUB.create_runtime(
+            supervisor,
+            RuntimeConfig {
+                namespaces,
+                isolate,
+                warm_threads,
+                storage: storage.map(std::path::PathBuf::from),
+                sync_full,
+                max_running,
+            },
+        )
+        .map_err(|e| core_error(&env, e))
+    })
 }
 
 /// Ends a runtime; returns the worker thread ids to terminate.
-#[napi(catch_unwind, js_name = "disposeRuntime")]
-pub fn dispose_runtime(rt: u32) -> Vec<u32> {
-    HUB.dispose_runtime(rt)
+#[napi(js_name = "disposeRuntime")]
+pub fn dispose_runtime(env: Env, rt: u32) -> Result<Vec<u32>> {
+    guard(env, move || Ok(HUB.dispose_runtime(rt)))
 }
 
-#[napi(catch_unwind, js_name = "reserveThread")]
+#[napi(js_name = "reserveThread")]
 pub fn reserve_thread(env: Env, rt: u32) -> Result<u32> {
-    HUB.reserve_thread(rt).map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        HUB.reserve_thread(rt).map_err(|e| core_error(&env, e))
+    })
 }
 
 /// The supervisor saw a worker exit. `reason` (an error payload) says why when the
 /// supervisor knows it (out of memory); calls addressed to the thread reject with it.
-#[napi(catch_unwind, js_name = "threadExited")]
+#[napi(js_name = "threadExited")]
 pub fn thread_exited(env: Env, tid: u32, reason: Option<Unknown<'_>>) -> Result<()> {
-    let reason = match reason {
-        Some(r) => Some(unsafe { read_payload(env.raw(), r.raw())? }),
-        None => None,
-    };
-    HUB.thread_died(tid, reason);
-    Ok(())
+    guard(env, move || {
+        let reason = match reason {
+            Some(r) => Some(unsafe { read_payload(env.raw(), r.raw())? }),
+            None => None,
+        };
+        HUB.thread_died(tid, reason);
+        Ok(())
+    })
 }
 
 /// Sends an RPC to object `idHex` of namespace `ns`. Returns the call id.
-#[napi(catch_unwind)]
+#[napi]
 pub fn call(
     env: Env,
     rt: u32,
@@ -325,90 +361,105 @@ pub fn call(
     method: Unknown<'_>,
     payload: Unknown<'_>,
 ) -> Result<f64> {
-    let raw = env.raw();
-    let (id_hex, method, payload) = unsafe {
-        (
-            read_string(raw, id_hex.raw())?,
-            read_string(raw, method.raw())?,
-            read_payload(raw, payload.raw())?,
-        )
-    };
-    let id = ids::parse_hex(&id_hex).map_err(|e| core_error(&env, e))?;
-    let from = tid(&env)?;
-    HUB.call(from, rt, ns, id, name, method, payload)
-        .map(|c| c as f64)
-        .map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        let raw = env.raw();
+        let (id_hex, method, payload) = unsafe {
+            (
+                read_string(raw, id_hex.raw())?,
+                read_string(raw, method.raw())?,
+                read_payload(raw, payload.raw())?,
+            )
+        };
+        let id = ids::parse_hex(&id_hex).map_err(|e| core_error(&env, e))?;
+        let from = tid(&env)?;
+        HUB.call(from, rt, ns, id, name, method, payload)
+            .map(|c| c as f64)
+            .map_err(|e| core_error(&env, e))
+    })
 }
 
 /// Answers call `call` with `status` (0 ok, 1 error, 2 error that resets the object).
-#[napi(catch_unwind)]
+#[napi]
 pub fn reply(env: Env, call: f64, status: u32, payload: Unknown<'_>) -> Result<()> {
-    let payload = unsafe { read_payload(env.raw(), payload.raw())? };
-    let status = match status {
-        0 => ReplyStatus::Ok,
-        1 => ReplyStatus::Error,
-        _ => ReplyStatus::Reset,
-    };
-    let from = tid(&env)?;
-    HUB.reply(from, call as u64, status, payload);
-    Ok(())
+    guard(env, move || {
+        let payload = unsafe { read_payload(env.raw(), payload.raw())? };
+        let status = match status {
+            0 => ReplyStatus::Ok,
+            1 => ReplyStatus::Error,
+            _ => ReplyStatus::Reset,
+        };
+        let from = tid(&env)?;
+        HUB.reply(from, call as u64, status, payload);
+        Ok(())
+    })
 }
 
 /// This thread's instance is broken: reject every call addressed to it with `payload`.
-#[napi(catch_unwind, js_name = "breakSelf")]
+#[napi(js_name = "breakSelf")]
 pub fn break_self(env: Env, payload: Unknown<'_>) -> Result<()> {
-    let payload = unsafe { read_payload(env.raw(), payload.raw())? };
-    HUB.break_thread(tid(&env)?, payload);
-    Ok(())
+    guard(env, move || {
+        let payload = unsafe { read_payload(env.raw(), payload.raw())? };
+        HUB.break_thread(tid(&env)?, payload);
+        Ok(())
+    })
 }
 
 /// The supervisor's CPU watchdog: thread `tid` ran one synchronous stretch for too long.
 /// Its instance breaks with `payload`; the supervisor terminates the thread.
-#[napi(catch_unwind, js_name = "breakThread")]
+#[napi(js_name = "breakThread")]
 pub fn break_thread(env: Env, tid: u32, payload: Unknown<'_>) -> Result<()> {
-    let payload = unsafe { read_payload(env.raw(), payload.raw())? };
-    HUB.break_thread(tid, payload);
-    Ok(())
+    guard(env, move || {
+        let payload = unsafe { read_payload(env.raw(), payload.raw())? };
+        HUB.break_thread(tid, payload);
+        Ok(())
+    })
 }
 
 /// 0 when this thread retired (it must end now), otherwise ms until it may ask again.
-#[napi(catch_unwind, js_name = "tryRetire")]
+#[napi(js_name = "tryRetire")]
 pub fn try_retire(env: Env, idle_ms: f64) -> Result<f64> {
-    Ok(HUB.try_retire(tid(&env)?, idle_ms.max(0.0) as u64) as f64)
+    guard(env, move || {
+        Ok(HUB.try_retire(tid(&env)?, idle_ms.max(0.0) as u64) as f64)
+    })
 }
 
-#[napi(catch_unwind, js_name = "idFromName")]
+#[napi(js_name = "idFromName")]
 pub fn id_from_name(env: Env, rt: u32, ns: u32, name: String) -> Result<String> {
-    let key = HUB.namespace_key(rt, ns).map_err(|e| core_error(&env, e))?;
-    Ok(ids::to_hex(&key.id_from_name(&name)))
+    guard(env, move || {
+        let key = HUB.namespace_key(rt, ns).map_err(|e| core_error(&env, e))?;
+        Ok(ids::to_hex(&key.id_from_name(&name)))
+    })
 }
 
-#[napi(catch_unwind, js_name = "newUniqueId")]
+#[napi(js_name = "newUniqueId")]
 pub fn new_unique_id(env: Env, rt: u32, ns: u32) -> Result<String> {
-    let key = HUB.namespace_key(rt, ns).map_err(|e| core_error(&env, e))?;
-    key.new_unique_id()
-        .map(|id| ids::to_hex(&id))
-        .map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        let key = HUB.namespace_key(rt, ns).map_err(|e| core_error(&env, e))?;
+        key.new_unique_id()
+            .map(|id| ids::to_hex(&id))
+            .map_err(|e| core_error(&env, e))
+    })
 }
 
 /// Validates a 64-hex id for namespace `ns`; returns it in lowercase.
-#[napi(catch_unwind, js_name = "parseId")]
+#[napi(js_name = "parseId")]
 pub fn parse_id(env: Env, rt: u32, ns: u32, text: String) -> Result<String> {
-    let key = HUB.namespace_key(rt, ns).map_err(|e| core_error(&env, e))?;
-    key.parse(&text)
-        .map(|id| ids::to_hex(&id))
-        .map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        let key = HUB.namespace_key(rt, ns).map_err(|e| core_error(&env, e))?;
+        key.parse(&text)
+            .map(|id| ids::to_hex(&id))
+            .map_err(|e| core_error(&env, e))
+    })
 }
 
 /// For tests of the panic guard: a Rust panic must surface as a JS error.
-#[napi(catch_unwind, js_name = "panicForTest")]
-pub fn panic_for_test() {
-    panic!("deliberate panic for test");
+#[napi(js_name = "panicForTest")]
+pub fn panic_for_test(env: Env) -> Result<()> {
+    guard(env, || panic!("deliberate panic for test"))
 }
 
 /// `rt.inspect`: `[fullName, facetId | null, databaseSize, running]` per database, root first.
 #[napi(
-    catch_unwind,
     js_name = "inspectObject",
     ts_return_type = "Array<[string, number | null, number, boolean]>"
 )]
@@ -418,12 +469,16 @@ pub fn inspect_object(
     ns: u32,
     id_hex: String,
 ) -> Result<Vec<crate::hub::inspect::FacetInfo>> {
-    let id = ids::parse_hex(&id_hex).map_err(|e| core_error(&env, e))?;
-    HUB.inspect(rt, ns, id).map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        let id = ids::parse_hex(&id_hex).map_err(|e| core_error(&env, e))?;
+        HUB.inspect(rt, ns, id).map_err(|e| core_error(&env, e))
+    })
 }
 
 /// `rt.listIds`: ids (hex) of the namespace's objects that have storage.
-#[napi(catch_unwind, js_name = "listIds")]
+#[napi(js_name = "listIds")]
 pub fn list_ids(env: Env, rt: u32, ns: u32) -> Result<Vec<String>> {
-    HUB.list_ids(rt, ns).map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        HUB.list_ids(rt, ns).map_err(|e| core_error(&env, e))
+    })
 }

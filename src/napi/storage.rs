@@ -20,7 +20,7 @@ use crate::storage::kv::ListRange;
 
 use super::values::{read_string, typed_array_bytes, Raw};
 use super::wake::check;
-use super::{core_error, throw, throw_with, tid, JsErrorClass};
+use super::{core_error, guard, throw, throw_with, tid, JsErrorClass};
 use crate::error::ErrorCode;
 use crate::storage::sql_error;
 
@@ -130,50 +130,56 @@ unsafe fn pin(env: sys::napi_env, value: sys::napi_value) -> napi::Result<(*mut 
 
 /// Opens this thread's database and registers the statistics array (Float64Array) and the
 /// value scratch buffer (Uint8Array). Returns the statement epoch (see `Database::epoch`).
-#[napi(catch_unwind, js_name = "storageOpen")]
+#[napi(js_name = "storageOpen")]
 pub fn storage_open(env: Env, stats: Unknown<'_>, scratch: Unknown<'_>) -> Result<u32> {
-    let me = tid(&env)?;
-    let db = HUB.open_storage(me).map_err(|e| core_error(&env, e))?;
-    let (stats_ptr, stats_len) = unsafe { pin(env.raw(), napi::JsValue::raw(&stats))? };
-    let (scratch, scratch_len) = unsafe { pin(env.raw(), napi::JsValue::raw(&scratch))? };
-    if stats_len < STAT_LEN * 8 {
-        return Err(Error::new(Status::InvalidArg, "stats array too short"));
-    }
-    let epoch = db.lock().epoch();
-    STORAGE.with(|s| {
-        *s.borrow_mut() = Some(ThreadStorage {
-            db,
-            tid: me,
-            stats: stats_ptr as *mut f64,
-            scratch,
-            scratch_len,
-        })
-    });
-    Ok(epoch)
+    guard(env, move || {
+        let me = tid(&env)?;
+        let db = HUB.open_storage(me).map_err(|e| core_error(&env, e))?;
+        let (stats_ptr, stats_len) = unsafe { pin(env.raw(), napi::JsValue::raw(&stats))? };
+        let (scratch, scratch_len) = unsafe { pin(env.raw(), napi::JsValue::raw(&scratch))? };
+        if stats_len < STAT_LEN * 8 {
+            return Err(Error::new(Status::InvalidArg, "stats array too short"));
+        }
+        let epoch = db.lock().epoch();
+        STORAGE.with(|s| {
+            *s.borrow_mut() = Some(ThreadStorage {
+                db,
+                tid: me,
+                stats: stats_ptr as *mut f64,
+                scratch,
+                scratch_len,
+            })
+        });
+        Ok(epoch)
+    })
 }
 
-#[napi(catch_unwind, js_name = "sqlPrepare")]
+#[napi(js_name = "sqlPrepare")]
 pub fn sql_prepare(env: Env, sql: String) -> Result<u32> {
-    with_db(&env, |db, _| db.prepare(&sql))
+    guard(env, move || with_db(&env, |db, _| db.prepare(&sql)))
 }
 
 /// Column names of a single-statement program, or null for a multi-statement one.
-#[napi(catch_unwind, js_name = "sqlColumns")]
+#[napi(js_name = "sqlColumns")]
 pub fn sql_columns(env: Env, handle: u32) -> Result<Option<Vec<String>>> {
-    with_db(&env, |db, _| db.columns(handle))
+    guard(env, move || with_db(&env, |db, _| db.columns(handle)))
 }
 
 /// Column names of the last statement of the latest multi-statement exec.
-#[napi(catch_unwind, js_name = "sqlLastColumns")]
+#[napi(js_name = "sqlLastColumns")]
 pub fn sql_last_columns(env: Env) -> Result<Vec<String>> {
-    with_db(&env, |db, _| Ok(db.last_columns().to_vec()))
+    guard(env, move || {
+        with_db(&env, |db, _| Ok(db.last_columns().to_vec()))
+    })
 }
 
-#[napi(catch_unwind, js_name = "sqlFinalize")]
+#[napi(js_name = "sqlFinalize")]
 pub fn sql_finalize(env: Env, handle: u32) -> Result<()> {
-    with_db(&env, |db, _| {
-        db.finalize(handle);
-        Ok(())
+    guard(env, move || {
+        with_db(&env, |db, _| {
+            db.finalize(handle);
+            Ok(())
+        })
     })
 }
 
@@ -398,74 +404,77 @@ unsafe fn sql_exec_inner(
 /// Returns this thread's `sqlExec(handle, ...bindings)`: the first batch of rows as a flat
 /// array, or null when there are none; statistics go to the registered array.
 #[napi(
-    catch_unwind,
     js_name = "sqlExecFunction",
     ts_return_type = "(handle: number, ...bindings: unknown[]) => Array<unknown> | null"
 )]
 pub fn sql_exec_function(env: Env) -> Result<Raw> {
-    let mut f = ptr::null_mut();
-    let name = "sqlExec";
-    unsafe {
-        check(sys::napi_create_function(
-            env.raw(),
-            name.as_ptr().cast(),
-            name.len() as isize,
-            Some(sql_exec_raw),
-            ptr::null_mut(),
-            &mut f,
-        ))?;
-    }
-    Ok(Raw(f))
-}
-
-/// The next batch of an open cursor (see `sqlExec`).
-#[napi(
-    catch_unwind,
-    js_name = "sqlNext",
-    ts_return_type = "Array<unknown> | null"
-)]
-pub fn sql_next(env: Env, cursor: u32) -> Result<Raw> {
-    let mut sink = RowSink::new(env.raw());
-    let outcome = with_db(&env, |db, stats| {
-        let o = db.cursor_next(cursor, BATCH_ROWS, &mut |row| sink.push(row))?;
-        publish(stats, &o);
-        Ok(o)
-    })?;
-    let _ = outcome;
-    Ok(sink.finish())
-}
-
-#[napi(catch_unwind, js_name = "sqlCloseCursor")]
-pub fn sql_close_cursor(env: Env, cursor: u32) -> Result<()> {
-    with_db(&env, |db, _| {
-        db.cursor_close(cursor);
-        Ok(())
+    guard(env, move || {
+        let mut f = ptr::null_mut();
+        let name = "sqlExec";
+        unsafe {
+            check(sys::napi_create_function(
+                env.raw(),
+                name.as_ptr().cast(),
+                name.len() as isize,
+                Some(sql_exec_raw),
+                ptr::null_mut(),
+                &mut f,
+            ))?;
+        }
+        Ok(Raw(f))
     })
 }
 
-#[napi(catch_unwind, js_name = "sqlDatabaseSize")]
+/// The next batch of an open cursor (see `sqlExec`).
+#[napi(js_name = "sqlNext", ts_return_type = "Array<unknown> | null")]
+pub fn sql_next(env: Env, cursor: u32) -> Result<Raw> {
+    guard(env, move || {
+        let mut sink = RowSink::new(env.raw());
+        let outcome = with_db(&env, |db, stats| {
+            let o = db.cursor_next(cursor, BATCH_ROWS, &mut |row| sink.push(row))?;
+            publish(stats, &o);
+            Ok(o)
+        })?;
+        let _ = outcome;
+        Ok(sink.finish())
+    })
+}
+
+#[napi(js_name = "sqlCloseCursor")]
+pub fn sql_close_cursor(env: Env, cursor: u32) -> Result<()> {
+    guard(env, move || {
+        with_db(&env, |db, _| {
+            db.cursor_close(cursor);
+            Ok(())
+        })
+    })
+}
+
+#[napi(js_name = "sqlDatabaseSize")]
 pub fn sql_database_size(env: Env) -> Result<f64> {
-    with_db(&env, |db, _| db.database_size().map(|s| s as f64))
+    guard(env, move || {
+        with_db(&env, |db, _| db.database_size().map(|s| s as f64))
+    })
 }
 
-#[napi(catch_unwind, js_name = "txnCommit")]
+#[napi(js_name = "txnCommit")]
 pub fn txn_commit(env: Env) -> Result<()> {
-    with_db(&env, |db, _| db.commit())
+    guard(env, move || with_db(&env, |db, _| db.commit()))
 }
 
-#[napi(catch_unwind, js_name = "txnSavepoint")]
+#[napi(js_name = "txnSavepoint")]
 pub fn txn_savepoint(env: Env) -> Result<u32> {
-    with_db(&env, |db, _| db.savepoint())
+    guard(env, move || with_db(&env, |db, _| db.savepoint()))
 }
 
-#[napi(catch_unwind, js_name = "txnRelease")]
+#[napi(js_name = "txnRelease")]
 pub fn txn_release(env: Env, depth: u32) -> Result<()> {
-    with_db(&env, |db, _| db.release(depth))
+    guard(env, move || with_db(&env, |db, _| db.release(depth)))
 }
 
-#[napi(catch_unwind, js_name = "txnRollbackTo")]
+#[napi(js_name = "txnRollbackTo")]
 pub fn txn_rollback_to(env: Env, depth: u32) -> Result<()> {
-    with_db(&env, |db, _| db.rollback_to(depth))
+    guard(env, move || with_db(&env, |db, _| db.rollback_to(depth)))
 }
 
 unsafe fn buffer(env: sys::napi_env, bytes: &[u8]) -> napi::Result<sys::napi_value> {
@@ -482,56 +491,58 @@ unsafe fn buffer(env: sys::napi_env, bytes: &[u8]) -> napi::Result<sys::napi_val
 }
 
 /// The stored bytes of `key`, or undefined.
-#[napi(catch_unwind, js_name = "kvGet", ts_return_type = "Buffer | undefined")]
+#[napi(js_name = "kvGet", ts_return_type = "Buffer | undefined")]
 pub fn kv_get(env: Env, key: String) -> Result<Raw> {
-    let raw_env = env.raw();
-    let mut out: napi::Result<sys::napi_value> = Ok(ptr::null_mut());
-    with_db(&env, |db, _| {
-        db.kv_get(&key, &mut |bytes| out = unsafe { buffer(raw_env, bytes) })
-    })?;
-    let mut v = out?;
-    if v.is_null() {
-        unsafe { sys::napi_get_undefined(raw_env, &mut v) };
-    }
-    Ok(Raw(v))
+    guard(env, move || {
+        let raw_env = env.raw();
+        let mut out: napi::Result<sys::napi_value> = Ok(ptr::null_mut());
+        with_db(&env, |db, _| {
+            db.kv_get(&key, &mut |bytes| out = unsafe { buffer(raw_env, bytes) })
+        })?;
+        let mut v = out?;
+        if v.is_null() {
+            unsafe { sys::napi_get_undefined(raw_env, &mut v) };
+        }
+        Ok(Raw(v))
+    })
 }
 
 /// Copies the value of `key` into the scratch buffer. Returns its length, -1 when the key
 /// is missing, -2 when the value does not fit (then use `kvGet`).
-#[napi(catch_unwind, js_name = "kvGetInto")]
+#[napi(js_name = "kvGetInto")]
 pub fn kv_get_into(env: Env, key: Unknown<'_>) -> Result<i32> {
-    let key = unsafe { read_string(env.raw(), napi::JsValue::raw(&key))? };
-    with_db_scratch(&env, |db, _, scratch| {
-        let mut len = -1i32;
-        db.kv_get(&key, &mut |bytes| {
-            len = if bytes.len() <= scratch.len() {
-                scratch[..bytes.len()].copy_from_slice(bytes);
-                bytes.len() as i32
-            } else {
-                -2
-            };
-        })?;
-        Ok(len)
+    guard(env, move || {
+        let key = unsafe { read_string(env.raw(), napi::JsValue::raw(&key))? };
+        with_db_scratch(&env, |db, _, scratch| {
+            let mut len = -1i32;
+            db.kv_get(&key, &mut |bytes| {
+                len = if bytes.len() <= scratch.len() {
+                    scratch[..bytes.len()].copy_from_slice(bytes);
+                    bytes.len() as i32
+                } else {
+                    -2
+                };
+            })?;
+            Ok(len)
+        })
     })
 }
 
-#[napi(catch_unwind, js_name = "kvPut")]
+#[napi(js_name = "kvPut")]
 pub fn kv_put(env: Env, key: Unknown<'_>, value: &[u8]) -> Result<()> {
-    let key = unsafe { read_string(env.raw(), napi::JsValue::raw(&key))? };
-    with_db(&env, |db, _| db.kv_put(&key, value))
+    guard(env, move || {
+        let key = unsafe { read_string(env.raw(), napi::JsValue::raw(&key))? };
+        with_db(&env, |db, _| db.kv_put(&key, value))
+    })
 }
 
-#[napi(catch_unwind, js_name = "kvDelete")]
+#[napi(js_name = "kvDelete")]
 pub fn kv_delete(env: Env, key: String) -> Result<bool> {
-    with_db(&env, |db, _| db.kv_delete(&key))
+    guard(env, move || with_db(&env, |db, _| db.kv_delete(&key)))
 }
 
 /// Entries as a flat array `[key, bytes, key, bytes, …]`.
-#[napi(
-    catch_unwind,
-    js_name = "kvList",
-    ts_return_type = "Array<string | Buffer>"
-)]
+#[napi(js_name = "kvList", ts_return_type = "Array<string | Buffer>")]
 pub fn kv_list(
     env: Env,
     start: String,
@@ -540,101 +551,114 @@ pub fn kv_list(
     reverse: bool,
     limit: f64,
 ) -> Result<Raw> {
-    let raw_env = env.raw();
-    let mut array = ptr::null_mut();
-    unsafe { check(sys::napi_create_array(raw_env, &mut array))? };
-    let mut i = 0u32;
-    let mut failure: Option<Error> = None;
-    let range = ListRange {
-        start: &start,
-        end: end.as_deref(),
-        prefix: prefix.as_deref(),
-        reverse,
-        limit: if limit >= 0.0 {
-            Some(limit as u64)
-        } else {
-            None
-        },
-    };
-    with_db(&env, |db, _| {
-        db.kv_list(&range, &mut |k, v| unsafe {
-            if failure.is_some() {
-                return;
-            }
-            let mut key = ptr::null_mut();
-            let r = check(sys::napi_create_string_utf8(
-                raw_env,
-                k.as_ptr().cast(),
-                k.len() as isize,
-                &mut key,
-            ))
-            .and_then(|_| check(sys::napi_set_element(raw_env, array, i, key)))
-            .and_then(|_| buffer(raw_env, v))
-            .and_then(|b| check(sys::napi_set_element(raw_env, array, i + 1, b)));
-            if let Err(e) = r {
-                failure = Some(e);
-            }
-            i += 2;
-        })
-    })?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    Ok(Raw(array))
+    guard(env, move || {
+        let raw_env = env.raw();
+        let mut array = ptr::null_mut();
+        unsafe { check(sys::napi_create_array(raw_env, &mut array))? };
+        let mut i = 0u32;
+        let mut failure: Option<Error> = None;
+        let range = ListRange {
+            start: &start,
+            end: end.as_deref(),
+            prefix: prefix.as_deref(),
+            reverse,
+            limit: if limit >= 0.0 {
+                Some(limit as u64)
+            } else {
+                None
+            },
+        };
+        with_db(&env, |db, _| {
+            db.kv_list(&range, &mut |k, v| unsafe {
+                if failure.is_some() {
+                    return;
+                }
+                let mut key = ptr::null_mut();
+                let r = check(sys::napi_create_string_utf8(
+                    raw_env,
+                    k.as_ptr().cast(),
+                    k.len() as isize,
+                    &mut key,
+                ))
+                .and_then(|_| check(sys::napi_set_element(raw_env, array, i, key)))
+                .and_then(|_| buffer(raw_env, v))
+                .and_then(|b| check(sys::napi_set_element(raw_env, array, i + 1, b)));
+                if let Err(e) = r {
+                    failure = Some(e);
+                }
+                i += 2;
+            })
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok(Raw(array))
+    })
 }
 
 /// The alarm time in ns since the epoch, or null.
-#[napi(catch_unwind, js_name = "alarmGet")]
+#[napi(js_name = "alarmGet")]
 pub fn alarm_get(env: Env) -> Result<Option<f64>> {
-    with_db(&env, |db, _| db.get_alarm().map(|t| t.map(|v| v as f64)))
+    guard(env, move || {
+        with_db(&env, |db, _| db.get_alarm().map(|t| t.map(|v| v as f64)))
+    })
 }
 
-#[napi(catch_unwind, js_name = "alarmSet")]
+#[napi(js_name = "alarmSet")]
 pub fn alarm_set(env: Env, time_ns: Option<f64>) -> Result<()> {
-    if time_ns.is_some() {
-        // Refused before anything is written: the namespace's alarm index is unusable.
-        HUB.alarm_index_check(tid(&env)?)
-            .map_err(|e| core_error(&env, e))?;
-    }
-    with_db(&env, |db, _| db.set_alarm(time_ns.map(|t| t as i64)))
+    guard(env, move || {
+        if time_ns.is_some() {
+            // Refused before anything is written: the namespace's alarm index is unusable.
+            HUB.alarm_index_check(tid(&env)?)
+                .map_err(|e| core_error(&env, e))?;
+        }
+        with_db(&env, |db, _| db.set_alarm(time_ns.map(|t| t as i64)))
+    })
 }
 
 /// Empties the database (and rolls back the open transaction). Returns the new epoch.
-#[napi(catch_unwind, js_name = "storageDeleteAll")]
+#[napi(js_name = "storageDeleteAll")]
 pub fn storage_delete_all(env: Env) -> Result<u32> {
-    let epoch = with_db(&env, |db, _| {
-        db.delete_all()?;
-        Ok(db.epoch())
-    })?;
-    // The connection was reopened: abort must interrupt the new one.
-    STORAGE.with(|s| {
-        if let Some(ts) = s.borrow().as_ref() {
-            let db = ts.db.lock();
-            ts.db.refresh_interrupt(&db);
-        }
-    });
-    Ok(epoch)
+    guard(env, move || {
+        let epoch = with_db(&env, |db, _| {
+            db.delete_all()?;
+            Ok(db.epoch())
+        })?;
+        // The connection was reopened: abort must interrupt the new one.
+        STORAGE.with(|s| {
+            if let Some(ts) = s.borrow().as_ref() {
+                let db = ts.db.lock();
+                ts.db.refresh_interrupt(&db);
+            }
+        });
+        Ok(epoch)
+    })
 }
 
 /// This object committed a new alarm (`time_ns` null: deleted); see `Hub::alarm_changed`.
-#[napi(catch_unwind, js_name = "alarmChanged")]
+#[napi(js_name = "alarmChanged")]
 pub fn alarm_changed(env: Env, time_ns: Option<f64>, name: Option<String>) -> Result<()> {
-    HUB.alarm_changed(tid(&env)?, time_ns.map(|t| t as i64), name)
-        .map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        HUB.alarm_changed(tid(&env)?, time_ns.map(|t| t as i64), name)
+            .map_err(|e| core_error(&env, e))
+    })
 }
 
 /// Alarms recorded in the namespaces' indexes: `[nsIndex, idHex, name | null, timeMs]`.
 #[napi(
-    catch_unwind,
     js_name = "storedAlarms",
     ts_return_type = "Array<[number, string, string | null, number]>"
 )]
 pub fn stored_alarms(env: Env, rt: u32) -> Result<Vec<StoredAlarm>> {
-    HUB.stored_alarms(rt).map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        HUB.stored_alarms(rt).map_err(|e| core_error(&env, e))
+    })
 }
 
 /// Why namespaces' alarm indexes are unusable (one message per namespace, naming the file).
-#[napi(catch_unwind, js_name = "alarmIndexErrors")]
+#[napi(js_name = "alarmIndexErrors")]
 pub fn alarm_index_errors(env: Env, rt: u32) -> Result<Vec<String>> {
-    HUB.alarm_index_errors(rt).map_err(|e| core_error(&env, e))
+    guard(env, move || {
+        HUB.alarm_index_errors(rt).map_err(|e| core_error(&env, e))
+    })
 }
