@@ -23,6 +23,9 @@ pub enum CoreError {
     StorageInUse(String),
     #[error("{0}")]
     Storage(String),
+    /// A facet index that is damaged other than by a torn last record (SPEC §5.5).
+    #[error("{0}")]
+    FacetIndexCorrupt(String),
     #[error("This thread does not host a Durable Object.")]
     NotHosting,
     #[error("Facet nesting depth limit exceeded. The maximum depth including the root Durable Object is 4.")]
@@ -44,6 +47,7 @@ impl CoreError {
             CoreError::BadConfig(_) => "ERR_DO_BAD_CONFIG",
             CoreError::StorageInUse(_) => "ERR_DO_STORAGE_IN_USE",
             CoreError::Storage(_) => "ERR_DO_STORAGE",
+            CoreError::FacetIndexCorrupt(_) => "ERR_DO_FACET_INDEX_CORRUPT",
             CoreError::NotHosting => "ERR_DO_NOT_HOSTING",
             CoreError::FacetDepth => "ERR_DO_FACET_DEPTH",
             CoreError::Stopped => "ERR_DO_STOPPED",

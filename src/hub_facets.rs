@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::*;
 use crate::storage::cell::DbCell;
 use crate::storage::db::remove_database_files;
-use crate::storage::facet_index::FacetIndex;
+use crate::storage::facet_index::{FacetIndex, IndexError};
 
 /// Maximum depth of a facet tree, counting the root (workerd's limit).
 pub const MAX_DEPTH: usize = 4;
@@ -55,8 +55,11 @@ fn facet_file(dir: &NamespaceDir, root: ObjectKey, facet: u32) -> PathBuf {
     }
 }
 
-fn index_error(e: crate::storage::facet_index::IndexError) -> CoreError {
-    CoreError::Storage(e.to_string())
+pub(super) fn index_error(e: IndexError) -> CoreError {
+    match e {
+        IndexError::Corrupt { .. } => CoreError::FacetIndexCorrupt(e.to_string()),
+        IndexError::Io { .. } => CoreError::Storage(e.to_string()),
+    }
 }
 
 /// The root's facet index; `create`: make the file if missing. None without one.
@@ -125,11 +128,16 @@ pub(super) fn database_file(
 /// True when some facet below `path` has storage.
 fn descendants_have_storage(rtrec: &mut RuntimeRec, root: ObjectKey, path: &[String]) -> bool {
     if let Some(dir_path) = root_dir(rtrec, root).map(|d| d.path().to_path_buf()) {
-        let Ok(Some(id)) = facet_id(rtrec, root, path, false) else {
-            return false;
+        // An index that cannot be read says nothing: assume storage below (keep the files).
+        let id = match facet_id(rtrec, root, path, false) {
+            Ok(Some(id)) => id,
+            Ok(None) => return false,
+            Err(_) => return true,
         };
-        let Ok(Some(ix)) = index(rtrec, root, false) else {
-            return false;
+        let ix = match index(rtrec, root, false) {
+            Ok(Some(ix)) => ix,
+            Ok(None) => return false,
+            Err(_) => return true,
         };
         let hex = ids::to_hex(&root.1);
         ix.subtree(id)

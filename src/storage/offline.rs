@@ -50,8 +50,8 @@ pub fn object_tree(ns_dir: &Path, id: &str) -> Result<Vec<StoredFacet>, String> 
         0,
         database_size(&ns_dir.join(format!("{id}.sqlite"))),
     )];
-    let index = FacetIndex::open_existing(&ns_dir.join(format!("{id}.facets")))
-        .map_err(|e| e.to_string())?;
+    let index =
+        FacetIndex::read(&ns_dir.join(format!("{id}.facets"))).map_err(|e| e.to_string())?;
     if let Some(ix) = index {
         let mut facets = Vec::new();
         for fid in ix.subtree(0).into_iter().skip(1) {
@@ -88,7 +88,7 @@ pub fn database_file(
     let Some(facet) = facet.filter(|f| !f.is_empty()) else {
         return Ok(ns_dir.join(format!("{id}.sqlite")));
     };
-    let ix = FacetIndex::open_existing(&ns_dir.join(format!("{id}.facets")))
+    let ix = FacetIndex::read(&ns_dir.join(format!("{id}.facets")))
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("object {id} has no facets"))?;
     let mut fid = 0;

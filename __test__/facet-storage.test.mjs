@@ -1,0 +1,123 @@
+// Facet storage on disk: the facet index under damage (SPEC §5.5), deleteAll and list()
+// below children without data (§5.4, §5.7), crash-safe clone-over, and inspection that
+// leaves nothing behind (§7).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Runtime } from '../index.js';
+import { fixture } from './helpers.mjs';
+
+function tempDir(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'df-facet-storage-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A runtime on the Tree fixture; disposed after the test unless disposed before. */
+function open(t, storage, extra = {}) {
+  const rt = new Runtime({
+    main: fixture('facet-storage-objects.mjs'),
+    durableObjects: { TREE: { className: 'Tree', uniqueKey: 'trees' } },
+    warmThreads: 0,
+    ...(storage ? { storage } : {}),
+    ...extra,
+  });
+  t.after(() => rt.dispose());
+  return rt;
+}
+
+const files = (dir) => fs.readdirSync(path.join(dir, 'trees')).sort();
+
+/** Facets a, b, c (ids 1–3) of object "obj" holding 'A', 'B', 'C'; the runtime disposed. */
+async function threeFacets(t, dir) {
+  const rt = open(t, dir);
+  const root = rt.env.TREE.getByName('obj');
+  for (const name of ['a', 'b', 'c']) await root.at([name], 'put', name.toUpperCase());
+  const id = rt.env.TREE.idFromName('obj').toString();
+  await rt.dispose();
+  const index = path.join(dir, 'trees', `${id}.facets`);
+  // Records of one-letter names are 44 bytes each, after the 8-byte magic.
+  assert.equal(fs.statSync(index).size, 8 + 3 * 44);
+  return { id, index, bytes: fs.readFileSync(index) };
+}
+
+const corrupt = (index) => ({
+  name: 'Error',
+  message: new RegExp(`^Facet index ${index.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt: `),
+});
+
+// ---------------------------------------------------------------- defect 5: the index
+
+test('a byte flipped in the middle of the facet index is corruption, never another facet\'s data', async (t) => {
+  const dir = tempDir(t);
+  const { index, bytes } = await threeFacets(t, dir);
+  bytes[8 + 32] ^= 0x01; // the name of facet a, record 1 of 3
+  fs.writeFileSync(index, bytes);
+  const rt = open(t, dir);
+  const root = rt.env.TREE.getByName('obj');
+  for (const name of ['a', 'b', 'c', 'new']) await assert.rejects(root.at([name], 'get'), corrupt(index), name);
+  assert.deepEqual(fs.readFileSync(index), bytes, 'the index is not "repaired"');
+  // Other objects keep working.
+  await rt.env.TREE.getByName('other').at(['a'], 'put', 'fine');
+  assert.equal(await rt.env.TREE.getByName('other').at(['a'], 'get'), 'fine');
+});
+
+test('the corruption error carries its code where it is thrown', async (t) => {
+  const dir = tempDir(t);
+  const { index, bytes } = await threeFacets(t, dir);
+  bytes[8 + 32] ^= 0x01;
+  fs.writeFileSync(index, bytes);
+  const root = open(t, dir).env.TREE.getByName('obj');
+  const { message, code } = await root.tryList();
+  assert.match(message, corrupt(index).message);
+  assert.equal(code, 'ERR_DO_FACET_INDEX_CORRUPT');
+});
+
+test('a truncated facet index never hands a name an id whose files exist', async (t) => {
+  const dir = tempDir(t);
+  const { id, index, bytes } = await threeFacets(t, dir);
+  fs.writeFileSync(index, bytes.subarray(0, 8 + 44 + 20)); // records 2 (b) and 3 (c) lost
+  const root = open(t, dir).env.TREE.getByName('obj');
+  assert.equal(await root.at(['a'], 'get'), 'A', 'what the index still knows works');
+  // c (or any new name) would get id 2 again: b's database.
+  await assert.rejects(root.at(['c'], 'get'), {
+    message: new RegExp(`is corrupt: facet id 2 is not in the index but has files \\(.*${id}\\.2\\.sqlite\\): records were lost$`),
+  });
+  await assert.rejects(root.at(['new'], 'put', 'x'), corrupt(index));
+  assert.equal(fs.readFileSync(path.join(dir, 'trees', `${id}.2.sqlite`)).length > 0, true);
+});
+
+test('zeros over the middle of the facet index are corruption', async (t) => {
+  const dir = tempDir(t);
+  const { index, bytes } = await threeFacets(t, dir);
+  bytes.fill(0, 8 + 44, 8 + 88); // record 2 of 3
+  fs.writeFileSync(index, bytes);
+  const root = open(t, dir).env.TREE.getByName('obj');
+  await assert.rejects(root.at(['c'], 'get'), corrupt(index));
+  await assert.rejects(root.list(), corrupt(index));
+});
+
+test('garbage after the last record is corruption, not a torn tail', async (t) => {
+  const dir = tempDir(t);
+  const { index, bytes } = await threeFacets(t, dir);
+  fs.writeFileSync(index, Buffer.concat([bytes, Buffer.from('garbage that is not a record')]));
+  await assert.rejects(open(t, dir).env.TREE.getByName('obj').at(['d'], 'get'), corrupt(index));
+});
+
+test('a torn last record is cut off and its name starts afresh', async (t) => {
+  const dir = tempDir(t);
+  const { id, index, bytes } = await threeFacets(t, dir);
+  // A crash in the middle of appending c's record: c never got files.
+  for (const f of files(dir)) if (f.startsWith(`${id}.3.`)) fs.rmSync(path.join(dir, 'trees', f));
+  fs.writeFileSync(index, bytes.subarray(0, bytes.length - 9));
+  const rt = open(t, dir);
+  const root = rt.env.TREE.getByName('obj');
+  assert.equal(fs.statSync(index).size, bytes.length - 9, 'opening alone writes nothing');
+  assert.equal(await root.at(['c'], 'get'), null);
+  await root.at(['c'], 'put', 'C2');
+  assert.deepEqual([await root.at(['a'], 'get'), await root.at(['b'], 'get'), await root.at(['c'], 'get')], ['A', 'B', 'C2']);
+  await rt.dispose();
+  assert.deepEqual(fs.readFileSync(index), bytes, 'c got id 3 again, in a whole record');
+});
