@@ -121,3 +121,54 @@ test('a torn last record is cut off and its name starts afresh', async (t) => {
   await rt.dispose();
   assert.deepEqual(fs.readFileSync(index), bytes, 'c got id 3 again, in a whole record');
 });
+
+// ------------------------------------------------- defect 10: below children without data
+
+for (const storage of ['disk', 'memory']) {
+  test(`root deleteAll() deletes data below a child that never wrote and is not running (${storage})`, async (t) => {
+    const dir = storage === 'disk' ? tempDir(t) : undefined;
+    const root = open(t, dir).env.TREE.getByName('wipe');
+    await root.at(['p', 'k'], 'put', 'below p');
+    await root.abort('p'); // p and k stop; p never wrote anything
+    await root.wipe();
+    assert.equal(await root.at(['p', 'k'], 'get'), null);
+    assert.deepEqual(await root.list(), ['p'], 'p runs again (empty)');
+  });
+
+  test(`deleteAll() reaches every depth below children without data (${storage})`, async (t) => {
+    const dir = storage === 'disk' ? tempDir(t) : undefined;
+    const root = open(t, dir).env.TREE.getByName('deep');
+    await root.at(['p', 'q', 'k'], 'put', 'three down');
+    await root.at(['p'], 'abort', 'q');
+    await root.at(['p'], 'wipe');
+    assert.equal(await root.at(['p', 'q', 'k'], 'get'), null);
+    await root.at(['x', 'y', 'z'], 'put', 'three down');
+    await root.abort('x');
+    await root.wipe();
+    assert.equal(await root.at(['x', 'y', 'z'], 'get'), null);
+  });
+
+  test(`list() shows a child whose only storage is below it (${storage})`, async (t) => {
+    const dir = storage === 'disk' ? tempDir(t) : undefined;
+    const root = open(t, dir).env.TREE.getByName('list');
+    await root.at(['p', 'q', 'k'], 'put', 'deep data');
+    await root.at(['e'], 'nothing');
+    await root.abort('p');
+    await root.abort('e');
+    assert.deepEqual(await root.list(), ['p'], 'e had nothing and is gone');
+    assert.deepEqual(await root.at(['p'], 'list'), ['q'], 'and q below p');
+  });
+}
+
+test('after deleteAll() no file of the deleted facets remains on disk', async (t) => {
+  const dir = tempDir(t);
+  const rt = open(t, dir);
+  const root = rt.env.TREE.getByName('files');
+  const id = rt.env.TREE.idFromName('files').toString();
+  await root.at(['p', 'k'], 'put', 'x');
+  await root.at(['p', 'q', 'k'], 'put', 'y');
+  await root.abort('p');
+  await root.wipe();
+  await rt.dispose();
+  assert.deepEqual(files(dir).filter((f) => f.startsWith(`${id}.`) && f !== `${id}.facets` && f !== `${id}.sqlite`), []);
+});

@@ -267,6 +267,48 @@ fn copy_storage(
     Ok(())
 }
 
+/// The direct children of `parent` that storage knows (the index, or the in-memory
+/// databases), each with whether it or anything below it has storage.
+fn stored_children(
+    rtrec: &mut RuntimeRec,
+    parent: Target,
+) -> Result<Vec<(String, bool)>, CoreError> {
+    let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
+    let path = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
+    if root_dir(rtrec, root).is_none() {
+        let mut out: Vec<(String, bool)> = rtrec
+            .memory_dbs
+            .keys()
+            .filter(|(r, p)| *r == root && p.len() > path.len() && p.starts_with(&path))
+            .map(|(_, p)| (p[path.len()].clone(), true))
+            .collect();
+        out.sort();
+        out.dedup();
+        return Ok(out);
+    }
+    let Some(id) = facet_id(rtrec, root, &path, false)? else {
+        return Ok(Vec::new());
+    };
+    let Some(ix) = index(rtrec, root, false)? else {
+        return Ok(Vec::new());
+    };
+    let children: Vec<(String, Vec<u32>)> = ix
+        .children(id)
+        .into_iter()
+        .map(|(name, cid)| (name, ix.subtree(cid)))
+        .collect();
+    let dir = root_dir(rtrec, root).expect("checked");
+    Ok(children
+        .into_iter()
+        .map(|(name, subtree)| {
+            let stored = subtree
+                .into_iter()
+                .any(|d| facet_file(dir, root, d).exists());
+            (name, stored)
+        })
+        .collect())
+}
+
 use crate::storage::store;
 
 impl HubState {
@@ -527,13 +569,12 @@ impl Hub {
         copy_storage(rtrec, root, &s, &d)
     }
 
-    /// `facets.list()`: names of the direct children that have storage or are running.
+    /// `facets.list()`: names of the direct children that are running or have storage in
+    /// their own database or anywhere below them (SPEC §5.7), sorted.
     pub fn facet_list(&self, from: Tid) -> Result<Vec<String>, CoreError> {
         let mut st = self.lock();
         let (rt, parent) = st.parent_of(from)?;
         let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-        let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
-        let path = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
         let mut names: Vec<String> = rtrec
             .forest
             .children(parent)
@@ -544,45 +585,36 @@ impl Hub {
                     .collect()
             })
             .unwrap_or_default();
-        if root_dir(rtrec, root).is_some() {
-            if let Some(id) = facet_id(rtrec, root, &path, false)? {
-                let children = index(rtrec, root, false)?
-                    .map(|ix| ix.children(id))
-                    .unwrap_or_default();
-                let dir = root_dir(rtrec, root).expect("checked");
-                for (name, cid) in children {
-                    if facet_file(dir, root, cid).exists() {
-                        names.push(name);
-                    }
-                }
-            }
-        } else {
-            for (r, p) in rtrec.memory_dbs.keys() {
-                if *r == root && p.len() == path.len() + 1 && p.starts_with(&path) {
-                    names.push(p[path.len()].clone());
-                }
-            }
-        }
+        names.extend(
+            stored_children(rtrec, parent)?
+                .into_iter()
+                .filter(|(_, has_storage)| *has_storage)
+                .map(|(name, _)| name),
+        );
         names.sort();
         names.dedup();
         Ok(names)
     }
 
     /// `deleteAll()` in the instance of thread `from`: every facet below it stops (with
-    /// "Facet was deleted.") and loses its storage.
+    /// "Facet was deleted.") and loses its storage — every child the index (or memory)
+    /// knows, with or without data of its own, and so every descendant at every depth.
     pub fn facets_delete_all(&self, from: Tid) -> Result<(), CoreError> {
         let names: Vec<String> = {
-            let st = self.lock();
+            let mut st = self.lock();
             let (rt, parent) = st.parent_of(from)?;
-            let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
-            rtrec
+            let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+            let mut names: Vec<String> = rtrec
                 .forest
                 .children(parent)
                 .map(|c| c.keys().cloned().collect())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            names.extend(stored_children(rtrec, parent)?.into_iter().map(|(n, _)| n));
+            names.sort();
+            names.dedup();
+            names
         };
-        let stored = self.facet_list(from)?;
-        for name in names.into_iter().chain(stored) {
+        for name in names {
             self.facet_stop(from, &name, StopReason::Delete)?;
         }
         Ok(())
