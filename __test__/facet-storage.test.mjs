@@ -172,3 +172,48 @@ test('after deleteAll() no file of the deleted facets remains on disk', async (t
   await rt.dispose();
   assert.deepEqual(files(dir).filter((f) => f.startsWith(`${id}.`) && f !== `${id}.facets` && f !== `${id}.sqlite`), []);
 });
+
+// ------------------------------------------------------------ defect 21: inspect
+
+test('rt.inspect() of a stopped facet leaves no -wal/-shm behind after dispose()', async (t) => {
+  const dir = tempDir(t);
+  const rt = open(t, dir);
+  const root = rt.env.TREE.getByName('inspect');
+  await root.at(['f'], 'put', 'x'.repeat(10_000));
+  await root.at(['g', 'h'], 'put', 'ü'.repeat(10_000));
+  await root.abort('f');
+  await root.abort('g');
+  const before = files(dir);
+  const info = await rt.inspect('TREE', 'inspect');
+  assert.deepEqual(info.facets.map((f) => [f.name, f.running]), [['', true], ['f', false], ['g/h', false]]);
+  assert.ok(info.facets[1].databaseSize >= 10_000 && info.facets[2].databaseSize >= 20_000, JSON.stringify(info.facets));
+  assert.deepEqual(files(dir), before, 'inspecting made no file');
+  await rt.dispose();
+  assert.deepEqual(files(dir).filter((f) => /-(wal|shm)$/.test(f)), []);
+});
+
+test('rt.inspect() reports the same sizes as the database itself', async (t) => {
+  const dir = tempDir(t);
+  const rt = open(t, dir);
+  const root = rt.env.TREE.getByName('sizes');
+  await root.at(['f'], 'fill', 't', 200, 100);
+  const running = (await rt.inspect('TREE', 'sizes')).facets[1].databaseSize;
+  await root.abort('f');
+  const stopped = (await rt.inspect('TREE', 'sizes')).facets[1].databaseSize;
+  assert.equal(stopped, running);
+  assert.ok(stopped > 200 * 100);
+});
+
+test('rt.inspect() does not keep an empty facet from being deleted when it stops', async (t) => {
+  const dir = tempDir(t);
+  const rt = open(t, dir);
+  const root = rt.env.TREE.getByName('implicit');
+  const id = rt.env.TREE.idFromName('implicit').toString();
+  await root.at(['e'], 'fill', 't', 1, 1);
+  await root.at(['e'], 'wipe');
+  await rt.inspect('TREE', 'implicit');
+  await root.abort('e');
+  await rt.inspect('TREE', 'implicit');
+  assert.deepEqual(await root.list(), []);
+  assert.deepEqual(files(dir).filter((f) => f.startsWith(`${id}.1.`)), []);
+});
