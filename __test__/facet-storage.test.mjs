@@ -217,3 +217,21 @@ test('rt.inspect() does not keep an empty facet from being deleted when it stops
   assert.deepEqual(await root.list(), []);
   assert.deepEqual(files(dir).filter((f) => f.startsWith(`${id}.1.`)), []);
 });
+
+// ------------------------------------------------------------ defect 7: clone-over
+
+test('clone() over a facet replaces its database whole and leaves no temporary file', async (t) => {
+  const dir = tempDir(t);
+  const rt = open(t, dir);
+  const root = rt.env.TREE.getByName('clone');
+  const id = rt.env.TREE.idFromName('clone').toString();
+  await root.at(['src'], 'fill', 'new', 400, 1000);
+  await root.at(['dst'], 'fill', 'old', 50, 10);
+  await root.at(['dst', 'child'], 'put', 'old child');
+  await root.clone('src', 'dst');
+  assert.deepEqual(await root.at(['dst'], 'summary'), { tag: 'new', rows: 400 });
+  assert.equal(await root.at(['dst', 'child'], 'get'), null, 'the old subtree is gone');
+  assert.deepEqual(files(dir).filter((f) => f.includes('-clone')), []);
+  await rt.dispose();
+  assert.deepEqual(files(dir).filter((f) => f.startsWith(`${id}.`) && /-|journal/.test(f)), []);
+});

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::storage::cell::DbCell;
-use crate::storage::db::remove_database_files;
 use crate::storage::facet_index::{FacetIndex, IndexError};
 
 /// Maximum depth of a facet tree, counting the root (workerd's limit).
@@ -118,11 +117,10 @@ pub(super) fn database_file(
     path: &[String],
 ) -> Result<PathBuf, CoreError> {
     let id = facet_id(rtrec, root, path, true)?.expect("assigned");
-    Ok(facet_file(
-        root_dir(rtrec, root).expect("file storage"),
-        root,
-        id,
-    ))
+    let file = facet_file(root_dir(rtrec, root).expect("file storage"), root, id);
+    store::discard_orphan_companions(&file)
+        .map_err(|e| CoreError::Storage(format!("cannot prepare {}: {e}", file.display())))?;
+    Ok(file)
 }
 
 /// True when some facet below `path` has storage.
@@ -170,7 +168,7 @@ pub(super) fn release_database(rtrec: &mut RuntimeRec, target: Target, db: &mut 
             db.close();
             if let Some((root, path)) = facet {
                 if empty && !descendants_have_storage(rtrec, root, &path) {
-                    let _ = remove_database_files(&file);
+                    let _ = store::remove_database(&file);
                 }
             }
         }
@@ -201,8 +199,7 @@ fn delete_storage(
         let dir = root_dir(rtrec, root).expect("checked");
         for d in ids {
             if d != 0 {
-                remove_database_files(&facet_file(dir, root, d))
-                    .map_err(|e| CoreError::Storage(e.to_string()))?;
+                store::remove_database(&facet_file(dir, root, d))?;
             }
         }
     } else {
@@ -213,56 +210,99 @@ fn delete_storage(
     Ok(())
 }
 
-/// Copies the committed state of `src` (and its subtree) to `dst`, whose storage is gone.
+/// Replaces the storage of `dst` and its subtree with a copy of the committed state of
+/// `src` and its subtree (`dst`'s instances are stopped). On disk each database is
+/// replaced crash-atomically (`store::replace_database`); databases of the old subtree
+/// that the copy does not replace are removed afterwards. In memory: under the lock.
+fn clone_storage(
+    rtrec: &mut RuntimeRec,
+    root: ObjectKey,
+    src: &[String],
+    dst: &[String],
+) -> Result<(), CoreError> {
+    if root_dir(rtrec, root).is_none() {
+        delete_storage(rtrec, root, dst)?;
+        return copy_storage(rtrec, root, src, dst);
+    }
+    let old: Vec<u32> = match facet_id(rtrec, root, dst, false)? {
+        Some(id) => index(rtrec, root, false)?
+            .map(|ix| ix.subtree(id))
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let mut written = std::collections::HashSet::new();
+    copy_files(rtrec, root, src, dst, &mut written)?;
+    let dir = root_dir(rtrec, root).expect("checked");
+    for id in old {
+        if !written.contains(&id) {
+            store::remove_database(&facet_file(dir, root, id))?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies the database of `src` (if it has one) over `dst`'s, then its children's; records
+/// the dst ids written.
+fn copy_files(
+    rtrec: &mut RuntimeRec,
+    root: ObjectKey,
+    src: &[String],
+    dst: &[String],
+    written: &mut std::collections::HashSet<u32>,
+) -> Result<(), CoreError> {
+    let Some(src_id) = facet_id(rtrec, root, src, false)? else {
+        return Ok(());
+    };
+    let children: Vec<(String, u32)> = index(rtrec, root, false)?
+        .map(|ix| ix.children(src_id))
+        .unwrap_or_default();
+    let src_file = facet_file(root_dir(rtrec, root).expect("checked"), root, src_id);
+    if src_file.exists() {
+        let dst_file = database_file(rtrec, root, dst)?;
+        store::replace_database(Some(&src_file), &dst_file)?;
+        if let Some(id) = facet_id(rtrec, root, dst, false)? {
+            written.insert(id);
+        }
+    }
+    for (name, _) in children {
+        let (mut s, mut d) = (src.to_vec(), dst.to_vec());
+        s.push(name.clone());
+        d.push(name);
+        copy_files(rtrec, root, &s, &d, written)?;
+    }
+    Ok(())
+}
+
+/// Copies the in-memory databases of `src` and its subtree to `dst` (whose are gone).
 fn copy_storage(
     rtrec: &mut RuntimeRec,
     root: ObjectKey,
     src: &[String],
     dst: &[String],
 ) -> Result<(), CoreError> {
-    if root_dir(rtrec, root).is_some() {
-        let Some(src_id) = facet_id(rtrec, root, src, false)? else {
-            return Ok(());
-        };
-        let children: Vec<(String, u32)> = index(rtrec, root, false)?
-            .map(|ix| ix.children(src_id))
-            .unwrap_or_default();
-        let src_file = facet_file(root_dir(rtrec, root).expect("checked"), root, src_id);
-        if src_file.exists() {
-            let dst_file = database_file(rtrec, root, dst)?;
-            store::copy_database(&src_file, &dst_file)?;
-        }
-        for (name, _) in children {
-            let (mut s, mut d) = (src.to_vec(), dst.to_vec());
-            s.push(name.clone());
-            d.push(name);
-            copy_storage(rtrec, root, &s, &d)?;
-        }
-    } else {
-        let sources: Vec<(Vec<String>, SharedDb)> = rtrec
-            .memory_dbs
-            .iter()
-            .filter(|((r, p), _)| *r == root && p.starts_with(src) && p.len() >= src.len())
-            .map(|((_, p), db)| (p.clone(), db.clone()))
-            .collect();
-        for (p, db) in sources {
-            let mut target = dst.to_vec();
-            target.extend_from_slice(&p[src.len()..]);
-            // Under the hub's lock: never wait long on a facet busy in a query.
-            let guard = db
-                .try_lock_for(std::time::Duration::from_secs(1))
-                .ok_or_else(|| {
-                    CoreError::Storage(format!(
-                        "Facet {} is busy; clone it again later.",
-                        p.join("/")
-                    ))
-                })?;
-            let copy = guard
-                .copy_to_memory()
-                .map_err(|e| CoreError::Storage(e.to_string()))?;
-            drop(guard);
-            rtrec.memory_dbs.insert((root, target), DbCell::new(copy));
-        }
+    let sources: Vec<(Vec<String>, SharedDb)> = rtrec
+        .memory_dbs
+        .iter()
+        .filter(|((r, p), _)| *r == root && p.starts_with(src) && p.len() >= src.len())
+        .map(|((_, p), db)| (p.clone(), db.clone()))
+        .collect();
+    for (p, db) in sources {
+        let mut target = dst.to_vec();
+        target.extend_from_slice(&p[src.len()..]);
+        // Under the hub's lock: never wait long on a facet busy in a query.
+        let guard = db
+            .try_lock_for(std::time::Duration::from_secs(1))
+            .ok_or_else(|| {
+                CoreError::Storage(format!(
+                    "Facet {} is busy; clone it again later.",
+                    p.join("/")
+                ))
+            })?;
+        let copy = guard
+            .copy_to_memory()
+            .map_err(|e| CoreError::Storage(e.to_string()))?;
+        drop(guard);
+        rtrec.memory_dbs.insert((root, target), DbCell::new(copy));
     }
     Ok(())
 }
@@ -319,6 +359,31 @@ impl HubState {
             (Role::Hosting(t), Some(rt)) => Ok((rt, t)),
             _ => Err(CoreError::NotHosting),
         }
+    }
+
+    /// Stops child `name` of the instance thread `from` hosts, and its subtree; `Delete`
+    /// also removes their storage. Returns the runtime, root and the child's full name.
+    fn stop_child(
+        &mut self,
+        from: Tid,
+        name: &str,
+        reason: StopReason,
+    ) -> Result<(RtId, ObjectKey, Vec<String>), CoreError> {
+        let (rt, parent) = self.parent_of(from)?;
+        let payload = reason.payload();
+        let rtrec = self.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+        let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
+        let mut path = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
+        path.push(name.to_owned());
+        if let Some(e) = rtrec.forest.lookup(parent, name) {
+            let ids = rtrec.forest.remove(e, ReplyStatus::Error, &payload);
+            self.stop_entries(rt, &ids, ReplyStatus::Error, &payload);
+        }
+        if matches!(reason, StopReason::Delete) {
+            let rtrec = self.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+            delete_storage(rtrec, root, &path)?;
+        }
+        Ok((rt, root, path))
     }
 
     /// Ends the instances of `ids` (already removed from the tree): their threads stop,
@@ -531,42 +596,27 @@ impl Hub {
     /// `facets.abort/delete(name)` and clone-over: stops the subtree at once; `Delete` also
     /// removes its storage.
     pub fn facet_stop(&self, from: Tid, name: &str, reason: StopReason) -> Result<(), CoreError> {
-        let mut st = self.lock();
-        let (rt, parent) = st.parent_of(from)?;
-        let payload = reason.payload();
-        let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-        let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
-        let mut path = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
-        path.push(name.to_owned());
-        if let Some(e) = rtrec.forest.lookup(parent, name) {
-            let ids = rtrec.forest.remove(e, ReplyStatus::Error, &payload);
-            st.stop_entries(rt, &ids, ReplyStatus::Error, &payload);
-        }
-        if matches!(reason, StopReason::Delete | StopReason::CloneOver) {
-            let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-            delete_storage(rtrec, root, &path)?;
-        }
-        Ok(())
+        self.lock().stop_child(from, name, reason).map(|_| ())
     }
 
     /// `facets.clone(src, dst)`: `dst`'s subtree stops and is replaced by a copy of `src`'s
-    /// committed state and subtree.
+    /// committed state and subtree, all under one hold of the lock (no instance of `dst`
+    /// can start in between and open what is being replaced).
     pub fn facet_clone(&self, from: Tid, src: &str, dst: &str) -> Result<(), CoreError> {
+        let mut st = self.lock();
         if src == dst {
             // clone(x, x): x stops (its in-memory state is gone), its storage stays.
             let reason = StopReason::CloneOver.payload();
-            return self.facet_stop(from, dst, StopReason::Abort(reason));
+            return st
+                .stop_child(from, dst, StopReason::Abort(reason))
+                .map(|_| ());
         }
-        self.facet_stop(from, dst, StopReason::CloneOver)?;
-        let mut st = self.lock();
-        let (rt, parent) = st.parent_of(from)?;
-        let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-        let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
-        let base = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
-        let (mut s, mut d) = (base.clone(), base);
+        let (rt, root, d) = st.stop_child(from, dst, StopReason::CloneOver)?;
+        let mut s = d.clone();
+        s.pop();
         s.push(src.to_owned());
-        d.push(dst.to_owned());
-        copy_storage(rtrec, root, &s, &d)
+        let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+        clone_storage(rtrec, root, &s, &d)
     }
 
     /// `facets.list()`: names of the direct children that are running or have storage in
