@@ -235,3 +235,32 @@ test('clone() over a facet replaces its database whole and leaves no temporary f
   await rt.dispose();
   assert.deepEqual(files(dir).filter((f) => f.startsWith(`${id}.`) && /-|journal/.test(f)), []);
 });
+
+test('a process killed at any step of clone() over a facet finds dst old or new after restart', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const base = tempDir(t);
+  {
+    const rt = open(t, base);
+    const root = rt.env.TREE.getByName('crash');
+    await root.at(['src'], 'fill', 'new', 2000, 1000); // ~4 MB of 'é'
+    await root.at(['src', 'child'], 'put', 'new child');
+    await root.at(['dst'], 'fill', 'old', 100, 10);
+    await rt.dispose();
+  }
+  const child = fixture('clone-crash-child.mjs').pathname;
+  const steps = ['Copying', 'Copied', 'CopySynced', 'OldCheckpointed', 'CompanionsRemoved', 'Renamed', 'DirSynced'];
+  for (const step of [...steps, null]) {
+    const dir = tempDir(t);
+    fs.cpSync(base, dir, { recursive: true });
+    const env = { ...process.env, DURABLE_FACETS_CRASH_CLONE_AT: step ?? '' };
+    const r = spawnSync('sh', ['-c', 'ulimit -c 0; exec "$0" "$@"', process.execPath, child, dir], { env, encoding: 'utf8' });
+    if (step) assert.equal(r.signal, 'SIGABRT', `crash after ${step}: ${r.stderr}`);
+    else assert.equal(r.stdout, 'cloned', r.stderr);
+    const rt = open(t, dir);
+    const root = rt.env.TREE.getByName('crash');
+    const renamed = step === null || steps.indexOf(step) >= steps.indexOf('Renamed');
+    assert.deepEqual(await root.at(['dst'], 'summary'), renamed ? { tag: 'new', rows: 2000 } : { tag: 'old', rows: 101 }, `crash after ${step}`);
+    assert.deepEqual(await root.at(['src'], 'summary'), { tag: 'new', rows: 2000 });
+    await rt.dispose();
+  }
+});

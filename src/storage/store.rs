@@ -204,8 +204,18 @@ pub enum ReplaceStep {
 ///
 /// A crash before 3 leaves the old `dst` whole (plus a temporary file the next clone or
 /// delete of `dst` removes); after it, the new one.
+///
+/// Test hook: with `DURABLE_FACETS_CRASH_CLONE_AT=<step>` (a [`ReplaceStep`] name, e.g.
+/// `Renamed`) in the environment, the process aborts after that step, as a SIGKILL would
+/// stop it (the end-to-end crash tests, `__test__/facet-storage.test.mjs`).
 pub fn replace_database(src: Option<&Path>, dst: &Path) -> Result<(), CoreError> {
-    replace_database_with(src, dst, &mut |_| Ok(()))
+    let crash_at = std::env::var("DURABLE_FACETS_CRASH_CLONE_AT").ok();
+    replace_database_with(src, dst, &mut |step| {
+        if crash_at.as_deref() == Some(format!("{step:?}").as_str()) {
+            std::process::abort();
+        }
+        Ok(())
+    })
 }
 
 /// [`replace_database`], calling `step` after each step: an `Err` from it stops there
