@@ -20,11 +20,13 @@
 //!   nothing. The unreadable bytes at the end count as torn only when they can be what
 //!   that crash leaves: a prefix of the one record the writer was appending, byte for
 //!   byte as it encodes records (its frame header, the next id, a parent it knows, a
-//!   name length that agrees with the frame's size, no byte past the record's end),
-//!   possibly followed by zeros (a file extended before its data reached the disk).
-//!   So a record that fails its CRC *followed by more bytes*, a length field flipped to
-//!   point past EOF while real records follow, zeros over the middle, garbage appended:
-//!   all damage. A file shorter than the magic that is a prefix of it is a new index (a
+//!   name length that agrees with the frame's size, no byte past the record's end).
+//!   Once its frame size is there, the rest may read as zeros (part of the write
+//!   reached the disk); the frame size bounds the tail to that one record. Zeros where
+//!   the frame size must be are not a torn append: a run of zeros at the end could hide
+//!   any number of records. So a record that fails its CRC *followed by more bytes*, a
+//!   length field flipped to point past EOF while real records follow, zeros over the
+//!   middle or over the last records, garbage appended: all damage. A file shorter than the magic that is a prefix of it is a new index (a
 //!   torn creation).
 //! * Anything else is **corruption**, reported as `Facet index <file> is corrupt: <why>`
 //!   and never repaired: a bad magic, an unreadable record followed by more data, an intact
@@ -140,8 +142,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
 
 /// Ok when `tail` (unreadable bytes up to EOF) can be what a crash in the middle of
 /// appending record `next_id` left: a prefix of that record as the writer encodes it,
-/// possibly followed by zeros (a file extended before its data reached the disk).
-/// Otherwise why it is damage instead. `declared`: the record's length per its frame
+/// possibly read as zeros after its frame size. Otherwise why it is damage instead. `declared`: the record's length per its frame
 /// header, when that header is complete and plausible.
 fn torn_tail(tail: &[u8], declared: Option<usize>, next_id: u32) -> Result<(), String> {
     if let Some(len) = declared.filter(|len| tail.len() > *len) {
@@ -155,8 +156,8 @@ fn torn_tail(tail: &[u8], declared: Option<usize>, next_id: u32) -> Result<(), S
 }
 
 /// Checks `tail` against the layout `encode_record(next_id, parent, name)` produces;
-/// `Err(offset)` of the first byte that cannot be there. Trailing zeros are not checked
-/// (zero fill), everything before them must fit:
+/// `Err(offset)` of the first byte that cannot be there. Trailing zeros after the frame
+/// size are not checked (part of a write lost), everything before them must fit:
 ///
 /// ```text
 /// 0..4   0 (one segment)           4..8   segment words W = 3 + text words
@@ -188,6 +189,10 @@ fn torn_append(tail: &[u8], next_id: u32) -> Result<(), usize> {
         }
     }
     // The segment size: below 256 words, so only its first byte may be non-zero.
+    // Zeros from the frame size on: nothing bounds the tail to one record.
+    if tail.len() > 4 && known.len() <= 4 {
+        return Err(4);
+    }
     let words = known.get(4).map(|&w| w as usize);
     if words.is_some_and(|w| !(4..=MAX_SEGMENT_WORDS).contains(&w)) {
         return Err(4);
@@ -650,14 +655,14 @@ mod tests {
     }
 
     #[test]
-    fn zeros_at_the_end_are_a_torn_tail() {
+    fn zeros_after_a_torn_prefix_are_a_torn_tail() {
         let p = temp("zeros");
         let good = four(&p);
         let e = encode_record(5, 0, "e");
-        // Zero fill alone, or after a prefix of the record being appended.
+        // A prefix of the record being appended, the rest of it lost (read as zeros).
         let tails = [
             vec![0u8; 3],
-            vec![0u8; e.len()],
+            e[..5].to_vec(),
             [&e[..20], &[0u8; 24][..]].concat(),
         ];
         for tail in tails {
@@ -676,9 +681,11 @@ mod tests {
         let p = temp("garbage");
         let good = four(&p);
         let e = encode_record(5, 0, "e");
-        let tails: [(&[u8], usize); 4] = [
+        let tails: [(&[u8], usize); 6] = [
             (b"\x01\x02garbage", 0),
-            (&[0, 0, 0, 0, 60], 0),               // a frame size no record has
+            (&[0; 44], 0), // zeros: maybe one record, maybe the last three lost
+            (&[&e[..20], &[0u8; 25][..]].concat(), 0), // zeros past the record's end
+            (&[0, 0, 0, 0, 60], 0), // a frame size no record has
             (&encode_record(6, 0, "e")[..30], 0), // not the next id
             (&[&e[..], &[1][..]].concat(), e.len()), // a whole record, then one stray byte
         ];
