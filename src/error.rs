@@ -150,6 +150,9 @@ pub enum CoreError {
     /// The namespace's alarm index (`metadata.sqlite`) is unusable; the text names the file.
     #[error("{0}")]
     AlarmIndex(String),
+    /// A facet index that is damaged other than by a torn last record (SPEC §5.5).
+    #[error("{0}")]
+    FacetIndexCorrupt(String),
     #[error("This thread does not host a Durable Object.")]
     NotHosting,
     #[error("Facet nesting depth limit exceeded. The maximum depth including the root Durable Object is 4.")]
@@ -172,6 +175,7 @@ impl CoreError {
             CoreError::StorageInUse(_) => ErrorCode::StorageInUse,
             CoreError::Storage(_) => ErrorCode::Storage,
             CoreError::AlarmIndex(_) => ErrorCode::AlarmIndex,
+            CoreError::FacetIndexCorrupt(_) => ErrorCode::FacetIndexCorrupt,
             CoreError::NotHosting => ErrorCode::Internal,
             CoreError::FacetDepth => ErrorCode::FacetDepth,
             CoreError::Stopped => ErrorCode::Stopped,

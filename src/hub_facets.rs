@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::storage::cell::DbCell;
-use crate::storage::db::remove_database_files;
-use crate::storage::facet_index::FacetIndex;
+use crate::storage::facet_index::{FacetIndex, IndexError};
 
 /// Maximum depth of a facet tree, counting the root (workerd's limit).
 pub const MAX_DEPTH: usize = 4;
@@ -61,8 +60,11 @@ fn facet_file(dir: &NamespaceDir, root: ObjectKey, facet: u32) -> PathBuf {
     }
 }
 
-fn index_error(e: crate::storage::facet_index::IndexError) -> CoreError {
-    CoreError::Storage(e.to_string())
+pub(super) fn index_error(e: IndexError) -> CoreError {
+    match e {
+        IndexError::Corrupt { .. } => CoreError::FacetIndexCorrupt(e.to_string()),
+        IndexError::Io { .. } => CoreError::Storage(e.to_string()),
+    }
 }
 
 /// The root's facet index; `create`: make the file if missing. None without one.
@@ -121,21 +123,25 @@ pub(super) fn database_file(
     path: &[String],
 ) -> Result<PathBuf, CoreError> {
     let id = facet_id(rtrec, root, path, true)?.expect("assigned");
-    Ok(facet_file(
-        root_dir(rtrec, root).expect("file storage"),
-        root,
-        id,
-    ))
+    let file = facet_file(root_dir(rtrec, root).expect("file storage"), root, id);
+    store::discard_orphan_companions(&file)
+        .map_err(|e| CoreError::Storage(format!("cannot prepare {}: {e}", file.display())))?;
+    Ok(file)
 }
 
 /// True when some facet below `path` has storage.
 fn descendants_have_storage(rtrec: &mut RuntimeRec, root: ObjectKey, path: &[String]) -> bool {
     if let Some(dir_path) = root_dir(rtrec, root).map(|d| d.path().to_path_buf()) {
-        let Ok(Some(id)) = facet_id(rtrec, root, path, false) else {
-            return false;
+        // An index that cannot be read says nothing: assume storage below (keep the files).
+        let id = match facet_id(rtrec, root, path, false) {
+            Ok(Some(id)) => id,
+            Ok(None) => return false,
+            Err(_) => return true,
         };
-        let Ok(Some(ix)) = index(rtrec, root, false) else {
-            return false;
+        let ix = match index(rtrec, root, false) {
+            Ok(Some(ix)) => ix,
+            Ok(None) => return false,
+            Err(_) => return true,
         };
         let hex = ids::to_hex(&root.1);
         ix.subtree(id)
@@ -168,7 +174,7 @@ pub(super) fn release_database(rtrec: &mut RuntimeRec, target: Target, db: &mut 
             db.close();
             if let Some((root, path)) = facet {
                 if empty && !descendants_have_storage(rtrec, root, &path) {
-                    let _ = remove_database_files(&file);
+                    let _ = store::remove_database(&file);
                 }
             }
         }
@@ -199,8 +205,7 @@ fn delete_storage(
         let dir = root_dir(rtrec, root).expect("checked");
         for d in ids {
             if d != 0 {
-                remove_database_files(&facet_file(dir, root, d))
-                    .map_err(|e| CoreError::Storage(e.to_string()))?;
+                store::remove_database(&facet_file(dir, root, d))?;
             }
         }
     } else {
@@ -211,58 +216,143 @@ fn delete_storage(
     Ok(())
 }
 
-/// Copies the committed state of `src` (and its subtree) to `dst`, whose storage is gone.
+/// Replaces the storage of `dst` and its subtree with a copy of the committed state of
+/// `src` and its subtree (`dst`'s instances are stopped). On disk each database is
+/// replaced crash-atomically (`store::replace_database`); databases of the old subtree
+/// that the copy does not replace are removed afterwards. In memory: under the lock.
+fn clone_storage(
+    rtrec: &mut RuntimeRec,
+    root: ObjectKey,
+    src: &[String],
+    dst: &[String],
+) -> Result<(), CoreError> {
+    if root_dir(rtrec, root).is_none() {
+        delete_storage(rtrec, root, dst)?;
+        return copy_storage(rtrec, root, src, dst);
+    }
+    let old: Vec<u32> = match facet_id(rtrec, root, dst, false)? {
+        Some(id) => index(rtrec, root, false)?
+            .map(|ix| ix.subtree(id))
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let mut written = std::collections::HashSet::new();
+    copy_files(rtrec, root, src, dst, &mut written)?;
+    let dir = root_dir(rtrec, root).expect("checked");
+    for id in old {
+        if !written.contains(&id) {
+            store::remove_database(&facet_file(dir, root, id))?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies the database of `src` (if it has one) over `dst`'s, then its children's; records
+/// the dst ids written.
+fn copy_files(
+    rtrec: &mut RuntimeRec,
+    root: ObjectKey,
+    src: &[String],
+    dst: &[String],
+    written: &mut std::collections::HashSet<u32>,
+) -> Result<(), CoreError> {
+    let Some(src_id) = facet_id(rtrec, root, src, false)? else {
+        return Ok(());
+    };
+    let children: Vec<(String, u32)> = index(rtrec, root, false)?
+        .map(|ix| ix.children(src_id))
+        .unwrap_or_default();
+    let src_file = facet_file(root_dir(rtrec, root).expect("checked"), root, src_id);
+    if src_file.exists() {
+        let dst_file = database_file(rtrec, root, dst)?;
+        store::replace_database(Some(&src_file), &dst_file)?;
+        if let Some(id) = facet_id(rtrec, root, dst, false)? {
+            written.insert(id);
+        }
+    }
+    for (name, _) in children {
+        let (mut s, mut d) = (src.to_vec(), dst.to_vec());
+        s.push(name.clone());
+        d.push(name);
+        copy_files(rtrec, root, &s, &d, written)?;
+    }
+    Ok(())
+}
+
+/// Copies the in-memory databases of `src` and its subtree to `dst` (whose are gone).
 fn copy_storage(
     rtrec: &mut RuntimeRec,
     root: ObjectKey,
     src: &[String],
     dst: &[String],
 ) -> Result<(), CoreError> {
-    if root_dir(rtrec, root).is_some() {
-        let Some(src_id) = facet_id(rtrec, root, src, false)? else {
-            return Ok(());
-        };
-        let children: Vec<(String, u32)> = index(rtrec, root, false)?
-            .map(|ix| ix.children(src_id))
-            .unwrap_or_default();
-        let src_file = facet_file(root_dir(rtrec, root).expect("checked"), root, src_id);
-        if src_file.exists() {
-            let dst_file = database_file(rtrec, root, dst)?;
-            store::copy_database(&src_file, &dst_file)?;
-        }
-        for (name, _) in children {
-            let (mut s, mut d) = (src.to_vec(), dst.to_vec());
-            s.push(name.clone());
-            d.push(name);
-            copy_storage(rtrec, root, &s, &d)?;
-        }
-    } else {
-        let sources: Vec<(Vec<String>, SharedDb)> = rtrec
-            .memory_dbs
-            .iter()
-            .filter(|((r, p), _)| *r == root && p.starts_with(src) && p.len() >= src.len())
-            .map(|((_, p), db)| (p.clone(), db.clone()))
-            .collect();
-        for (p, db) in sources {
-            let mut target = dst.to_vec();
-            target.extend_from_slice(&p[src.len()..]);
-            // Under the hub's lock: never wait long on a facet busy in a query.
-            let guard = db
-                .try_lock_for(std::time::Duration::from_secs(1))
-                .ok_or_else(|| {
-                    CoreError::Storage(format!(
-                        "Facet {} is busy; clone it again later.",
-                        p.join("/")
-                    ))
-                })?;
-            let copy = guard
-                .copy_to_memory()
-                .map_err(|e| CoreError::Storage(e.to_string()))?;
-            drop(guard);
-            rtrec.memory_dbs.insert((root, target), DbCell::new(copy));
-        }
+    let sources: Vec<(Vec<String>, SharedDb)> = rtrec
+        .memory_dbs
+        .iter()
+        .filter(|((r, p), _)| *r == root && p.starts_with(src) && p.len() >= src.len())
+        .map(|((_, p), db)| (p.clone(), db.clone()))
+        .collect();
+    for (p, db) in sources {
+        let mut target = dst.to_vec();
+        target.extend_from_slice(&p[src.len()..]);
+        // Under the hub's lock: never wait long on a facet busy in a query.
+        let guard = db
+            .try_lock_for(std::time::Duration::from_secs(1))
+            .ok_or_else(|| {
+                CoreError::Storage(format!(
+                    "Facet {} is busy; clone it again later.",
+                    p.join("/")
+                ))
+            })?;
+        let copy = guard
+            .copy_to_memory()
+            .map_err(|e| CoreError::Storage(e.to_string()))?;
+        drop(guard);
+        rtrec.memory_dbs.insert((root, target), DbCell::new(copy));
     }
     Ok(())
+}
+
+/// The direct children of `parent` that storage knows (the index, or the in-memory
+/// databases), each with whether it or anything below it has storage.
+fn stored_children(
+    rtrec: &mut RuntimeRec,
+    parent: Target,
+) -> Result<Vec<(String, bool)>, CoreError> {
+    let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
+    let path = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
+    if root_dir(rtrec, root).is_none() {
+        let mut out: Vec<(String, bool)> = rtrec
+            .memory_dbs
+            .keys()
+            .filter(|(r, p)| *r == root && p.len() > path.len() && p.starts_with(&path))
+            .map(|(_, p)| (p[path.len()].clone(), true))
+            .collect();
+        out.sort();
+        out.dedup();
+        return Ok(out);
+    }
+    let Some(id) = facet_id(rtrec, root, &path, false)? else {
+        return Ok(Vec::new());
+    };
+    let Some(ix) = index(rtrec, root, false)? else {
+        return Ok(Vec::new());
+    };
+    let children: Vec<(String, Vec<u32>)> = ix
+        .children(id)
+        .into_iter()
+        .map(|(name, cid)| (name, ix.subtree(cid)))
+        .collect();
+    let dir = root_dir(rtrec, root).expect("checked");
+    Ok(children
+        .into_iter()
+        .map(|(name, subtree)| {
+            let stored = subtree
+                .into_iter()
+                .any(|d| facet_file(dir, root, d).exists());
+            (name, stored)
+        })
+        .collect())
 }
 
 use crate::storage::store;
@@ -275,6 +365,31 @@ impl HubState {
             (Role::Hosting(t), Some(rt)) => Ok((rt, t)),
             _ => Err(CoreError::NotHosting),
         }
+    }
+
+    /// Stops child `name` of the instance thread `from` hosts, and its subtree; `Delete`
+    /// also removes their storage. Returns the runtime, root and the child's full name.
+    fn stop_child(
+        &mut self,
+        from: Tid,
+        name: &str,
+        reason: StopReason,
+    ) -> Result<(RtId, ObjectKey, Vec<String>), CoreError> {
+        let (rt, parent) = self.parent_of(from)?;
+        let payload = reason.payload();
+        let rtrec = self.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+        let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
+        let mut path = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
+        path.push(name.to_owned());
+        if let Some(e) = rtrec.forest.lookup(parent, name) {
+            let ids = rtrec.forest.remove(e, ReplyStatus::Error, &payload);
+            self.stop_entries(rt, &ids, ReplyStatus::Error, &payload);
+        }
+        if matches!(reason, StopReason::Delete) {
+            let rtrec = self.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+            delete_storage(rtrec, root, &path)?;
+        }
+        Ok((rt, root, path))
     }
 
     /// Ends the instances of `ids` (already removed from the tree): their threads stop,
@@ -491,51 +606,35 @@ impl Hub {
     /// `facets.abort/delete(name)` and clone-over: stops the subtree at once; `Delete` also
     /// removes its storage.
     pub fn facet_stop(&self, from: Tid, name: &str, reason: StopReason) -> Result<(), CoreError> {
-        let mut st = self.lock();
-        let (rt, parent) = st.parent_of(from)?;
-        let payload = reason.payload();
-        let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-        let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
-        let mut path = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
-        path.push(name.to_owned());
-        if let Some(e) = rtrec.forest.lookup(parent, name) {
-            let ids = rtrec.forest.remove(e, ReplyStatus::Error, &payload);
-            st.stop_entries(rt, &ids, ReplyStatus::Error, &payload);
-        }
-        if matches!(reason, StopReason::Delete | StopReason::CloneOver) {
-            let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-            delete_storage(rtrec, root, &path)?;
-        }
-        Ok(())
+        self.lock().stop_child(from, name, reason).map(|_| ())
     }
 
     /// `facets.clone(src, dst)`: `dst`'s subtree stops and is replaced by a copy of `src`'s
-    /// committed state and subtree.
+    /// committed state and subtree, all under one hold of the lock (no instance of `dst`
+    /// can start in between and open what is being replaced).
     pub fn facet_clone(&self, from: Tid, src: &str, dst: &str) -> Result<(), CoreError> {
+        let mut st = self.lock();
         if src == dst {
             // clone(x, x): x stops (its in-memory state is gone), its storage stays.
             let reason = StopReason::CloneOver.payload();
-            return self.facet_stop(from, dst, StopReason::Abort(reason));
+            return st
+                .stop_child(from, dst, StopReason::Abort(reason))
+                .map(|_| ());
         }
-        self.facet_stop(from, dst, StopReason::CloneOver)?;
-        let mut st = self.lock();
-        let (rt, parent) = st.parent_of(from)?;
-        let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-        let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
-        let base = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
-        let (mut s, mut d) = (base.clone(), base);
+        let (rt, root, d) = st.stop_child(from, dst, StopReason::CloneOver)?;
+        let mut s = d.clone();
+        s.pop();
         s.push(src.to_owned());
-        d.push(dst.to_owned());
-        copy_storage(rtrec, root, &s, &d)
+        let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+        clone_storage(rtrec, root, &s, &d)
     }
 
-    /// `facets.list()`: names of the direct children that have storage or are running.
+    /// `facets.list()`: names of the direct children that are running or have storage in
+    /// their own database or anywhere below them (SPEC §5.7), sorted.
     pub fn facet_list(&self, from: Tid) -> Result<Vec<String>, CoreError> {
         let mut st = self.lock();
         let (rt, parent) = st.parent_of(from)?;
         let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-        let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
-        let path = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
         let mut names: Vec<String> = rtrec
             .forest
             .children(parent)
@@ -546,45 +645,36 @@ impl Hub {
                     .collect()
             })
             .unwrap_or_default();
-        if root_dir(rtrec, root).is_some() {
-            if let Some(id) = facet_id(rtrec, root, &path, false)? {
-                let children = index(rtrec, root, false)?
-                    .map(|ix| ix.children(id))
-                    .unwrap_or_default();
-                let dir = root_dir(rtrec, root).expect("checked");
-                for (name, cid) in children {
-                    if facet_file(dir, root, cid).exists() {
-                        names.push(name);
-                    }
-                }
-            }
-        } else {
-            for (r, p) in rtrec.memory_dbs.keys() {
-                if *r == root && p.len() == path.len() + 1 && p.starts_with(&path) {
-                    names.push(p[path.len()].clone());
-                }
-            }
-        }
+        names.extend(
+            stored_children(rtrec, parent)?
+                .into_iter()
+                .filter(|(_, has_storage)| *has_storage)
+                .map(|(name, _)| name),
+        );
         names.sort();
         names.dedup();
         Ok(names)
     }
 
     /// `deleteAll()` in the instance of thread `from`: every facet below it stops (with
-    /// "Facet was deleted.") and loses its storage.
+    /// "Facet was deleted.") and loses its storage — every child the index (or memory)
+    /// knows, with or without data of its own, and so every descendant at every depth.
     pub fn facets_delete_all(&self, from: Tid) -> Result<(), CoreError> {
         let names: Vec<String> = {
-            let st = self.lock();
+            let mut st = self.lock();
             let (rt, parent) = st.parent_of(from)?;
-            let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
-            rtrec
+            let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+            let mut names: Vec<String> = rtrec
                 .forest
                 .children(parent)
                 .map(|c| c.keys().cloned().collect())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            names.extend(stored_children(rtrec, parent)?.into_iter().map(|(n, _)| n));
+            names.sort();
+            names.dedup();
+            names
         };
-        let stored = self.facet_list(from)?;
-        for name in names.into_iter().chain(stored) {
+        for name in names {
             self.facet_stop(from, &name, StopReason::Delete)?;
         }
         Ok(())

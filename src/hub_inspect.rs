@@ -37,10 +37,9 @@ impl Hub {
                 running.contains(&Vec::new()),
             ));
             let index_path = dir.path().join(format!("{hex}.facets"));
-            // A fresh read of the index (the runtime may not have opened it).
-            if let Some(ix) = FacetIndex::open_existing(&index_path)
-                .map_err(|e| CoreError::Storage(e.to_string()))?
-            {
+            // A fresh read of the index (the runtime may not have opened it), read-only:
+            // inspecting changes nothing on disk.
+            if let Some(ix) = FacetIndex::read(&index_path).map_err(facet_ops::index_error)? {
                 for fid in ix.subtree(0).into_iter().skip(1) {
                     let path = ix.path_of(fid);
                     let file = dir.path().join(format!("{hex}.{fid}.sqlite"));

@@ -10,17 +10,63 @@ use crate::storage::facet_index::FacetIndex;
 pub type StoredFacet = (String, u32, f64);
 
 /// `(page_count - freelist_count) * page_size`, 0 without a file.
+///
+/// Reading must leave nothing behind: a SQLite connection to a WAL database creates
+/// `-wal`/`-shm` files, and a read-only one cannot remove them when it closes. So a
+/// database without a `-wal` (closed cleanly: everything is in the main file) is measured
+/// from its header alone; only one with a `-wal` (open elsewhere, which owns those files,
+/// or left by a crash) is opened, read-write so that closing it cleans up as SQLite does.
 pub fn database_size(path: &Path) -> f64 {
     if !path.exists() {
         return 0.0;
     }
-    let Ok(conn) =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if !Path::new(&wal).exists() {
+        if let Some(size) = size_from_header(path) {
+            return size as f64;
+        }
+    }
+    let Ok(conn) = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
         return 0.0;
     };
+    let _ = conn.execute_batch("PRAGMA query_only = ON");
     let q = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(0);
     ((q("PRAGMA page_count") - q("PRAGMA freelist_count")).max(0) * q("PRAGMA page_size")) as f64
+}
+
+/// The size per the database header (SQLite file format §1.3), as `PRAGMA page_count`
+/// computes it: the in-header page count when it is valid, else the file's length.
+/// None when the file is not a SQLite database.
+fn size_from_header(path: &Path) -> Option<u64> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let file_len = file.metadata().ok()?.len();
+    if file_len == 0 {
+        return Some(0);
+    }
+    let mut h = [0u8; 100];
+    file.read_exact(&mut h).ok()?;
+    if &h[..16] != b"SQLite format 3\0" {
+        return None;
+    }
+    let be = |at: usize| u32::from_be_bytes(h[at..at + 4].try_into().expect("4 bytes")) as u64;
+    let page_size = match u16::from_be_bytes([h[16], h[17]]) {
+        1 => 65536,
+        n => n as u64,
+    };
+    if page_size < 512 {
+        return None;
+    }
+    let pages = if be(24) == be(92) && be(28) != 0 {
+        be(28)
+    } else {
+        file_len / page_size
+    };
+    Some(pages.saturating_sub(be(36)) * page_size)
 }
 
 fn is_hex_id(s: &str) -> bool {
@@ -50,8 +96,8 @@ pub fn object_tree(ns_dir: &Path, id: &str) -> Result<Vec<StoredFacet>, String> 
         0,
         database_size(&ns_dir.join(format!("{id}.sqlite"))),
     )];
-    let index = FacetIndex::open_existing(&ns_dir.join(format!("{id}.facets")))
-        .map_err(|e| e.to_string())?;
+    let index =
+        FacetIndex::read(&ns_dir.join(format!("{id}.facets"))).map_err(|e| e.to_string())?;
     if let Some(ix) = index {
         let mut facets = Vec::new();
         for fid in ix.subtree(0).into_iter().skip(1) {
@@ -88,7 +134,7 @@ pub fn database_file(
     let Some(facet) = facet.filter(|f| !f.is_empty()) else {
         return Ok(ns_dir.join(format!("{id}.sqlite")));
     };
-    let ix = FacetIndex::open_existing(&ns_dir.join(format!("{id}.facets")))
+    let ix = FacetIndex::read(&ns_dir.join(format!("{id}.facets")))
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("object {id} has no facets"))?;
     let mut fid = 0;
@@ -137,4 +183,58 @@ pub fn query(path: &Path, sql: &str) -> Result<QueryResult, String> {
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(|e| e.to_string())?;
     Ok((columns, rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// What `PRAGMA page_count/freelist_count/page_size` say, through a connection.
+    fn pragma_size(path: &Path) -> f64 {
+        let c = rusqlite::Connection::open(path).unwrap();
+        let q = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        ((q("PRAGMA page_count") - q("PRAGMA freelist_count")) * q("PRAGMA page_size")) as f64
+    }
+
+    #[test]
+    fn the_size_of_a_closed_database_is_read_without_leaving_files() {
+        let dir = std::env::temp_dir().join(format!("df-size-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.sqlite");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "PRAGMA journal_mode=WAL; CREATE TABLE t (v); \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) \
+             INSERT INTO t SELECT randomblob(1000) FROM n; \
+             DELETE FROM t WHERE rowid % 3 = 0;",
+        )
+        .unwrap();
+        c.close().unwrap();
+        assert_eq!(names(&dir), ["x.sqlite"]);
+        let size = database_size(&path);
+        assert_eq!(names(&dir), ["x.sqlite"], "measuring made no file");
+        assert!(size > 150_000.0, "{size}");
+        assert_eq!(size, pragma_size(&path));
+        // Open elsewhere (a -wal exists): measured through a connection, same result.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA journal_mode=WAL; INSERT INTO t VALUES (zeroblob(50000));")
+            .unwrap();
+        assert_eq!(database_size(&path), pragma_size(&path));
+        drop(c);
+        assert_eq!(names(&dir), ["x.sqlite"]);
+        assert_eq!(database_size(&dir.join("none.sqlite")), 0.0);
+        std::fs::write(dir.join("junk.sqlite"), b"not a database").unwrap();
+        assert_eq!(database_size(&dir.join("junk.sqlite")), 0.0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
