@@ -790,6 +790,55 @@ export type NamespaceBindingName<Env> = string extends keyof Env
   : { [K in keyof Env]-?: Env[K] extends DurableObjectNamespace<any> ? K : never }[keyof Env] & string;
 
 /**
+ * The `code` of every error durable-facets creates (README "Error codes"; declared once in
+ * `src/error.rs`). `DataCloneError`s are `DOMException`s and keep the platform's numeric code.
+ */
+export type DurableFacetsErrorCode =
+  | 'ERR_DO_INVALID_OPTION'
+  | 'ERR_DO_INVALID_ARGUMENT'
+  | 'ERR_DO_INVALID_STATE'
+  | 'ERR_DO_NOT_SUPPORTED'
+  | 'ERR_DO_DISPOSED'
+  | 'ERR_DO_ID_MALFORMED'
+  | 'ERR_DO_ID_WRONG_NAMESPACE'
+  | 'ERR_DO_PAYLOAD_TOO_LARGE'
+  | 'ERR_DO_RPC_UNDECODABLE'
+  | 'ERR_DO_UNCLONEABLE_THROWN'
+  | 'ERR_DO_METHOD_NOT_FOUND'
+  | 'ERR_DO_NO_FETCH_HANDLER'
+  | 'ERR_DO_MODULE_LOAD'
+  | 'ERR_DO_MODULE_NOT_FOUND'
+  | 'ERR_DO_UNSUPPORTED_MODULE'
+  | 'ERR_DO_CLASS_NOT_EXPORTED'
+  | 'ERR_DO_NOT_DURABLE_OBJECT'
+  | 'ERR_DO_INVALID_EXPORT'
+  | 'ERR_DO_ABORTED'
+  | 'ERR_DO_BLOCK_CONCURRENCY_TIMEOUT'
+  | 'ERR_DO_CPU_LIMIT'
+  | 'ERR_DO_MEMORY_LIMIT'
+  | 'ERR_DO_THREAD_EXITED'
+  | 'ERR_DO_FACET_NAME'
+  | 'ERR_DO_FACET_DEPTH'
+  | 'ERR_DO_FACET_CLASS'
+  | 'ERR_DO_FACET_DELETED'
+  | 'ERR_DO_FACET_CLONED_OVER'
+  | 'ERR_DO_FACET_RESTARTED'
+  | 'ERR_DO_STOPPED'
+  | 'ERR_DO_FACET_ALARM'
+  | 'ERR_DO_NO_ALARM_HANDLER'
+  | 'ERR_DO_SQL'
+  | 'ERR_DO_SQL_CRITICAL'
+  | 'ERR_DO_SQL_ONE'
+  | 'ERR_DO_STORAGE_CLOSED'
+  | 'ERR_DO_STORAGE_IN_USE'
+  | 'ERR_DO_STORAGE'
+  | 'ERR_DO_FACET_INDEX_CORRUPT'
+  | 'ERR_DO_ALARM_INDEX'
+  | 'ERR_DO_NATIVE_BINDING'
+  | 'ERR_DO_PANIC'
+  | 'ERR_DO_INTERNAL';
+
+/**
  * Hosts Durable Object classes in this process, each object on its own thread:
  *
  * ```ts

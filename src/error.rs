@@ -94,7 +94,8 @@ error_codes! {
     FacetClonedOver = "ERR_DO_FACET_CLONED_OVER",
     /// Calls through a stub of a facet restarted with new startup options.
     FacetRestarted = "ERR_DO_FACET_RESTARTED",
-    /// A facet stub used after its instance stopped.
+    /// A call or storage use from code still running in an instance that was stopped
+    /// (aborted, deleted, evicted) while its thread ends.
     Stopped = "ERR_DO_STOPPED",
     /// A facet tried to set an alarm.
     FacetAlarm = "ERR_DO_FACET_ALARM",

@@ -141,3 +141,12 @@ await rt.listIds('NOPE');
 await rt.inspect('ROOMS', 42);
 // @ts-expect-error dispose takes no callback
 await rt.dispose(() => {});
+
+// Error codes are a closed union: a typo in a comparison is caught.
+import type { DurableFacetsErrorCode } from '../../index.js';
+export function isFacetGone(code: DurableFacetsErrorCode): boolean {
+  const known: DurableFacetsErrorCode = 'ERR_DO_FACET_DELETED';
+  // @ts-expect-error not a code of durable-facets
+  const typo: DurableFacetsErrorCode = 'ERR_DO_FACET_DELETD';
+  return code === known || code === typo;
+}
