@@ -161,14 +161,7 @@ function copyObject(v, w) {
     // prototype too).
     const out = {};
     w.remember(v, out);
-    const keys = Object.keys(v);
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i];
-      const x = copyValue(v[k], w);
-      if (k === '__proto__') define(out, k, x);
-      else out[k] = x;
-    }
-    return out;
+    return copyOwnKeys(v, Object.keys(v), out, w);
   }
   w.json = false;
   switch (proto) {
@@ -230,9 +223,15 @@ function copyArray(v, w) {
   const out = new Array(len);
   w.remember(v, out);
   w.json = false;
+  return copyOwnKeys(v, keys, out, w);
+}
+
+/** Copies `v[k]` into `out[k]` for each of `keys` (each getter read once); returns `out`. */
+function copyOwnKeys(v, keys, out, w) {
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
     const x = copyValue(v[k], w);
+    // `out.__proto__ = x` would set the prototype; an own property named so is data.
     if (k === '__proto__') define(out, k, x);
     else out[k] = x;
   }

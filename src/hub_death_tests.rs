@@ -1,36 +1,12 @@
 //! Why a thread died reaches the calls addressed to it (`Hub::thread_died`): the supervisor
 //! knows when Node stopped a worker for running out of memory.
 use super::*;
-use crate::inbox::tests::CountingWaker;
-
-fn inbox() -> Arc<Inbox> {
-    Arc::new(Inbox::new(Box::<CountingWaker>::default()))
-}
-
-fn drain(inbox: &Inbox) -> Vec<Delivery> {
-    let mut out = Vec::new();
-    inbox.drain_into(&mut out);
-    out
-}
+// The hub's own test helpers: a counting inbox, draining, a runtime without warm threads.
+use super::tests::{drain, inbox};
 
 fn setup() -> (Hub, Tid, Arc<Inbox>, RtId) {
-    let hub = Hub::new();
-    let main_inbox = inbox();
-    let main = hub.attach_caller(main_inbox.clone());
-    let rt = hub
-        .create_runtime(
-            main,
-            RuntimeConfig {
-                namespaces: vec!["ns".into()],
-                isolate: vec![false],
-                warm_threads: 0,
-                storage: None,
-                sync_full: false,
-                max_running: 64,
-            },
-        )
-        .unwrap();
-    (hub, main, main_inbox, rt)
+    let s = super::tests::setup(0);
+    (s.hub, s.main, s.main_inbox, s.rt)
 }
 
 fn oom() -> Payload {

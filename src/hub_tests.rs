@@ -1,11 +1,11 @@
 use super::*;
 use crate::inbox::tests::CountingWaker;
 
-fn inbox() -> Arc<Inbox> {
+pub(super) fn inbox() -> Arc<Inbox> {
     Arc::new(Inbox::new(Box::<CountingWaker>::default()))
 }
 
-fn drain(inbox: &Inbox) -> Vec<Delivery> {
+pub(super) fn drain(inbox: &Inbox) -> Vec<Delivery> {
     let mut out = Vec::new();
     inbox.drain_into(&mut out);
     out
@@ -15,14 +15,14 @@ fn text(s: &str) -> Payload {
     Payload::Text(s.into())
 }
 
-struct Setup {
-    hub: Hub,
-    main: Tid,
-    main_inbox: Arc<Inbox>,
-    rt: RtId,
+pub(super) struct Setup {
+    pub(super) hub: Hub,
+    pub(super) main: Tid,
+    pub(super) main_inbox: Arc<Inbox>,
+    pub(super) rt: RtId,
 }
 
-fn setup(warm: u32) -> Setup {
+pub(super) fn setup(warm: u32) -> Setup {
     let hub = Hub::new();
     let main_inbox = inbox();
     let main = hub.attach_caller(main_inbox.clone());

@@ -738,11 +738,17 @@ impl Database {
 
     /// True if `table` (as SQLite names it) is a virtual table of the main database.
     fn is_virtual_table(&mut self, table: &str) -> Result<bool> {
-        let stmt = self.internal(
+        self.any_row(
             "SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?1 \
              AND sql LIKE 'CREATE VIRTUAL TABLE%'",
-        )?;
-        self.bind(stmt, &[Bind::Text(table.into())])?;
+            table,
+        )
+    }
+
+    /// Whether internal query `sql`, with `?1` bound to `arg`, returns a row.
+    fn any_row(&mut self, sql: &'static str, arg: &str) -> Result<bool> {
+        let stmt = self.internal(sql)?;
+        self.bind(stmt, &[Bind::Text(arg.into())])?;
         let mut found = false;
         self.step_internal(stmt, &mut |_| {
             found = true;
@@ -919,15 +925,10 @@ impl Database {
     }
 
     pub(crate) fn table_exists(&mut self, name: &'static str) -> Result<bool> {
-        let stmt =
-            self.internal("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?;
-        self.bind(stmt, &[Bind::Text(name.into())])?;
-        let mut found = false;
-        self.step_internal(stmt, &mut |_| {
-            found = true;
-            false
-        })?;
-        Ok(found)
+        self.any_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            name,
+        )
     }
 
     /// True when the database holds nothing: no user tables and no KV entries.
