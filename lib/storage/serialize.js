@@ -161,15 +161,24 @@ export function serialize(value) {
   }
 }
 
-function readVarint(buf, offset) {
+/** Varints of the fast path are 32-bit lengths and values: at most 5 bytes. */
+const MAX_VARINT_BYTES = 5;
+
+/**
+ * The varint at `offset` and the offset after it, or [-1, -1] when it does not end within
+ * `length` bytes (a damaged value: the caller falls back to V8's deserializer, which throws).
+ */
+function readVarint(buf, offset, length) {
   let n = 0;
   let mul = 1;
-  for (;;) {
+  const end = Math.min(length, offset + MAX_VARINT_BYTES);
+  while (offset < end) {
     const byte = buf[offset++];
     n += (byte & 0x7f) * mul;
     if (byte < 0x80) return [n, offset];
     mul *= 128;
   }
+  return [-1, -1];
 }
 
 /**
@@ -196,7 +205,7 @@ export function deserialize(data, length = data.length) {
         if (length === 3) return false;
         break;
       case TAG_INT32: {
-        const [zz, end] = readVarint(data, 3);
+        const [zz, end] = readVarint(data, 3, length);
         if (end === length) return zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
         break;
       }
@@ -205,7 +214,7 @@ export function deserialize(data, length = data.length) {
         break;
       case TAG_ONE_BYTE_STRING:
       case TAG_TWO_BYTE_STRING: {
-        const [n, start] = readVarint(data, at + 1);
+        const [n, start] = readVarint(data, at + 1, length);
         if (start + n === length) {
           const b = asBuffer(data);
           return tag === TAG_ONE_BYTE_STRING ? b.latin1Slice(start, start + n) : b.ucs2Slice(start, start + n);
