@@ -13,6 +13,9 @@ import { v8HeapLimitMb, threadDeathReason } from './memory-limit.js';
 
 const CPU_LIMIT = 'Durable Object exceeded its CPU time limit.';
 
+/** One lock for every runtime thread of the process (lib/worker/memory-guard.js captureGc). */
+const GC_LOCK = new Int32Array(new SharedArrayBuffer(4));
+
 const HOST_URL = new URL('./worker/host.js', import.meta.url);
 
 /** Flags of every runtime thread: the module loader needs vm modules (see worker/loader.js). */
@@ -107,7 +110,7 @@ class Supervisor {
         const beat = this.cpuTimeoutMs === null ? null : new Float64Array(new SharedArrayBuffer(8));
         if (beat !== null) this.beats.set(tid, beat);
         worker = new Worker(HOST_URL, {
-          workerData: { tid, config: this.workerConfig, beat },
+          workerData: { tid, config: this.workerConfig, beat, gcLock: GC_LOCK },
           execArgv: WORKER_EXEC_ARGV,
           resourceLimits: { maxOldGenerationSizeMb: v8HeapLimitMb(this.workerConfig.memoryLimitMb) },
         });

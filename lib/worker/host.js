@@ -34,7 +34,7 @@ const STATUS_ERROR = 1;
 const LOG_MESSAGE = 'durable-facets:log';
 
 const { tid, config, beat } = workerData;
-const overMemoryLimit = memoryGuard(config.memoryLimitMb);
+const overMemoryLimit = memoryGuard(config.memoryLimitMb, workerData.gcLock);
 
 /** What this thread hosts, for log lines: class, id and facet path ('' for a root). */
 let hosted = null;

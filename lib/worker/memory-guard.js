@@ -5,28 +5,38 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { now } from '../timers.js';
 
-/**
- * A full garbage collection, to tell live data from garbage before breaking an instance.
- * `--expose-gc` is a V8 flag (process-wide, not accepted in a worker's execArgv): it is on
- * only while one new context captures its `gc`, so user code never sees a `gc` global.
- */
 /** `gc` of a process started with `--expose-gc` (captured before any user code runs). */
 let collect = typeof globalThis.gc === 'function' ? globalThis.gc : undefined;
 
-/** Runs a full GC; false when this Node exposes none (then only V8's own limit applies). */
-function fullGc() {
-  if (collect === undefined) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      const gc = vm.runInNewContext('gc');
-      collect = typeof gc === 'function' ? gc : null;
-    } catch {
-      collect = null;
-    } finally {
-      v8.setFlagsFromString('--no-expose-gc');
-    }
+/**
+ * Takes a `gc` function: `--expose-gc` is a V8 flag (process-wide, not accepted in a worker's
+ * execArgv), on only while one new context captures its `gc`, so user code never sees a `gc`
+ * global. Threads doing this at once would turn the flag off under each other, so they take
+ * turns on `lock` (an Int32Array over memory shared by every runtime thread of the process).
+ * A failure is not kept: the next check tries again.
+ */
+function captureGc(lock) {
+  while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) Atomics.wait(lock, 0, 1, 50);
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc');
+    return typeof gc === 'function' ? gc : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+    Atomics.store(lock, 0, 0);
+    Atomics.notify(lock, 0, 1);
   }
-  if (collect === null) return false;
+}
+
+/**
+ * A full garbage collection, to tell live data from garbage before breaking an instance;
+ * false when no `gc` could be had (then only V8's own limit applies).
+ */
+function fullGc(lock) {
+  collect ??= captureGc(lock);
+  if (collect === undefined) return false;
   collect();
   return true;
 }
@@ -42,9 +52,10 @@ function inUse() {
  * while under the limit; above it, a full GC decides, since V8 lets garbage pile up towards
  * its own, higher limit.
  * @param {number} limitMb
+ * @param {Int32Array} lock shared by every runtime thread (see captureGc)
  * @returns {() => boolean}
  */
-export function memoryGuard(limitMb) {
+export function memoryGuard(limitMb, lock) {
   const limit = limitMb * 1024 * 1024;
   let checkedAt = -1;
   return function over() {
@@ -57,8 +68,8 @@ export function memoryGuard(limitMb) {
     if (inUse() <= limit) return false;
     // Two collections: V8 sweeps dead ArrayBuffers concurrently and updates its external
     // memory count only when the next collection finishes that sweep.
-    if (!fullGc()) return false; // garbage cannot be told from live data: do not guess
-    fullGc();
+    if (!fullGc(lock)) return false; // garbage cannot be told from live data: do not guess
+    fullGc(lock);
     return inUse() > limit;
   };
 }
