@@ -409,3 +409,11 @@ test('an error whose message is over 32 MiB reaches the caller as the RangeError
   await assert.rejects(stub.bigError(33 * MiB), { name: 'RangeError', code: 'ERR_DO_PAYLOAD_TOO_LARGE' });
   assert.equal(await stub.ping(), 'pong');
 });
+
+test('a buffer referenced twice counts once toward the 32 MiB cap, as V8 writes it once', async (t) => {
+  const stub = wire(t).env.WIRE.getByName('cap-shared');
+  const b = new Uint8Array(20 * MiB).fill(7);
+  const [x, y] = await stub.echo([b, b]);
+  assert.equal(x, y, 'one copy arrives, referenced twice');
+  assert.equal(x.length, 20 * MiB);
+});

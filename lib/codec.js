@@ -178,6 +178,8 @@ function copyObject(v, w) {
       return out;
     }
     case ArrayBuffer.prototype:
+      // Sent by reference identity too: V8 writes a buffer once however often it occurs.
+      w.remember(v, v);
       count(w, arrayBufferByteLength.call(v));
       return v;
     case String.prototype:
@@ -195,12 +197,17 @@ function copyObject(v, w) {
   }
   if (ArrayBuffer.isView(v)) {
     const dv = isDataView(v);
+    const buffer = dv ? dataViewBuffer.call(v) : typedArrayBuffer.call(v);
     // Memory shared with another thread cannot be copied by value (workerd cannot send it
     // over RPC either).
-    if (isSharedArrayBuffer(dv ? dataViewBuffer.call(v) : typedArrayBuffer.call(v))) {
-      throw dataCloneError('SharedArrayBuffer');
+    if (isSharedArrayBuffer(buffer)) throw dataCloneError('SharedArrayBuffer');
+    // A lower bound of the bytes: V8 writes each backing buffer once (and whole), so views
+    // over a buffer already counted add nothing.
+    w.remember(v, v);
+    if (w.find(buffer) === undefined) {
+      w.remember(buffer, buffer);
+      count(w, dv ? dataViewByteLength.call(v) : typedArrayByteLength.call(v));
     }
-    count(w, dv ? dataViewByteLength.call(v) : typedArrayByteLength.call(v));
     return v;
   }
   if (v instanceof Error) return v;
