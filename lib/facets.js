@@ -19,9 +19,19 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const BAD_CLASS =
   "Incorrect type for the 'class' field on 'StartupOptions': the provided value is not of type 'DurableObjectClass or LoopbackDurableObjectNamespace or LoopbackColoLocalActorNamespace'.";
 const NOT_SERIALIZABLE = 'Stubs pointing to Durable Object facets are not serializable.';
+/**
+ * A stop reason as the core keeps it (error envelope), made once: no stack of its own, so
+ * the callers' stacks are not given frames of whichever delete() or clone() ran first.
+ */
+function stopReason(message, code) {
+  const error = withCode(new Error(message), code);
+  error.stack = `Error: ${message}`;
+  return encodeError(error);
+}
+
 // The reasons old stubs see (the core uses the same texts for running instances).
-const DELETED = 'Facet was deleted.';
-const CLONED_OVER = 'Facet was cloned-over.';
+const DELETED = stopReason('Facet was deleted.', 'FacetDeleted');
+const CLONED_OVER = stopReason('Facet was cloned-over.', 'FacetClonedOver');
 
 /** Class names of this thread's namespace bindings (set by the host), for BAD_CLASS help. */
 export const namespaceClassNames = new WeakMap();
@@ -289,7 +299,7 @@ export class DurableObjectFacets {
   /** Stops facet `name` and deletes its storage and that of its descendants. */
   delete(name) {
     validateName(name);
-    this.#stopped(name, encodeError(withCode(new Error(DELETED), 'FacetDeleted')));
+    this.#stopped(name, DELETED);
     native.facetStop(name, null);
   }
 
@@ -297,8 +307,13 @@ export class DurableObjectFacets {
   clone(src, dst) {
     validateName(src);
     validateName(dst);
-    native.facetClone(src, dst);
-    this.#stopped(dst, encodeError(withCode(new Error(CLONED_OVER), 'FacetClonedOver')));
+    try {
+      native.facetClone(src, dst);
+    } finally {
+      // Even if copying failed after the core stopped `dst`: a pending startup must not
+      // bring the old entry back.
+      this.#stopped(dst, CLONED_OVER);
+    }
   }
 
   /** Names of the direct children that have storage or are running, sorted. */
