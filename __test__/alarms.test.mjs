@@ -75,7 +75,7 @@ test('after 6 failed retries the alarm is deleted', async (t) => {
 test('an alarm wakes an object that is not running', async (t) => {
   const rt = alarms(t, { idleTimeoutMs: 30 });
   const a = rt.env.ALARMED.getByName('sleeper');
-  const at = await a.arm(1500);
+  const at = await a.arm(5000);
   // Wait for the idle eviction (no fixed sleep: a loaded machine may take its time), then
   // until the alarm is due, without calling the object (inspect does not start it).
   const running = async () => (await rt.inspect('ALARMED', 'sleeper')).facets[0].running;

@@ -26,7 +26,8 @@ shift $((OPTIND - 1))
 mkdir -p "$out"
 
 loaders=()
-stop_load() { for p in "${loaders[@]}"; do kill "$p" 2>/dev/null; done; }
+# (The expansion below is safe under `set -u` with an empty array on any bash.)
+stop_load() { for p in ${loaders[@]+"${loaders[@]}"}; do kill "$p" 2>/dev/null; done; }
 trap stop_load EXIT
 for ((i = 0; i < busy; i++)); do
   node -e 'for (;;) {}' &

@@ -117,9 +117,20 @@ pub(crate) fn throw_with(
 
 /// Runs the body of a binding function. A Rust panic (a bug) becomes a JS `Error` with code
 /// `ERR_DO_PANIC` instead of unwinding into Node; napi-rs's own `catch_unwind` would throw it
-/// with code "GenericFailure", so every function of the binding goes through here.
+/// with code "GenericFailure", so every function of the binding goes through here. Any
+/// other error not yet thrown (a napi-rs status) is thrown as `ERR_DO_INTERNAL`.
 pub(crate) fn guard<T>(env: Env, body: impl FnOnce() -> Result<T>) -> Result<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(Err(e)) if e.status != Status::PendingException => {
+            // A napi-rs or Node-API failure of the binding itself (not one of our thrown
+            // errors): it gets a code of the table too.
+            Err(throw(
+                &env,
+                JsErrorClass::Error,
+                ErrorCode::Internal,
+                &e.reason,
+            ))
+        }
         Ok(result) => result,
         Err(payload) => {
             let what = payload

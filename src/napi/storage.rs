@@ -321,33 +321,24 @@ unsafe extern "C" fn sql_exec_raw(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sql_exec_inner(env, info)));
-    let throw_raw = |class: JsErrorClass, code: Option<ErrorCode>, message: &str| {
-        let msg = std::ffi::CString::new(message.replace('\0', " ")).unwrap_or_default();
-        let code = code.map(|c| std::ffi::CString::new(c.as_str()).unwrap_or_default());
-        let code_ptr = code.as_ref().map_or(ptr::null(), |c| c.as_ptr());
-        match class {
-            JsErrorClass::Error => sys::napi_throw_error(env, code_ptr, msg.as_ptr()),
-            JsErrorClass::TypeError => sys::napi_throw_type_error(env, code_ptr, msg.as_ptr()),
-        };
-        ptr::null_mut()
-    };
-    match run {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) if e.status == Status::PendingException => ptr::null_mut(),
-        // A BigInt binding: workerd's TypeError text, with our code.
-        Ok(Err(e)) if e.status == Status::BigintExpected => throw_raw(
-            JsErrorClass::TypeError,
-            Some(ErrorCode::InvalidArgument),
-            &e.reason,
-        ),
-        Ok(Err(e)) => throw_raw(JsErrorClass::Error, Some(ErrorCode::Internal), &e.reason),
-        Err(_) => throw_raw(
-            JsErrorClass::Error,
-            Some(ErrorCode::Panic),
-            "durable-facets: internal panic in sqlExec",
-        ),
-    }
+    let js = Env::from_raw(env);
+    guard(js, || {
+        sql_exec_inner(env, info).map_err(|e| {
+            if e.status == Status::BigintExpected {
+                // A BigInt binding: workerd's TypeError text, with our code.
+                throw(
+                    &js,
+                    JsErrorClass::TypeError,
+                    ErrorCode::InvalidArgument,
+                    &e.reason,
+                )
+            } else {
+                e
+            }
+        })
+    })
+    // Err: the exception is thrown; Node-API ignores the return value then.
+    .unwrap_or(ptr::null_mut())
 }
 
 unsafe fn sql_exec_inner(
