@@ -81,7 +81,7 @@ test('an alarm wakes an object that is not running', async (t) => {
   const running = async () => (await rt.inspect('ALARMED', 'sleeper')).facets[0].running;
   await until(async () => !(await running()));
   assert.ok(Date.now() < at, 'evicted before the alarm was due');
-  await until(async () => Date.now() > at + 100);
+  await until(async () => Date.now() > at + 100, 15_000);
   const runs = await until(() => a.runs().then((r) => r.length && r), 15_000);
   assert.equal(runs.length, 1);
 });
