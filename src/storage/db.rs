@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::ptr;
 
 use rusqlite::ffi;
@@ -979,7 +979,9 @@ impl Database {
     pub fn delete_all(&mut self) -> Result<()> {
         self.close();
         if let Location::File(path) = &self.location {
-            remove_database_files(path)?;
+            // The one removal of a database's files (store.rs): file first, then companions.
+            crate::storage::store::remove_database(path)
+                .map_err(|e| StorageError::Io(e.to_string()))?;
         }
         self.conn = Some(open_connection(&self.location, self.sync_full)?);
         self.kv_ready = false;
@@ -1010,25 +1012,6 @@ impl Drop for Database {
     fn drop(&mut self) {
         self.close();
     }
-}
-
-/// Removes a database file and its `-wal`/`-shm` companions; missing files are fine.
-pub fn remove_database_files(path: &Path) -> Result<()> {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        match std::fs::remove_file(&p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(StorageError::Io(format!(
-                    "cannot remove {}: {e}",
-                    Path::new(&p).display()
-                )))
-            }
-        }
-    }
-    Ok(())
 }
 
 fn is_blank(sql: &[u8]) -> bool {
