@@ -667,6 +667,7 @@ function rssRows(run, ctx) {
       try {
         const o = run(kind);
         const per = (o.after - o.before) / RSS_N / MB;
+        if (!Number.isFinite(per)) continue; // the child failed (its error is reported)
         (kind === 'rss-project' ? p : b).push(per);
         (kind === 'rss-project' ? tp : tb).push(o.threads);
       } catch (e) {
