@@ -35,7 +35,7 @@ test('ctx.abort() rejects calls in flight with a reset; the next call gets a new
     assert.rejects(pending, { message: 'stop now', durableObjectReset: true }),
   ]);
   assert.equal(await stub.inc(), 1, 'fresh instance');
-  assert.notEqual((await stub.whoami()).threadId, first.threadId);
+  assert.notEqual((await stub.whoami()).instance, first.instance);
 });
 
 test('blockConcurrencyWhile in the constructor holds calls until it settles', async (t) => {
@@ -46,21 +46,21 @@ test('blockConcurrencyWhile in the constructor holds calls until it settles', as
 test('a failing blockConcurrencyWhile breaks the instance', async (t) => {
   const rt = runtime(t, { durableObjects: { B: 'Blocking' } });
   const stub = rt.env.B.getByName('bcw-fail');
-  const before = await stub.threadId();
+  const before = await stub.instanceToken();
   await assert.rejects(stub.failBlock(), { message: 'block failed', durableObjectReset: true });
-  assert.notEqual(await stub.threadId(), before);
+  assert.notEqual(await stub.instanceToken(), before);
 });
 
 test('an idle object is evicted after idleTimeoutMs; the next call restarts it', async (t) => {
   const rt = runtime(t, { idleTimeoutMs: 100 });
   const stub = rt.env.ECHO.getByName('idle');
   assert.equal(await stub.inc(), 1);
-  const { threadId } = await stub.whoami();
+  const { instance } = await stub.whoami();
   assert.equal(await stub.inc(), 2);
   // Watch the eviction without calling the object (inspect does not start it).
   await until(async () => !(await rt.inspect('ECHO', 'idle')).facets[0].running);
   assert.equal(await stub.inc(), 1);
-  assert.notEqual((await stub.whoami()).threadId, threadId);
+  assert.notEqual((await stub.whoami()).instance, instance);
 });
 
 test('an object with a call in flight is not evicted, however long the call takes', async (t) => {

@@ -1,6 +1,7 @@
 // ctx.facets: child objects ("facets") started from other classes, each on its own thread
 // with its own database, all stored together as one logical object. The tree lives in the
 // Rust core (src/facets.rs, src/hub_facets.rs); this is the Cloudflare-shaped facade.
+import { createHash } from 'node:crypto';
 import { native } from './native.js';
 import { withCode } from './error-codes.js';
 import * as port from './port.js';
@@ -126,7 +127,21 @@ async function encodeStartup(options, parent, name) {
   // `path` (the full facet name) names the instance in its logs.
   const path = parent.path ? `${parent.path}/${name}` : name;
   // `root` (the root object's id) goes into the errors the facet throws (durableObjectId).
-  return JSON.stringify({ c: await encodeClass(classOf(options.class)), id, depth: parent.depth + 1, path, root: parent.root });
+  const c = await encodeClass(classOf(options.class));
+  // `k`, first (the core reads it without parsing the rest): the code identity that
+  // decides which recycled threads may host the facet (SPEC §6.1).
+  return JSON.stringify({ k: codeIdentity(c), c, id, depth: parent.depth + 1, path, root: parent.root });
+}
+
+/**
+ * The code identity of an encoded class: `""` for the runtime's own modules (`main` and
+ * `classes` modules, evaluated on every thread alike); for worker-loader code a digest of
+ * loader binding, worker name and the code itself (modules and env), so that other code
+ * under the same name is another identity.
+ */
+function codeIdentity(c) {
+  if (c.kind !== 'loader') return '';
+  return createHash('sha256').update(JSON.stringify([c.loader, c.worker, c.code])).digest('hex');
 }
 
 /** Rebuilds an `env` encoded by encodeEnv. */
@@ -204,12 +219,18 @@ export class DurableObjectFacets {
     this.#parent = parent;
   }
 
+  /** The instance stopped (its thread hosts another now): refuse, as its storage does. */
+  #checkLive() {
+    if (this.#parent.stopped?.()) throw withCode(new Error('This Durable Object instance was stopped.'), 'Stopped');
+  }
+
   /**
    * A stub for facet `name`; the facet starts on first use.
    * @param {string} name
    * @param {{class: unknown, id?: unknown} | (() => unknown)} startup
    */
   get(name, startup) {
+    this.#checkLive();
     validateName(name);
     if (this.#parent.depth + 1 > MAX_DEPTH) {
       throw withCode(new Error('Facet nesting depth limit exceeded. The maximum depth including the root Durable Object is 4.'), 'FacetDepth');
@@ -289,6 +310,7 @@ export class DurableObjectFacets {
 
   /** Stops facet `name` and its subtree at once; its storage is kept. */
   abort(name, reason) {
+    this.#checkLive();
     validateName(name);
     const error = typeof reason === 'string' ? new Error(reason) : reason;
     const encoded = encodeError(error);
@@ -298,6 +320,7 @@ export class DurableObjectFacets {
 
   /** Stops facet `name` and deletes its storage and that of its descendants. */
   delete(name) {
+    this.#checkLive();
     validateName(name);
     this.#stopped(name, DELETED);
     native.facetStop(name, null);
@@ -305,6 +328,7 @@ export class DurableObjectFacets {
 
   /** Replaces `dst` (and its subtree) with a copy of `src`'s committed state and subtree. */
   clone(src, dst) {
+    this.#checkLive();
     validateName(src);
     validateName(dst);
     try {
@@ -318,6 +342,7 @@ export class DurableObjectFacets {
 
   /** Names of the direct children that have storage or are running, sorted. */
   list() {
+    this.#checkLive();
     return native.facetList();
   }
 }

@@ -2,6 +2,7 @@
 // offending option, thrown at construction.
 import fs from 'node:fs';
 import path from 'node:path';
+import { totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encode } from './codec.js';
 import { withCode } from './error-codes.js';
@@ -230,7 +231,7 @@ function normalize(options) {
     workerLoaders,
     storage,
     idleTimeoutMs: number(options, 'idleTimeoutMs', { min: 1, fallback: 10_000 }),
-    maxRunningFacets: number(options, 'maxRunningFacets', { min: 1, integer: true, fallback: 64 }),
+    maxRunningFacets: number(options, 'maxRunningFacets', { min: 1, integer: true, fallback: defaultMaxRunning(options) }),
     warmThreads: number(options, 'warmThreads', { min: 0, integer: true, fallback: 2 }),
     facetFailure,
     synchronous: oneOf(options, 'synchronous', ['normal', 'full']),
@@ -239,4 +240,16 @@ function normalize(options) {
     // A thread needs a few MB for the runtime itself; below 16 MB every instance would break.
     memoryLimitMb: number(options, 'memoryLimitMb', { min: 16, integer: true, fallback: 128 }),
   };
+}
+
+/**
+ * The default `maxRunningFacets`: 64, or fewer on a machine whose memory could not hold 64
+ * threads at their heap limit (`os.totalmem() / memoryLimitMb`, at least 8). Restarting an
+ * evicted instance on a recycled thread costs about a millisecond, so a bound that keeps the
+ * process inside physical memory is worth more than keeping every instance loaded.
+ */
+function defaultMaxRunning(options) {
+  const limitMb = typeof options.memoryLimitMb === 'number' && options.memoryLimitMb >= 16 ? options.memoryLimitMb : 128;
+  const fit = Math.floor(totalmem() / (limitMb * 1024 * 1024));
+  return Math.max(8, Math.min(64, fit));
 }

@@ -17,6 +17,7 @@ const KIND_ALARM = 5;
 const KIND_START_FACET = 6;
 const KIND_TERMINATE = 7;
 const KIND_EVICT = 8;
+const KIND_STOP = 9;
 
 /** How long a worker thread spins for its next delivery before parking (µs). */
 const SPIN_MICROS = 50;
@@ -77,6 +78,9 @@ function dispatchOne(batch, i) {
       break;
     case KIND_EVICT:
       handlers.evict();
+      break;
+    case KIND_STOP:
+      handlers.stop();
       break;
   }
 }
@@ -142,6 +146,19 @@ function spin() {
   } catch (e) {
     reportError(e);
   }
+}
+
+/**
+ * Forgets everything of the instance that stopped on this (recycled) thread: its calls'
+ * pending promises are dropped (they never settle, so its continuations never run), its
+ * held messages and its end-of-turn hook are discarded.
+ */
+export function resetInstance() {
+  pending.clear();
+  gate = false;
+  held = [];
+  holdResults = false;
+  endOfTurn = null;
 }
 
 /** Registers the end-of-turn hook (see `endOfTurn`). */

@@ -1,6 +1,7 @@
 // The main-thread Runtime: validates options, builds `rt.env`, supervises the worker
 // threads the Rust hub asks for, and disposes of everything.
 import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { native } from './native.js';
 import * as port from './port.js';
 import { normalizeOptions } from './options.js';
@@ -31,6 +32,19 @@ const supervisors = new Map();
  */
 const REFILL_DELAY_MS = 50;
 
+/**
+ * Threads booting at once per runtime. A boot is CPU-bound (30–60 ms here): two hundred at
+ * once only make each slower, while instances that finish meanwhile hand their threads back
+ * (recycled) to those still waiting. The hub re-checks each boot's need when it starts.
+ */
+const MAX_BOOTING = Math.max(2, availableParallelism());
+
+/**
+ * How long a stopped instance's thread may take to tear down and come back to the pool
+ * before it is terminated (one stuck in a loop never would).
+ */
+const STOP_GRACE_MS = 250;
+
 function onSpawn(rt, count, urgent) {
   const supervisor = supervisors.get(rt);
   if (supervisor === undefined) return;
@@ -43,7 +57,7 @@ function onAlarm(rt, [ns, idHex, name], time) {
 }
 
 function onTerminate(rt, tid) {
-  supervisors.get(rt)?.workers.get(tid)?.terminate();
+  supervisors.get(rt)?.endIfStuck(tid);
 }
 
 /** Starts and tracks one runtime's worker threads. */
@@ -97,52 +111,89 @@ class Supervisor {
     this.spawn(n);
   }
 
+  /** Threads asked for and not started yet (see MAX_BOOTING). */
+  queued = 0;
+  /** Threads started that have not attached (or died) yet. */
+  booting = 0;
+
   spawn(count) {
-    for (let i = 0; i < count; i++) {
+    this.queued += count;
+    this.bootQueued();
+  }
+
+  /** The thread of a stopped instance must come back within STOP_GRACE_MS or end. */
+  endIfStuck(tid) {
+    const timer = setTimeout(() => {
+      if (native.stillStopping(tid)) this.workers.get(tid)?.terminate();
+    }, STOP_GRACE_MS);
+    timer.unref();
+  }
+
+  /** Starts queued threads while fewer than MAX_BOOTING boot. */
+  bootQueued() {
+    while (this.queued > 0 && this.booting < MAX_BOOTING) {
+      this.queued--;
       let tid;
       try {
         tid = native.reserveThread(this.rt);
       } catch {
+        this.queued = 0;
         return; // disposed meanwhile
       }
-      let worker;
-      try {
-        const beat = this.cpuTimeoutMs === null ? null : new Float64Array(new SharedArrayBuffer(8));
-        if (beat !== null) this.beats.set(tid, beat);
-        worker = new Worker(HOST_URL, {
-          workerData: { tid, config: this.workerConfig, beat, gcLock: GC_LOCK },
-          execArgv: WORKER_EXEC_ARGV,
-          resourceLimits: { maxOldGenerationSizeMb: v8HeapLimitMb(this.workerConfig.memoryLimitMb) },
-        });
-      } catch (e) {
-        native.threadExited(tid);
-        process.emitWarning(`durable-facets: could not start a thread: ${e.message}`);
-        continue;
-      }
-      // Nothing a thread reports is swallowed (SPEC §3): its log lines (an instance's
-      // uncaught exceptions, see worker/host.js) and an error that ended it go to this
-      // thread's console.error. The hub rejects the calls addressed to a thread that died.
-      // (The first 'message' listener refs the worker's port: add it before unref().)
-      worker.on('message', (m) => {
-        if (m?.kind === 'durable-facets:log') console.error(m.text);
-      });
-      // Threads never keep the process alive by themselves; the main thread's port does
-      // while a call is in flight.
-      worker.unref();
-      // Why it died, when Node says (out of memory): the calls addressed to it get that.
-      // Every error a thread ends with is logged too: nothing a thread reports is swallowed.
-      let death;
-      worker.on('error', (e) => {
-        death = threadDeathReason(e, this.workerConfig.memoryLimitMb) ?? death;
-        console.error('durable-facets: a runtime thread ended with an uncaught error:', e);
-      });
-      worker.on('exit', () => {
-        this.workers.delete(tid);
-        this.beats.delete(tid);
-        native.threadExited(tid, death && encodeError(death));
-      });
-      this.workers.set(tid, worker);
+      if (tid === 0) continue; // no longer needed
+      this.boot(tid);
     }
+  }
+
+  /** Starts worker thread `tid` (reserved in the hub). */
+  boot(tid) {
+    let worker;
+    try {
+      const beat = this.cpuTimeoutMs === null ? null : new Float64Array(new SharedArrayBuffer(8));
+      if (beat !== null) this.beats.set(tid, beat);
+      worker = new Worker(HOST_URL, {
+        workerData: { tid, config: this.workerConfig, beat, gcLock: GC_LOCK },
+        execArgv: WORKER_EXEC_ARGV,
+        resourceLimits: { maxOldGenerationSizeMb: v8HeapLimitMb(this.workerConfig.memoryLimitMb) },
+      });
+    } catch (e) {
+      native.threadExited(tid);
+      process.emitWarning(`durable-facets: could not start a thread: ${e.message}`);
+      return;
+    }
+    this.booting++;
+    let booted = false;
+    const bootEnded = () => {
+      if (booted) return;
+      booted = true;
+      this.booting--;
+      this.bootQueued();
+    };
+    // Nothing a thread reports is swallowed (SPEC §3): its log lines (an instance's
+    // uncaught exceptions, see worker/host.js) and an error that ended it go to this
+    // thread's console.error. The hub rejects the calls addressed to a thread that died.
+    // (The first 'message' listener refs the worker's port: add it before unref().)
+    worker.on('message', (m) => {
+      if (m?.kind === 'durable-facets:log') console.error(m.text);
+      else if (m?.kind === 'durable-facets:ready') bootEnded();
+    });
+    // Threads never keep the process alive by themselves; the main thread's port does
+    // while a call is in flight.
+    worker.unref();
+    // Why it died, when Node says (out of memory): the calls addressed to it get that.
+    // Every error a thread ends with is logged too: nothing a thread reports is swallowed.
+    let death;
+    worker.on('error', (e) => {
+      death = threadDeathReason(e, this.workerConfig.memoryLimitMb) ?? death;
+      console.error('durable-facets: a runtime thread ended with an uncaught error:', e);
+    });
+    worker.on('exit', () => {
+      bootEnded();
+      this.workers.delete(tid);
+      this.beats.delete(tid);
+      native.threadExited(tid, death && encodeError(death));
+    });
+    this.workers.set(tid, worker);
   }
 
   async terminateAll() {

@@ -33,6 +33,35 @@ pub type RtId = u32;
 /// from refilling (a `main` module that exits at load would otherwise respawn forever).
 const MAX_WARM_FAILURES: u32 = 3;
 
+/// The code identity of the runtime's own modules (`main` and `classes` modules): every
+/// root object and every facet of such a class. Worker-loader code has its own identity
+/// (see `code_identity`).
+pub const RUNTIME_CODE: &str = "";
+
+/// The adaptive warm pool aims to hold as many threads as new instances arrived in this
+/// much of the last second (SPEC §6.1): a thread boots in 30–60 ms of CPU here, so at
+/// 50 arrivals a second a quarter second ahead keeps starts off the cold path.
+const WARM_HORIZON: f64 = 0.25;
+/// The adaptive part of the warm pool never exceeds this many threads (each holds a V8
+/// heap: ~10 MB idle).
+const MAX_ADAPTIVE_WARM: u32 = 16;
+/// Idle recycled threads kept per runtime beyond the warm target; more exit at once.
+const MIN_POOL_CAP: usize = 8;
+
+/// The code identity of an instance about to start: `RUNTIME_CODE` for root objects and
+/// facets of the runtime's own classes, else the `"k"` field that lib/facets.js puts first
+/// in a facet's encoded startup (a digest of loader binding, worker name and code).
+pub fn code_identity(start: &Delivery) -> Arc<str> {
+    const PREFIX: &str = "{\"k\":\"";
+    match start {
+        Delivery::StartFacet { startup, .. } => startup
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split_once('"'))
+            .map_or_else(|| Arc::from(RUNTIME_CODE), |(k, _)| Arc::from(k)),
+        _ => Arc::from(RUNTIME_CODE),
+    }
+}
+
 /// What a runtime needs from its configuration.
 pub struct RuntimeConfig {
     pub namespaces: Vec<String>,
@@ -53,8 +82,11 @@ enum Role {
     Caller,
     /// Reserved by its supervisor; the worker has not attached yet.
     Spawning,
-    /// Attached, waiting in the warm pool.
+    /// Attached, idle: fresh in the warm pool, or recycled in its code's pool.
     Warm,
+    /// Its instance stopped; the thread tears it down and then returns to the pool
+    /// (`Hub::recycle`). Accepts nothing meanwhile.
+    Recycling,
     /// Hosts one instance: a root object or a facet.
     Hosting(Target),
     /// Retired or broken: ends soon, accepts nothing.
@@ -70,6 +102,9 @@ struct ThreadRec {
     last_activity: Instant,
     /// The hosted object's database, once the thread opened it.
     db: Option<SharedDb>,
+    /// The code identity evaluated on this thread (`None`: fresh, only `main` evaluated).
+    /// Only instances of this identity start here again.
+    code: Option<Arc<str>>,
 }
 
 enum ObjectRec {
@@ -96,10 +131,19 @@ struct RuntimeRec {
     objects: HashMap<Target, ObjectRec>,
     waiting: VecDeque<Target>,
     forest: Forest,
+    /// Fresh idle threads (never hosted): serve any code.
     warm: Vec<Tid>,
-    spawning: u32,
+    /// Recycled idle threads by code identity: serve only that code.
+    pools: HashMap<Arc<str>, Vec<Tid>>,
+    /// Threads asked of the supervisor and not reserved yet.
+    requested: u32,
+    /// Threads reserved and booting (not attached yet).
+    booting: u32,
+    /// `warmThreads`: the floor of the adaptive warm pool.
     warm_target: u32,
     warm_failures: u32,
+    /// When instances took a fresh thread or had to wait for one, over the last second.
+    arrivals: VecDeque<Instant>,
 }
 
 struct InFlight {
@@ -194,6 +238,7 @@ impl Hub {
                 inflight_out: 0,
                 last_activity: Instant::now(),
                 db: None,
+                code: None,
             },
         );
         tid
@@ -237,9 +282,12 @@ impl Hub {
                 objects: HashMap::new(),
                 waiting: VecDeque::new(),
                 warm: Vec::new(),
-                spawning: 0,
+                pools: HashMap::new(),
+                requested: 0,
+                booting: 0,
                 warm_target: config.warm_threads,
                 warm_failures: 0,
+                arrivals: VecDeque::new(),
             },
         );
         st.balance(rt);
@@ -255,12 +303,17 @@ impl Hub {
             .ok_or(CoreError::UnknownNamespace(ns))
     }
 
-    /// The supervisor reserves a thread id before it starts a worker for `rt`.
-    pub fn reserve_thread(&self, rt: RtId) -> Result<Tid, CoreError> {
+    /// The supervisor reserves a thread id right before it starts a worker for `rt`;
+    /// `None` when the thread is no longer needed (a recycled thread took the waiting
+    /// instance meanwhile, or the adaptive pool shrank).
+    pub fn reserve_thread(&self, rt: RtId) -> Result<Option<Tid>, CoreError> {
         let mut st = self.lock();
-        if !st.runtimes.contains_key(&rt) {
-            return Err(CoreError::Disposed);
+        let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+        rtrec.requested = rtrec.requested.saturating_sub(1);
+        if rtrec.deficit() == 0 {
+            return Ok(None);
         }
+        rtrec.booting += 1;
         let tid = st.next_tid;
         st.next_tid += 1;
         st.threads.insert(
@@ -273,9 +326,10 @@ impl Hub {
                 inflight_out: 0,
                 last_activity: Instant::now(),
                 db: None,
+                code: None,
             },
         );
-        Ok(tid)
+        Ok(Some(tid))
     }
 
     /// A reserved worker is ready: it serves the oldest waiting object, or joins the pool.
@@ -291,12 +345,14 @@ impl Hub {
         let Some(rtrec) = st.runtimes.get_mut(&rt) else {
             return Err(CoreError::Disposed);
         };
-        rtrec.spawning = rtrec.spawning.saturating_sub(1);
+        rtrec.booting = rtrec.booting.saturating_sub(1);
         rtrec.warm_failures = 0;
+        // A fresh thread serves any code: the oldest waiting instance, whatever its code.
         match rtrec.waiting.pop_front() {
             Some(key) => st.host(rt, key, tid),
             None => rtrec.warm.push(tid),
         }
+        st.balance(rt);
         Ok(rt)
     }
 
@@ -377,7 +433,9 @@ impl Hub {
             )
         });
         st.end_thread(tid, ReplyStatus::Reset, payload);
-        st.threads.remove(&tid);
+        if let Some(inbox) = st.threads.remove(&tid).and_then(|r| r.inbox) {
+            inbox.close();
+        }
     }
 
     /// Ends an idle object. Returns 0 when thread `tid` retired (no call can reach it any
@@ -387,6 +445,9 @@ impl Hub {
         let Some(rec) = st.threads.get(&tid) else {
             return 0;
         };
+        if !matches!(rec.role, Role::Hosting(_)) {
+            return 0; // stopped meanwhile: it tears down anyway
+        }
         let busy = rec.inflight_in > 0
             || rec.inflight_out > 0
             || rec.inbox.as_ref().is_some_and(|i| !i.is_empty());
@@ -616,6 +677,99 @@ impl Hub {
         }
     }
 
+    /// Thread `tid` tore its stopped instance down (SPEC §6.1: storage closed, timers and
+    /// listeners cancelled, pending callbacks dropped). It serves the oldest instance
+    /// waiting for its code, or waits in its code's pool. False: the thread must exit
+    /// (runtime disposed, or the pool is full).
+    pub fn recycle(&self, tid: Tid) -> bool {
+        let mut st = self.lock();
+        let st = &mut *st;
+        let Some(rec) = st.threads.get_mut(&tid) else {
+            return false;
+        };
+        let alive = rec.role == Role::Recycling
+            && rec.runtime.is_some_and(|rt| st.runtimes.contains_key(&rt));
+        if !alive {
+            if let Some(inbox) = &rec.inbox {
+                inbox.close();
+            }
+            st.threads.remove(&tid);
+            return false;
+        }
+        let rt = rec.runtime.expect("checked above");
+        let code = rec.code.clone().unwrap_or_else(|| Arc::from(RUNTIME_CODE));
+        // Whatever was queued for the previous instance is void (its calls were rejected
+        // when it stopped, its own calls' answers have nobody to read them).
+        if let Some(inbox) = &rec.inbox {
+            inbox.clear();
+        }
+        rec.role = Role::Warm;
+        rec.inflight_in = 0;
+        rec.inflight_out = 0;
+        rec.db = None;
+        rec.last_activity = Instant::now();
+        let rtrec = st.runtimes.get_mut(&rt).expect("checked above");
+        let waiting = rtrec.waiting.iter().position(|t| {
+            matches!(rtrec.objects.get(t), Some(ObjectRec::Waiting { start, .. }) if code_identity(start) == code)
+        });
+        if let Some(i) = waiting {
+            let target = rtrec.waiting.remove(i).expect("found above");
+            st.host(rt, target, tid);
+            st.balance(rt);
+            return true;
+        }
+        let idle: usize = rtrec.pools.values().map(Vec::len).sum::<usize>() + rtrec.warm.len();
+        if idle >= (rtrec.warm_goal() as usize).max(MIN_POOL_CAP) {
+            if let Some(inbox) = st.threads.get(&tid).and_then(|r| r.inbox.as_ref()) {
+                inbox.close();
+            }
+            st.threads.remove(&tid);
+            return false;
+        }
+        rtrec.pools.entry(code).or_default().push(tid);
+        true
+    }
+
+    /// An idle thread has waited `idleTimeoutMs` in a pool: true (it must exit) unless the
+    /// warm pool needs it to stay at its target.
+    pub fn leave_pool(&self, tid: Tid) -> bool {
+        let mut st = self.lock();
+        let st = &mut *st;
+        let Some(rec) = st.threads.get(&tid) else {
+            return true;
+        };
+        if rec.role != Role::Warm {
+            return false; // it hosts again (or is stopping): not idle
+        }
+        let Some(rtrec) = rec.runtime.and_then(|rt| st.runtimes.get_mut(&rt)) else {
+            return true;
+        };
+        let serves_any = rec.code.as_deref().is_none_or(|c| c == RUNTIME_CODE);
+        let ready = rtrec.warm.len() as u32 + rtrec.runtime_pool();
+        if serves_any && ready <= rtrec.warm_goal() {
+            return false;
+        }
+        rtrec.warm.retain(|t| *t != tid);
+        for pool in rtrec.pools.values_mut() {
+            pool.retain(|t| *t != tid);
+        }
+        rtrec.pools.retain(|_, p| !p.is_empty());
+        if let Some(inbox) = &rec.inbox {
+            inbox.close();
+        }
+        st.threads.remove(&tid);
+        true
+    }
+
+    /// True while thread `tid` still tears down a stopped instance (the supervisor ends a
+    /// thread that does not come back, e.g. one stuck in a loop).
+    pub fn still_stopping(&self, tid: Tid) -> bool {
+        self.lock()
+            .threads
+            .get(&tid)
+            .is_some_and(|r| r.role == Role::Recycling)
+    }
+
     /// True when no call is in flight from `tid` (lets the main thread unreference itself).
     pub fn outstanding_from(&self, tid: Tid) -> u32 {
         self.lock().threads.get(&tid).map_or(0, |r| r.inflight_out)
@@ -645,7 +799,14 @@ impl HubState {
     /// leaves it any more.
     fn check_caller(&self, from: Tid) -> Result<(), CoreError> {
         match self.threads.get(&from) {
-            Some(r) if r.role == Role::Ending => Err(CoreError::Stopped),
+            Some(r)
+                if matches!(
+                    r.role,
+                    Role::Ending | Role::Recycling | Role::Warm | Role::Spawning
+                ) =>
+            {
+                Err(CoreError::Stopped)
+            }
             _ => Ok(()),
         }
     }
@@ -690,15 +851,17 @@ impl HubState {
                 self.calls.insert(call, flight);
             }
             None => {
+                let start = start();
+                let code = code_identity(&start);
                 rtrec.objects.insert(
                     target,
                     ObjectRec::Waiting {
-                        start: start(),
+                        start,
                         queue: vec![delivery],
                     },
                 );
                 self.calls.insert(call, flight);
-                match rtrec.warm.pop() {
+                match rtrec.take_thread(&code, now) {
                     Some(tid) => self.host(rt, target, tid),
                     None => rtrec.waiting.push_back(target),
                 }
@@ -717,6 +880,7 @@ impl HubState {
         let Some(ObjectRec::Waiting { start, queue }) = rtrec.objects.remove(&target) else {
             return;
         };
+        let code = code_identity(&start);
         rtrec.objects.insert(target, ObjectRec::Hosted(tid));
         // Calls whose caller died while they waited are dropped (nobody reads the answer,
         // and counting them would keep this thread busy forever).
@@ -729,6 +893,7 @@ impl HubState {
             .get_mut(&tid)
             .expect("warm thread is registered");
         thread.role = Role::Hosting(target);
+        thread.code.get_or_insert(code);
         thread.last_activity = Instant::now();
         thread.inflight_in += queue.len() as u32;
         let inbox = thread.inbox.clone().expect("warm thread has an inbox");
@@ -782,19 +947,13 @@ impl HubState {
         let Some(rtrec) = self.runtimes.get_mut(&rt) else {
             return;
         };
-        let pool = if rtrec.warm_failures >= MAX_WARM_FAILURES {
-            0
-        } else {
-            rtrec.warm_target
-        };
-        let needed = rtrec.waiting.len() as u32 + pool;
-        let have = rtrec.warm.len() as u32 + rtrec.spawning;
-        if needed <= have {
+        let deficit = rtrec.deficit();
+        if deficit <= rtrec.requested {
             return;
         }
-        let count = needed - have;
-        let urgent = rtrec.waiting.len() as u32 > rtrec.spawning;
-        rtrec.spawning += count;
+        let count = deficit - rtrec.requested;
+        let urgent = rtrec.waiting.len() as u32 > rtrec.booting;
+        rtrec.requested += count;
         let supervisor = rtrec.supervisor;
         if let Some(inbox) = self.threads.get(&supervisor).and_then(|t| t.inbox.as_ref()) {
             inbox.push(Delivery::Spawn {
@@ -830,14 +989,25 @@ impl HubState {
         let Some(rec) = self.threads.get_mut(&tid) else {
             return;
         };
-        if rec.role == Role::Ending {
+        if matches!(rec.role, Role::Ending | Role::Recycling) {
             return;
         }
         let role = rec.role;
         let runtime = rec.runtime;
-        rec.role = Role::Ending;
-        if let Some(inbox) = &rec.inbox {
-            inbox.close();
+        if matches!(role, Role::Hosting(_)) {
+            // The thread is recycled (SPEC §6.1): it tears its instance down — at once when
+            // it stopped itself, on this `Stop` when someone else stopped it — and comes
+            // back through `Hub::recycle`. Whatever was queued for the instance is void.
+            rec.role = Role::Recycling;
+            if let Some(inbox) = &rec.inbox {
+                inbox.clear();
+                inbox.push(Delivery::Stop);
+            }
+        } else {
+            rec.role = Role::Ending;
+            if let Some(inbox) = &rec.inbox {
+                inbox.close();
+            }
         }
         // Whatever the instance had not committed is gone with it. A file database closes
         // (the thread keeps a handle that now fails); an in-memory one must survive.
@@ -869,7 +1039,12 @@ impl HubState {
                         }
                     }
                 }
-                Role::Warm => rtrec.warm.retain(|t| *t != tid),
+                Role::Warm => {
+                    rtrec.warm.retain(|t| *t != tid);
+                    for pool in rtrec.pools.values_mut() {
+                        pool.retain(|t| *t != tid);
+                    }
+                }
                 _ => {}
             }
         }
@@ -906,7 +1081,7 @@ impl HubState {
         let Some(rtrec) = self.runtimes.get_mut(&rt) else {
             return;
         };
-        rtrec.spawning = rtrec.spawning.saturating_sub(1);
+        rtrec.booting = rtrec.booting.saturating_sub(1);
         match rtrec.waiting.pop_front() {
             Some(key) => {
                 if let Some(ObjectRec::Waiting { queue, .. }) = rtrec.objects.remove(&key) {
@@ -929,6 +1104,57 @@ impl HubState {
             None => rtrec.warm_failures += 1,
         }
         self.balance(rt);
+    }
+}
+
+impl RuntimeRec {
+    /// An idle thread for an instance of code `code`: a recycled one of that code first
+    /// (its modules are evaluated already), else a fresh one. Counts the arrival when the
+    /// pool's fresh threads are drawn on (the adaptive warm pool follows that rate).
+    fn take_thread(&mut self, code: &Arc<str>, now: Instant) -> Option<Tid> {
+        if let Some(tid) = self.pools.get_mut(code).and_then(Vec::pop) {
+            return Some(tid);
+        }
+        self.arrivals.push_back(now);
+        while self
+            .arrivals
+            .front()
+            .is_some_and(|t| now.duration_since(*t).as_secs_f64() > 1.0)
+        {
+            self.arrivals.pop_front();
+        }
+        self.warm.pop()
+    }
+
+    /// Idle recycled threads that serve the runtime's own code.
+    fn runtime_pool(&self) -> u32 {
+        self.pools.get(RUNTIME_CODE).map_or(0, |p| p.len() as u32)
+    }
+
+    /// How many idle threads the warm pool aims for: `warmThreads`, plus the arrivals of
+    /// the last `WARM_HORIZON` seconds at the rate of the last second.
+    fn warm_goal(&self) -> u32 {
+        if self.warm_failures >= MAX_WARM_FAILURES {
+            return 0;
+        }
+        let recent = self
+            .arrivals
+            .iter()
+            .filter(|t| t.elapsed().as_secs_f64() <= 1.0)
+            .count() as f64
+            * WARM_HORIZON;
+        // Rounded down: an occasional new instance (under 4 a second) asks for nothing.
+        self.warm_target + (recent.floor() as u32).min(MAX_ADAPTIVE_WARM)
+    }
+
+    /// Threads still to ask for: one per waiting instance (none of the idle threads could
+    /// serve it, or it would not wait) beyond those booting, and the warm pool's shortfall.
+    fn deficit(&self) -> u32 {
+        let waiting = self.waiting.len() as u32;
+        let for_waiting = waiting.saturating_sub(self.booting);
+        let spare_booting = self.booting.saturating_sub(waiting);
+        let ready = self.warm.len() as u32 + self.runtime_pool() + spare_booting;
+        for_waiting + self.warm_goal().saturating_sub(ready)
     }
 }
 

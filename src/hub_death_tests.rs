@@ -48,7 +48,7 @@ fn a_hosting_thread_that_died_rejects_its_calls_with_the_reason() {
             Payload::Text("[]".into()),
         )
         .unwrap();
-    let tid = hub.reserve_thread(rt).unwrap();
+    let tid = hub.reserve_thread(rt).unwrap().expect("a thread is needed");
     hub.attach_worker(tid, inbox()).unwrap();
     drain(&main_inbox);
     hub.thread_died(tid, Some(oom()));
@@ -69,7 +69,7 @@ fn a_thread_that_died_starting_up_rejects_the_waiting_calls_with_the_reason() {
             Payload::Text("[]".into()),
         )
         .unwrap();
-    let tid = hub.reserve_thread(rt).unwrap();
+    let tid = hub.reserve_thread(rt).unwrap().expect("a thread is needed");
     drain(&main_inbox);
     hub.thread_died(tid, Some(oom()));
     assert_eq!(reset_payload(&drain(&main_inbox), call), oom());
@@ -89,7 +89,7 @@ fn without_a_reason_a_dead_thread_reports_that_it_exited() {
             Payload::Text("[]".into()),
         )
         .unwrap();
-    let tid = hub.reserve_thread(rt).unwrap();
+    let tid = hub.reserve_thread(rt).unwrap().expect("a thread is needed");
     hub.attach_worker(tid, inbox()).unwrap();
     drain(&main_inbox);
     hub.thread_died(tid, None);
@@ -117,7 +117,7 @@ fn the_first_report_of_a_death_wins() {
             Payload::Text("[]".into()),
         )
         .unwrap();
-    let tid = hub.reserve_thread(rt).unwrap();
+    let tid = hub.reserve_thread(rt).unwrap().expect("a thread is needed");
     hub.attach_worker(tid, inbox()).unwrap();
     drain(&main_inbox);
     hub.thread_died(tid, Some(oom()));

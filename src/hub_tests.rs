@@ -48,7 +48,11 @@ pub(super) fn setup(warm: u32) -> Setup {
 }
 
 fn start_worker(s: &Setup) -> (Tid, Arc<Inbox>) {
-    let tid = s.hub.reserve_thread(s.rt).unwrap();
+    let tid = s
+        .hub
+        .reserve_thread(s.rt)
+        .unwrap()
+        .expect("a thread is needed");
     let ib = inbox();
     s.hub.attach_worker(tid, ib.clone()).unwrap();
     (tid, ib)
@@ -231,7 +235,7 @@ fn late_reply_from_a_broken_instance_is_ignored() {
 }
 
 #[test]
-fn retire_waits_for_idle_then_detaches_the_object() {
+fn retire_waits_for_idle_then_recycles_the_thread_for_the_next_instance() {
     let s = setup(0);
     let call = s
         .hub
@@ -243,15 +247,57 @@ fn retire_waits_for_idle_then_detaches_the_object() {
     s.hub.reply(w, call, ReplyStatus::Ok, text("1"));
     assert!(s.hub.try_retire(w, 60_000) > 0, "not idle long enough");
     assert_eq!(s.hub.try_retire(w, 0), 0);
-    assert!(wi.is_closed());
+    assert!(!wi.is_closed(), "the thread is recycled, not ended");
+    assert!(s.hub.still_stopping(w));
+    assert!(s.hub.recycle(w), "back in its code's pool");
+    assert!(
+        drain(&wi).is_empty(),
+        "nothing of the old instance is left queued"
+    );
     drain(&s.main_inbox);
     s.hub
         .call(s.main, s.rt, 0, [8; 32], None, "m".into(), text("[]"))
         .unwrap();
+    assert!(drain(&s.main_inbox).is_empty(), "no new thread is needed");
     assert!(matches!(
-        drain(&s.main_inbox).as_slice(),
-        [Delivery::Spawn { count: 1, .. }]
+        drain(&wi).as_slice(),
+        [Delivery::Start { .. }, Delivery::Call { .. }]
     ));
+}
+
+#[test]
+fn a_recycled_thread_only_serves_instances_of_its_code() {
+    let s = setup(0);
+    s.hub
+        .call(s.main, s.rt, 0, [3; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    let (w, wi) = start_worker(&s);
+    assert_eq!(drain(&wi).len(), 2, "start + call");
+    s.hub
+        .break_thread(w, error_payload("Error", ErrorCode::Internal, "boom"));
+    assert_eq!(drain(&wi), vec![Delivery::Stop]);
+    assert!(s.hub.recycle(w));
+    assert_eq!(
+        code_identity(&Delivery::Start {
+            ns: 0,
+            id: [3; 32],
+            name: None
+        })
+        .as_ref(),
+        RUNTIME_CODE
+    );
+    let loader = Delivery::StartFacet {
+        entry: 1,
+        startup: "{\"k\":\"abc\",\"c\":{}}".into(),
+    };
+    assert_eq!(code_identity(&loader).as_ref(), "abc");
+    // Another root object of the runtime's code takes the recycled thread at once.
+    drain(&s.main_inbox);
+    s.hub
+        .call(s.main, s.rt, 0, [4; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    assert_eq!(drain(&wi).len(), 2, "start + call on the recycled thread");
+    assert!(drain(&s.main_inbox).is_empty());
 }
 
 #[test]
@@ -286,7 +332,11 @@ fn worker_dying_during_start_up_fails_the_waiting_object() {
         .hub
         .call(s.main, s.rt, 0, [10; 32], None, "m".into(), text("[]"))
         .unwrap();
-    let tid = s.hub.reserve_thread(s.rt).unwrap();
+    let tid = s
+        .hub
+        .reserve_thread(s.rt)
+        .unwrap()
+        .expect("a thread is needed");
     drain(&s.main_inbox);
     s.hub.thread_gone(tid);
     let got = drain(&s.main_inbox);
@@ -303,7 +353,11 @@ fn warm_pool_stops_refilling_after_repeated_start_up_deaths() {
             if let Delivery::Spawn { count, .. } = d {
                 spawned += count;
                 for _ in 0..count {
-                    let tid = s.hub.reserve_thread(s.rt).unwrap();
+                    let tid = s
+                        .hub
+                        .reserve_thread(s.rt)
+                        .unwrap()
+                        .expect("a thread is needed");
                     s.hub.thread_gone(tid);
                 }
             }

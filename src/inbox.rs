@@ -65,6 +65,9 @@ pub enum Delivery {
     /// The runtime has more running threads than `maxRunningFacets`: end this thread if it
     /// is idle.
     Evict,
+    /// The instance this thread hosted was stopped by someone else (abort, delete,
+    /// clone-over, a broken ancestor): tear it down and return the thread to the pool.
+    Stop,
     /// To a runtime's supervisor thread: end worker thread `tid` now (an aborted facet may
     /// be stuck in a loop).
     Terminate { runtime: u32, tid: u32 },
@@ -171,6 +174,14 @@ impl Inbox {
     /// The receiver is awake (its wake-up callback runs).
     pub fn unpark(&self) {
         self.parked.store(false, SeqCst);
+    }
+
+    /// Drops everything queued (a recycled thread's leftovers of its previous instance);
+    /// later deliveries are accepted.
+    pub fn clear(&self) -> Vec<Delivery> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        self.len.store(0, SeqCst);
+        std::mem::take(&mut *q)
     }
 
     /// Drops everything queued and refuses later deliveries.

@@ -46,8 +46,20 @@ export class StorageEngine {
     this.#host = host;
   }
 
+  /** The instance stopped and its thread was recycled: this storage is gone for good. */
+  closed = false;
+
   open() {
+    // Code of a stopped instance that still runs (a callback of its own I/O) must not
+    // reach the database of the thread's next instance.
+    if (this.closed) throw withCode(new Error('This Durable Object instance was stopped.'), 'Stopped');
     if (this.epoch < 0) this.epoch = native.storageOpen(this.stats, this.scratch);
+  }
+
+  /** See `closed`; the native handle was dropped by the host (native.storageClose). */
+  close() {
+    this.closed = true;
+    this.#syncWaiters = [];
   }
 
   /** After every native storage call: a new implicit transaction closes the output gate. */
@@ -99,6 +111,7 @@ export class StorageEngine {
   }
 
   next(cursorId) {
+    this.open();
     try {
       return native.sqlNext(cursorId);
     } finally {

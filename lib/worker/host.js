@@ -1,9 +1,11 @@
 // The entry point of every runtime thread: it preloads the user's `main` module, attaches
-// to the hub, and then hosts one Durable Object instance, delivering its calls.
+// to the hub, and then hosts Durable Object instances one at a time, delivering their calls.
+// When an instance stops, the thread tears it down and returns to the hub's pool (SPEC §6.1):
+// the next instance of the same code starts here without loading anything again.
 import { workerData, parentPort } from 'node:worker_threads';
 import { inspect } from 'node:util';
 import { setTimeout, clearTimeout } from '../timers.js';
-import { withCode } from '../error-codes.js';
+import { withCode, codes } from '../error-codes.js';
 import { native } from '../native.js';
 import * as port from '../port.js';
 import { encode, decode, encodeError } from '../codec.js';
@@ -18,6 +20,7 @@ import { StorageEngine, DurableObjectStorage } from '../storage/index.js';
 import { Alarms, ALARM_METHOD, ALARM_GIVE_UP_METHOD } from './alarms.js';
 import { memoryGuard } from './memory-guard.js';
 import { memoryLimitError } from '../memory-limit.js';
+import { installInstanceScope, beginInstance, endInstance } from './instance-scope.js';
 import {
   DurableObjectFacets,
   makeClass,
@@ -68,6 +71,8 @@ function report(what, value) {
 // before the throw already scheduled the end of its turn (StorageEngine.afterCall).
 process.on('uncaughtException', (error) => report('Uncaught', error));
 process.on('unhandledRejection', (reason) => report('Uncaught (in promise)', reason));
+// Before any user code: timers its instances start are theirs, cancelled when they stop.
+installInstanceScope();
 
 const namespaces = config.namespaces.map(
   (_, i) => new DurableObjectNamespace(config.rt, i, `${config.rt}:${i}`),
@@ -148,6 +153,19 @@ function notExported(message) {
   return error;
 }
 
+/** The loader code evaluated on this thread: `{ key, mod, env }` (one identity per thread). */
+let loaderModule = null;
+
+/** The evaluated modules of the loader code a facet startup names, evaluated once. */
+async function loadedCode(s) {
+  if (loaderModule?.key === s.k) return loaderModule;
+  const env = Object.freeze(decodeEnv(s.c.code.env));
+  const mod = await importLoaderCode(s.c.worker, s.c.code, env);
+  checkWorkerExports(mod);
+  loaderModule = { key: s.k, mod, env };
+  return loaderModule;
+}
+
 /** The class `className` of loaded code `mod`. */
 function loaderClass(desc, mod) {
   const cls = mod[desc.className];
@@ -206,9 +224,16 @@ class Host {
   queue = [];
   holds = 0;
   ending = false;
+  /** A start was delivered (a `Stop` before it is meaningless). */
+  begun = false;
+  /** The pending idle check. */
+  idleTimer = null;
+  /** Timeouts of blockConcurrencyWhile() calls in progress. */
+  timers = new Set();
   methods = new Map();
 
   start(ns, idHex, name) {
+    this.begun = true;
     this.root = idHex;
     const binding = config.namespaces[ns];
     const option = `durableObjects.${binding.bindings[0]}`;
@@ -235,6 +260,7 @@ class Host {
 
   /** Hosts facet entry `entry` (startup: see lib/facets.js `encodeStartup`). */
   async startFacet(entry, startup) {
+    this.begun = true;
     this.blocked++;
     try {
       const s = JSON.parse(startup);
@@ -243,14 +269,15 @@ class Host {
       let loaded = null;
       if (s.c.kind === 'loader') {
         // Loaded code sees the env its parent passed in (also as "cloudflare:workers"'
-        // `env`), and its own module's exports. Its code is evaluated once.
-        const loadedEnv = Object.freeze(decodeEnv(s.c.code.env));
-        const mod = await importLoaderCode(s.c.worker, s.c.code, loadedEnv);
-        checkWorkerExports(mod);
-        cls = loaderClass(s.c, mod);
-        loaded = { env: loadedEnv, exports: loaderExports(s.c, mod) };
+        // `env`), and its own module's exports. Its code is evaluated once per thread: the
+        // hub sends only instances of this code (identity `s.k`) to a thread that ran it.
+        const code = await loadedCode(s);
+        if (this.ending) return;
+        cls = loaderClass(s.c, code.mod);
+        loaded = { env: code.env, exports: loaderExports(s.c, code.mod) };
       } else {
         cls = await resolveClass(s.c);
+        if (this.ending) return;
       }
       const id = s.id.s !== undefined ? s.id.s : new DurableObjectId(s.id.h, s.id.n ?? undefined, s.id.t);
       const path = s.path ?? '';
@@ -266,13 +293,14 @@ class Host {
   /** Constructs the instance with its ctx (storage, facets, …). */
   launch(cls, { className, path, id, props, depth, idSpec, facet, loaded = null }) {
     hosted = { className, path, id: String(id) };
+    beginInstance();
     const engine = new StorageEngine(this);
     this.engine = engine;
     this.alarms = new Alarms(this, engine, facet);
     engine.onCommit = () => this.alarms.afterCommit();
     port.setEndOfTurn(() => engine.endOfTurn());
     const storage = new DurableObjectStorage(this, engine);
-    const facets = new DurableObjectFacets({ rt: config.rt, depth, idSpec, path, root: this.root });
+    const facets = new DurableObjectFacets({ rt: config.rt, depth, idSpec, path, root: this.root, stopped: () => this.ending });
     exportsCache ??= buildExports();
     const ctx = new DurableObjectState(this, { id, exports: loaded?.exports ?? exportsCache, props, storage, facets });
     try {
@@ -369,7 +397,7 @@ class Host {
   /** Breaks the instance (true) when it holds more than its memory limit (SPEC §6.2). */
   checkMemory() {
     if (!overMemoryLimit()) return false;
-    this.break(memoryLimitError(config.memoryLimitMb));
+    this.break(memoryLimitError(config.memoryLimitMb), false);
     return true;
   }
 
@@ -393,6 +421,7 @@ class Host {
             ),
           timeoutMs,
         );
+        this.timers.add(timer);
       });
       return await Promise.race([Promise.resolve().then(fn), timeout]);
     } catch (e) {
@@ -400,6 +429,7 @@ class Host {
       throw e;
     } finally {
       clearTimeout(timer);
+      this.timers.delete(timer);
       if (--this.blocked === 0 && !this.ending) this.release();
     }
   }
@@ -421,6 +451,7 @@ class Host {
     }
   }
 
+  /** `ctx.abort(reason)`: the instance breaks; the code after the call does not run on. */
   abort(reason) {
     const error =
       reason instanceof Error
@@ -429,21 +460,54 @@ class Host {
           ? withCode(new Error('Durable Object was aborted.'), 'Aborted')
           : new Error(String(reason));
     this.break(error);
+    throw error;
   }
 
-  /** The instance is broken: every call addressed to it rejects, and this thread ends. */
-  break(error) {
+  /**
+   * The instance is broken: every call addressed to it rejects. The thread is recycled,
+   * unless it must not be reused (`reusable` false: its heap is over the memory limit).
+   */
+  break(error, reusable = true) {
     if (this.ending) return;
     this.ending = true;
+    // A thread whose heap went over its limit is never reused (SPEC §6.1).
+    try {
+      if (error?.code === codes.MemoryLimit) reusable = false;
+    } catch {} // a hostile thrown value (a revoked Proxy) has no code to read
     try {
       native.breakSelf(encodeError(error, this.root));
-    } finally {
-      process.exit(1);
+    } catch {
+      reusable = false;
     }
+    if (!reusable) process.exit(1);
+    recycleThread();
   }
 
   armIdleTimer(ms) {
-    setTimeout(() => this.checkIdle(), Math.max(1, ms));
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.checkIdle(), Math.max(1, ms));
+  }
+
+  /**
+   * Tears this stopped instance down (SPEC §6.1): its storage handle is dropped (the hub
+   * fenced and closed the database), its timers and listeners are cancelled, its pending
+   * calls and held messages are dropped. Nothing of it runs on after this.
+   */
+  teardown() {
+    this.ending = true;
+    clearTimeout(this.idleTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.queue = [];
+    endInstance();
+    port.resetInstance();
+    try {
+      native.storageClose();
+    } catch (e) {
+      report('internal error:', e);
+    }
+    this.engine?.close();
+    hosted = null;
   }
 
   /** Too many running threads: end this one now if it is idle. */
@@ -452,10 +516,7 @@ class Host {
     // Writes of a turn that has not ended yet (a timer callback's) commit first.
     this.engine?.endOfTurn();
     if (this.ending || port.gateClosed()) return;
-    if (native.tryRetire(0) === 0) {
-      this.ending = true;
-      process.exit(0);
-    }
+    if (native.tryRetire(0) === 0) recycleThread();
   }
 
   checkIdle() {
@@ -467,21 +528,57 @@ class Host {
     if (port.gateClosed()) return this.armIdleTimer(config.idleTimeoutMs);
     const wait = native.tryRetire(config.idleTimeoutMs);
     if (wait > 0) return this.armIdleTimer(wait);
-    this.ending = true;
-    process.exit(0);
+    recycleThread();
   }
 }
 
-const host = new Host();
+let host = new Host();
+
+/** While this thread is idle in a pool: when it asks whether it may exit. */
+let poolTimer = null;
+
+function armPoolTimer() {
+  clearTimeout(poolTimer);
+  poolTimer = setTimeout(() => {
+    poolTimer = null;
+    if (host.begun) return; // hosting again
+    if (native.leavePool()) process.exit(0);
+    armPoolTimer();
+  }, Math.max(1, config.idleTimeoutMs));
+}
+
+/**
+ * The instance stopped: tear it down and hand the thread back to the hub, which may give it
+ * the next instance of the same code at once. A thread the hub does not keep exits.
+ */
+function recycleThread() {
+  try {
+    host.teardown();
+  } catch (e) {
+    // A thread that cannot be cleaned is not reused.
+    report('internal error:', e);
+    process.exit(1);
+  }
+  host = new Host();
+  if (!native.recycle()) process.exit(0);
+  armPoolTimer();
+  // The hub may have queued the next instance's start already.
+  port.scheduleSpin();
+}
 
 try {
   port.attachWorker(tid, {
     start: (ns, idHex, name) => host.start(ns, idHex, name),
     startFacet: (entry, startup) => host.startFacet(entry, startup),
     evict: () => host.evict(),
+    stop: () => {
+      if (host.begun && !host.ending) recycleThread();
+    },
     call: (callId, method, payload) => host.onCall(callId, method, payload),
     error: (e) => report('internal error:', e),
   }, beat);
+  parentPort.postMessage({ kind: 'durable-facets:ready' });
+  armPoolTimer();
 } catch {
   // The runtime was disposed while this thread started.
   process.exit(0);

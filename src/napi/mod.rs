@@ -343,8 +343,29 @@ pub fn dispose_runtime(env: Env, rt: u32) -> Result<Vec<u32>> {
 #[napi(js_name = "reserveThread")]
 pub fn reserve_thread(env: Env, rt: u32) -> Result<u32> {
     guard(env, move || {
-        HUB.reserve_thread(rt).map_err(|e| core_error(&env, e))
+        HUB.reserve_thread(rt)
+            .map(|t| t.unwrap_or(0))
+            .map_err(|e| core_error(&env, e))
     })
+}
+
+/// This thread tore its stopped instance down: true when it stays (it may host again at
+/// once), false when it must exit.
+#[napi]
+pub fn recycle(env: Env) -> Result<bool> {
+    guard(env, move || Ok(HUB.recycle(tid(&env)?)))
+}
+
+/// This idle thread waited its time in the pool: true when it must exit now.
+#[napi(js_name = "leavePool")]
+pub fn leave_pool(env: Env) -> Result<bool> {
+    guard(env, move || Ok(HUB.leave_pool(tid(&env)?)))
+}
+
+/// The supervisor: is thread `tid` still tearing down a stopped instance?
+#[napi(js_name = "stillStopping")]
+pub fn still_stopping(env: Env, tid: u32) -> Result<bool> {
+    guard(env, move || Ok(HUB.still_stopping(tid)))
 }
 
 /// The supervisor saw a worker exit. `reason` (an error payload) says why when the

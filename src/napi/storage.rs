@@ -43,6 +43,8 @@ struct ThreadStorage {
     /// A JS-owned buffer that small KV values are copied into (no Buffer per get).
     scratch: *mut u8,
     scratch_len: usize,
+    /// Keep `stats` and `scratch` alive while this instance's storage is open.
+    refs: [sys::napi_ref; 2],
 }
 
 thread_local! {
@@ -121,11 +123,16 @@ fn publish(stats: *mut f64, o: &Outcome) {
     }
 }
 
-/// Keeps a typed array alive for the thread's life; returns its data pointer and length.
-unsafe fn pin(env: sys::napi_env, value: sys::napi_value) -> napi::Result<(*mut u8, usize)> {
+/// Keeps a typed array alive until `storage_close`; returns its reference, data pointer
+/// and length.
+unsafe fn pin(
+    env: sys::napi_env,
+    value: sys::napi_value,
+) -> napi::Result<(sys::napi_ref, *mut u8, usize)> {
     let mut reference = ptr::null_mut();
     check(sys::napi_create_reference(env, value, 1, &mut reference))?;
-    typed_array_bytes(env, value)
+    let (data, len) = typed_array_bytes(env, value)?;
+    Ok((reference, data, len))
 }
 
 /// Opens this thread's database and registers the statistics array (Float64Array) and the
@@ -135,8 +142,11 @@ pub fn storage_open(env: Env, stats: Unknown<'_>, scratch: Unknown<'_>) -> Resul
     guard(env, move || {
         let me = tid(&env)?;
         let db = HUB.open_storage(me).map_err(|e| core_error(&env, e))?;
-        let (stats_ptr, stats_len) = unsafe { pin(env.raw(), napi::JsValue::raw(&stats))? };
-        let (scratch, scratch_len) = unsafe { pin(env.raw(), napi::JsValue::raw(&scratch))? };
+        storage_close(env)?;
+        let (stats_ref, stats_ptr, stats_len) =
+            unsafe { pin(env.raw(), napi::JsValue::raw(&stats))? };
+        let (scratch_ref, scratch, scratch_len) =
+            unsafe { pin(env.raw(), napi::JsValue::raw(&scratch))? };
         if stats_len < STAT_LEN * 8 {
             return Err(Error::new(Status::InvalidArg, "stats array too short"));
         }
@@ -148,9 +158,24 @@ pub fn storage_open(env: Env, stats: Unknown<'_>, scratch: Unknown<'_>) -> Resul
                 stats: stats_ptr as *mut f64,
                 scratch,
                 scratch_len,
+                refs: [stats_ref, scratch_ref],
             })
         });
         Ok(epoch)
+    })
+}
+
+/// Forgets this thread's database (its instance stopped; the hub fenced and closed it):
+/// a recycled thread keeps no storage handle of its previous instance.
+#[napi(js_name = "storageClose")]
+pub fn storage_close(env: Env) -> Result<()> {
+    guard(env, move || {
+        if let Some(old) = STORAGE.with(|s| s.borrow_mut().take()) {
+            for r in old.refs {
+                unsafe { check(sys::napi_delete_reference(env.raw(), r))? };
+            }
+        }
+        Ok(())
     })
 }
 

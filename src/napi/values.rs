@@ -179,6 +179,7 @@ pub const KIND_ALARM: f64 = 5.0;
 pub const KIND_START_FACET: f64 = 6.0;
 pub const KIND_TERMINATE: f64 = 7.0;
 pub const KIND_EVICT: f64 = 8.0;
+pub const KIND_STOP: f64 = 9.0;
 
 /// Deliveries as one flat array, four slots each: `[kind, a, b, c, kind, a, b, c, …]`
 /// (one allocation instead of an object per message).
@@ -253,6 +254,7 @@ pub unsafe fn deliveries_to_js(
                 null(env)?,
             ],
             Delivery::Evict => [number(env, KIND_EVICT)?, null(env)?, null(env)?, null(env)?],
+            Delivery::Stop => [number(env, KIND_STOP)?, null(env)?, null(env)?, null(env)?],
             Delivery::Terminate { runtime, tid } => [
                 number(env, KIND_TERMINATE)?,
                 number(env, *runtime as f64)?,
