@@ -1,7 +1,6 @@
 // ctx.facets: child objects ("facets") started from other classes, each on its own thread
 // with its own database, all stored together as one logical object. The tree lives in the
 // Rust core (src/facets.rs, src/hub_facets.rs); this is the Cloudflare-shaped facade.
-import { createHash } from 'node:crypto';
 import { native } from './native.js';
 import { withCode } from './error-codes.js';
 import * as port from './port.js';
@@ -130,7 +129,7 @@ async function encodeStartup(options, parent, name) {
   const c = await encodeClass(classOf(options.class));
   // `k`, first (the core reads it without parsing the rest): the code identity that
   // decides which recycled threads may host the facet (SPEC §6.1).
-  return JSON.stringify({ k: codeIdentity(c), c, id, depth: parent.depth + 1, path, root: parent.root });
+  return JSON.stringify({ k: await codeIdentity(c), c, id, depth: parent.depth + 1, path, root: parent.root });
 }
 
 /**
@@ -139,8 +138,10 @@ async function encodeStartup(options, parent, name) {
  * loader binding, worker name and the code itself (modules and env), so that other code
  * under the same name is another identity.
  */
-function codeIdentity(c) {
+async function codeIdentity(c) {
   if (c.kind !== 'loader') return '';
+  // Loaded on first need: node:crypto costs a thread's start-up several ms.
+  const { createHash } = await import('node:crypto');
   return createHash('sha256').update(JSON.stringify([c.loader, c.worker, c.code])).digest('hex');
 }
 

@@ -142,8 +142,14 @@ struct RuntimeRec {
     /// `warmThreads`: the floor of the adaptive warm pool.
     warm_target: u32,
     warm_failures: u32,
-    /// When instances took a fresh thread or had to wait for one, over the last second.
+    /// When instances took an idle thread or had to wait for one, over the last second.
     arrivals: VecDeque<Instant>,
+    /// When threads came back to a pool, over the last second: at `maxRunningFacets`, each
+    /// new instance evicts an old one, whose thread serves the next — no new thread needed.
+    returns: VecDeque<Instant>,
+    /// Threads of the runtime's code tearing an instance down: back in a moment, so a
+    /// waiting instance needs no new thread for them.
+    recycling: u32,
 }
 
 struct InFlight {
@@ -288,6 +294,8 @@ impl Hub {
                 warm_target: config.warm_threads,
                 warm_failures: 0,
                 arrivals: VecDeque::new(),
+                returns: VecDeque::new(),
+                recycling: 0,
             },
         );
         st.balance(rt);
@@ -433,8 +441,21 @@ impl Hub {
             )
         });
         st.end_thread(tid, ReplyStatus::Reset, payload);
-        if let Some(inbox) = st.threads.remove(&tid).and_then(|r| r.inbox) {
+        let Some(rec) = st.threads.remove(&tid) else {
+            return;
+        };
+        if let Some(inbox) = &rec.inbox {
             inbox.close();
+        }
+        if let Some(rt) = rec.runtime {
+            let runtime_code = rec.code.as_deref().is_none_or(|c| c == RUNTIME_CODE);
+            if let (Role::Recycling, true, Some(rtrec)) =
+                (rec.role, runtime_code, st.runtimes.get_mut(&rt))
+            {
+                // It will not come back: the instances it was counted for need a thread.
+                rtrec.recycling = rtrec.recycling.saturating_sub(1);
+            }
+            st.balance(rt);
         }
     }
 
@@ -698,6 +719,7 @@ impl Hub {
         }
         let rt = rec.runtime.expect("checked above");
         let code = rec.code.clone().unwrap_or_else(|| Arc::from(RUNTIME_CODE));
+        let runtime_code = code.as_ref() == RUNTIME_CODE;
         // Whatever was queued for the previous instance is void (its calls were rejected
         // when it stopped, its own calls' answers have nobody to read them).
         if let Some(inbox) = &rec.inbox {
@@ -709,6 +731,11 @@ impl Hub {
         rec.db = None;
         rec.last_activity = Instant::now();
         let rtrec = st.runtimes.get_mut(&rt).expect("checked above");
+        if runtime_code {
+            rtrec.recycling = rtrec.recycling.saturating_sub(1);
+        }
+        rtrec.returns.push_back(Instant::now());
+        prune(&mut rtrec.returns);
         let waiting = rtrec.waiting.iter().position(|t| {
             matches!(rtrec.objects.get(t), Some(ObjectRec::Waiting { start, .. }) if code_identity(start) == code)
         });
@@ -724,9 +751,11 @@ impl Hub {
                 inbox.close();
             }
             st.threads.remove(&tid);
+            st.balance(rt);
             return false;
         }
         rtrec.pools.entry(code).or_default().push(tid);
+        st.balance(rt);
         true
     }
 
@@ -1003,6 +1032,13 @@ impl HubState {
                 inbox.clear();
                 inbox.push(Delivery::Stop);
             }
+            let runtime_code = rec.code.as_deref().is_none_or(|c| c == RUNTIME_CODE);
+            if let (true, Some(rtrec)) = (
+                runtime_code,
+                runtime.and_then(|rt| self.runtimes.get_mut(&rt)),
+            ) {
+                rtrec.recycling += 1;
+            }
         } else {
             rec.role = Role::Ending;
             if let Some(inbox) = &rec.inbox {
@@ -1107,6 +1143,16 @@ impl HubState {
     }
 }
 
+/// Drops the events older than a second (the window the warm pool's rate is taken over).
+fn prune(events: &mut VecDeque<Instant>) {
+    while events
+        .front()
+        .is_some_and(|t| t.elapsed().as_secs_f64() > 1.0)
+    {
+        events.pop_front();
+    }
+}
+
 impl RuntimeRec {
     /// An idle thread for an instance of code `code`: a recycled one of that code first
     /// (its modules are evaluated already), else a fresh one. Counts the arrival when the
@@ -1116,13 +1162,7 @@ impl RuntimeRec {
             return Some(tid);
         }
         self.arrivals.push_back(now);
-        while self
-            .arrivals
-            .front()
-            .is_some_and(|t| now.duration_since(*t).as_secs_f64() > 1.0)
-        {
-            self.arrivals.pop_front();
-        }
+        prune(&mut self.arrivals);
         self.warm.pop()
     }
 
@@ -1131,18 +1171,20 @@ impl RuntimeRec {
         self.pools.get(RUNTIME_CODE).map_or(0, |p| p.len() as u32)
     }
 
-    /// How many idle threads the warm pool aims for: `warmThreads`, plus the arrivals of
-    /// the last `WARM_HORIZON` seconds at the rate of the last second.
+    /// How many idle threads the warm pool aims for: `warmThreads`, plus the threads new
+    /// instances will need in the next `WARM_HORIZON` seconds at the rate of the last
+    /// second (arrivals that no returning thread made up for).
     fn warm_goal(&self) -> u32 {
         if self.warm_failures >= MAX_WARM_FAILURES {
             return 0;
         }
-        let recent = self
-            .arrivals
-            .iter()
-            .filter(|t| t.elapsed().as_secs_f64() <= 1.0)
-            .count() as f64
-            * WARM_HORIZON;
+        let within = |q: &VecDeque<Instant>| {
+            q.iter()
+                .filter(|t| t.elapsed().as_secs_f64() <= 1.0)
+                .count()
+        };
+        let net = within(&self.arrivals).saturating_sub(within(&self.returns));
+        let recent = net as f64 * WARM_HORIZON;
         // Rounded down: an occasional new instance (under 4 a second) asks for nothing.
         self.warm_target + (recent.floor() as u32).min(MAX_ADAPTIVE_WARM)
     }
@@ -1151,8 +1193,9 @@ impl RuntimeRec {
     /// serve it, or it would not wait) beyond those booting, and the warm pool's shortfall.
     fn deficit(&self) -> u32 {
         let waiting = self.waiting.len() as u32;
-        let for_waiting = waiting.saturating_sub(self.booting);
-        let spare_booting = self.booting.saturating_sub(waiting);
+        let coming = self.booting + self.recycling;
+        let for_waiting = waiting.saturating_sub(coming);
+        let spare_booting = coming.saturating_sub(waiting);
         let ready = self.warm.len() as u32 + self.runtime_pool() + spare_booting;
         for_waiting + self.warm_goal().saturating_sub(ready)
     }

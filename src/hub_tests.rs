@@ -199,7 +199,32 @@ fn thread_death_rejects_exactly_the_calls_addressed_to_it() {
 }
 
 #[test]
-fn next_call_after_a_break_starts_a_fresh_instance() {
+fn next_call_after_a_break_starts_a_fresh_instance_on_the_recycled_thread() {
+    let s = setup(0);
+    s.hub
+        .call(s.main, s.rt, 0, [5; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    let (w1, w1i) = start_worker(&s);
+    drain(&w1i);
+    s.hub
+        .break_thread(w1, error_payload("Error", ErrorCode::Internal, "boom"));
+    drain(&s.main_inbox);
+    s.hub
+        .call(s.main, s.rt, 0, [5; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    assert!(
+        drain(&s.main_inbox).is_empty(),
+        "the call waits for the thread that is tearing down"
+    );
+    assert!(s.hub.recycle(w1));
+    assert!(matches!(
+        drain(&w1i).as_slice(),
+        [Delivery::Start { .. }, Delivery::Call { .. }]
+    ));
+}
+
+#[test]
+fn a_thread_that_dies_while_recycling_is_replaced_for_the_waiting_instance() {
     let s = setup(0);
     s.hub
         .call(s.main, s.rt, 0, [5; 32], None, "m".into(), text("[]"))
@@ -211,6 +236,7 @@ fn next_call_after_a_break_starts_a_fresh_instance() {
     s.hub
         .call(s.main, s.rt, 0, [5; 32], None, "m".into(), text("[]"))
         .unwrap();
+    s.hub.thread_gone(w1);
     assert!(matches!(
         drain(&s.main_inbox).as_slice(),
         [Delivery::Spawn { count: 1, .. }]
