@@ -729,11 +729,15 @@ export interface RuntimeOptions {
   /** An idle thread (no call in flight, nothing pending) ends after this long. Default 10 000 ms; ≥ 1. */
   idleTimeoutMs?: number;
   /**
-   * Soft bound on running threads: beyond it the least recently used idle ones are evicted.
-   * Default 64; an integer ≥ 1.
+   * Soft bound on running threads: beyond it the least recently used idle ones are evicted
+   * (their threads are recycled). Default 64, or `os.totalmem() / memoryLimitMb` (at least 8)
+   * when that is smaller; an integer ≥ 1.
    */
   maxRunningFacets?: number;
-  /** Pre-started threads, not counted in `maxRunningFacets`. Default 2; an integer ≥ 0. */
+  /**
+   * Pre-started threads, not counted in `maxRunningFacets`: the floor of a warm pool that grows
+   * with the rate of new instances. Default 2; an integer ≥ 0.
+   */
   warmThreads?: number;
   /**
    * When a facet breaks: `"object"` (default) restarts the whole object; `"isolate"` (today's

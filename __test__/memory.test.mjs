@@ -197,3 +197,10 @@ test('objects over their limit at the same moment all break: the guard never giv
   const results = run({ memoryLimitMb: 16 }, calls, true);
   assert.deepEqual(withoutCodes(results), calls.map(() => limitError(16)));
 });
+
+test('a thread whose instance went over its memory limit is not reused by the next instance', () => {
+  const [before, broke, after] = run({ memoryLimitMb: 16 }, [['a', 'thread'], ['a', 'grow'], ['a', 'thread']]);
+  assert.equal(broke.error?.message, 'Durable Object exceeded its memory limit (16 MB).');
+  assert.equal(typeof before.value, 'number');
+  assert.notEqual(after.value, before.value);
+});

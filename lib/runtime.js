@@ -86,6 +86,7 @@ class Supervisor {
     for (const [tid, beat] of this.beats) {
       if (beat[0] !== 0 && t - beat[0] > this.cpuTimeoutMs) {
         this.beats.delete(tid);
+        // Never recycled: no instance may start on it before it is gone.
         native.breakThread(tid, encodeError(withCode(new Error(CPU_LIMIT), 'CpuLimit')));
         this.workers.get(tid)?.terminate();
       }
@@ -124,7 +125,7 @@ class Supervisor {
   /** The thread of a stopped instance must come back within STOP_GRACE_MS or end. */
   endIfStuck(tid) {
     const timer = setTimeout(() => {
-      if (native.stillStopping(tid)) this.workers.get(tid)?.terminate();
+      if (native.condemn(tid)) this.workers.get(tid)?.terminate();
     }, STOP_GRACE_MS);
     timer.unref();
   }

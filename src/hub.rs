@@ -790,13 +790,20 @@ impl Hub {
         true
     }
 
-    /// True while thread `tid` still tears down a stopped instance (the supervisor ends a
-    /// thread that does not come back, e.g. one stuck in a loop).
-    pub fn still_stopping(&self, tid: Tid) -> bool {
-        self.lock()
-            .threads
-            .get(&tid)
-            .is_some_and(|r| r.role == Role::Recycling)
+    /// The supervisor is about to terminate thread `tid`, whose instance stopped (a CPU
+    /// limit, or an aborted facet that did not come back in time): if it still tears down,
+    /// it is taken out of recycling, so no new instance can start on it before it dies.
+    /// True when it was (the supervisor terminates it); false when it came back meanwhile.
+    pub fn condemn(&self, tid: Tid) -> bool {
+        self.lock().condemn(tid)
+    }
+
+    /// The supervisor's CPU watchdog: thread `tid` broke (calls reject with `payload`) and
+    /// is terminated — never recycled, so nothing can start on it before it is gone.
+    pub fn break_for_termination(&self, tid: Tid, payload: Payload) {
+        let mut st = self.lock();
+        st.end_thread(tid, ReplyStatus::Reset, payload);
+        st.condemn(tid);
     }
 
     /// True when no call is in flight from `tid` (lets the main thread unreference itself).
@@ -824,6 +831,29 @@ impl Hub {
 }
 
 impl HubState {
+    /// See `Hub::condemn`.
+    fn condemn(&mut self, tid: Tid) -> bool {
+        let st = self;
+        let Some(rec) = st.threads.get_mut(&tid) else {
+            return false;
+        };
+        if rec.role != Role::Recycling {
+            return false;
+        }
+        rec.role = Role::Ending;
+        if let Some(inbox) = &rec.inbox {
+            inbox.close();
+        }
+        let runtime_code = rec.code.as_deref().is_none_or(|c| c == RUNTIME_CODE);
+        if let Some(rt) = rec.runtime {
+            if let (true, Some(rtrec)) = (runtime_code, st.runtimes.get_mut(&rt)) {
+                rtrec.recycling = rtrec.recycling.saturating_sub(1);
+            }
+            st.balance(rt);
+        }
+        true
+    }
+
     /// A stopped instance's thread may still run until it is terminated: nothing it sends
     /// leaves it any more.
     fn check_caller(&self, from: Tid) -> Result<(), CoreError> {

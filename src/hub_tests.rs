@@ -274,8 +274,11 @@ fn retire_waits_for_idle_then_recycles_the_thread_for_the_next_instance() {
     assert!(s.hub.try_retire(w, 60_000) > 0, "not idle long enough");
     assert_eq!(s.hub.try_retire(w, 0), 0);
     assert!(!wi.is_closed(), "the thread is recycled, not ended");
-    assert!(s.hub.still_stopping(w));
     assert!(s.hub.recycle(w), "back in its code's pool");
+    assert!(
+        !s.hub.condemn(w),
+        "a thread back in the pool is not terminated"
+    );
     assert!(
         drain(&wi).is_empty(),
         "nothing of the old instance is left queued"

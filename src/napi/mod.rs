@@ -362,10 +362,11 @@ pub fn leave_pool(env: Env) -> Result<bool> {
     guard(env, move || Ok(HUB.leave_pool(tid(&env)?)))
 }
 
-/// The supervisor: is thread `tid` still tearing down a stopped instance?
-#[napi(js_name = "stillStopping")]
-pub fn still_stopping(env: Env, tid: u32) -> Result<bool> {
-    guard(env, move || Ok(HUB.still_stopping(tid)))
+/// The supervisor is about to terminate thread `tid`: true when it must (it had not come
+/// back from stopping its instance, and now never will be reused).
+#[napi]
+pub fn condemn(env: Env, tid: u32) -> Result<bool> {
+    guard(env, move || Ok(HUB.condemn(tid)))
 }
 
 /// The supervisor saw a worker exit. `reason` (an error payload) says why when the
@@ -442,7 +443,7 @@ pub fn break_self(env: Env, payload: Unknown<'_>) -> Result<()> {
 pub fn break_thread(env: Env, tid: u32, payload: Unknown<'_>) -> Result<()> {
     guard(env, move || {
         let payload = unsafe { read_payload(env.raw(), payload.raw())? };
-        HUB.break_thread(tid, payload);
+        HUB.break_for_termination(tid, payload);
         Ok(())
     })
 }
