@@ -922,7 +922,10 @@ impl HubState {
                 self.calls.insert(call, flight);
                 match rtrec.take_thread(&code, now) {
                     Some(tid) => self.host(rt, target, tid),
-                    None => rtrec.waiting.push_back(target),
+                    None => {
+                        rtrec.waiting.push_back(target);
+                        self.evict_over_limit(rt, 0);
+                    }
                 }
                 self.balance(rt);
             }
@@ -968,19 +971,23 @@ impl HubState {
         }
     }
 
-    /// Beyond `maxRunningFacets` running instances, asks the least recently used idle ones
-    /// to end (a soft bound: busy threads are never stopped, and new ones always start).
+    /// Beyond `maxRunningFacets` running instances — counting those that wait for a thread
+    /// no booting or recycling thread is on its way for — asks the least recently used idle
+    /// ones to end (a soft bound: busy threads are never stopped, and new ones always
+    /// start). Their threads come back recycled and serve the waiting instances.
     fn evict_over_limit(&mut self, rt: RtId, keep: Tid) {
         let Some(rtrec) = self.runtimes.get(&rt) else {
             return;
         };
         let max = rtrec.max_running as usize;
+        let unserved = (rtrec.waiting.len() as u32).saturating_sub(rtrec.booting + rtrec.recycling);
         let running: Vec<(&Tid, &ThreadRec)> = self
             .threads
             .iter()
             .filter(|(_, r)| r.runtime == Some(rt) && matches!(r.role, Role::Hosting(_)))
             .collect();
-        if running.len() <= max {
+        let wanted = running.len() + unserved as usize;
+        if wanted <= max {
             return;
         }
         let mut idle: Vec<(Instant, Tid)> = running
@@ -994,7 +1001,7 @@ impl HubState {
             .map(|(t, r)| (r.last_activity, **t))
             .collect();
         idle.sort();
-        for (_, t) in idle.into_iter().take(running.len() - max) {
+        for (_, t) in idle.into_iter().take(wanted - max) {
             if let Some(inbox) = self.threads.get(&t).and_then(|r| r.inbox.as_ref()) {
                 inbox.push(Delivery::Evict);
             }
@@ -1029,6 +1036,16 @@ impl HubState {
         if let Some(target) = flight.target.and_then(|t| self.threads.get_mut(&t)) {
             target.inflight_in = target.inflight_in.saturating_sub(1);
             target.last_activity = now;
+        }
+        // Instances wait for a thread: one that just became idle may make way for them.
+        if let Some((rt, _)) = flight.object {
+            if self
+                .runtimes
+                .get(&rt)
+                .is_some_and(|r| !r.waiting.is_empty())
+            {
+                self.evict_over_limit(rt, 0);
+            }
         }
         if let Some(caller) = self.threads.get_mut(&flight.caller) {
             caller.inflight_out = caller.inflight_out.saturating_sub(1);
