@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Runtime } from '../index.js';
-import { fixture } from './helpers.mjs';
+import { fixture, until } from './helpers.mjs';
 
 /** Size of the large facet, in MiB. */
 const BIG_MB = 32;
@@ -95,4 +95,22 @@ test('calls between other objects complete while rt.inspect() reads an object wi
   const info = await alongside(env, () => env.rt.inspect('TENANT', 'a'), { onMain: true });
   const big = info.facets.find((f) => f.name === 'big');
   assert.ok(big.databaseSize >= BIG_MB * 1024 * 1024, `size ${big.databaseSize}`);
+});
+
+test("a clone's dst started again while the copy is in progress opens the copy once it is in place", async (t) => {
+  const { a, gate, dir } = await setup(t);
+  await a.at(['p', 'big'], 'fill', 2);
+  fs.writeFileSync(gate, '');
+  // p clones its child big over copy; the copy is held. Aborting p leaves the copy running
+  // (p's thread is busy in it) while the object goes on: p and its copy start again.
+  const cloning = a.at(['p'], 'clone', 'big', 'copy');
+  await until(() => fs.existsSync(`${gate}.held`));
+  await a.abort('p');
+  await assert.rejects(cloning, /stopped by the test/);
+  const marker = path.join(dir, '..', 'copy-started');
+  const counting = a.at(['p', 'copy'], 'countAfter', marker);
+  // The new instance of copy runs, and waits to open its database, while the copy is held.
+  await until(() => fs.existsSync(marker));
+  fs.rmSync(gate);
+  assert.equal(await counting, 2);
 });

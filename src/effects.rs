@@ -57,7 +57,7 @@ impl Io {
     pub fn run(self) -> Result<(), CoreError> {
         match self {
             Io::ReleaseDb { cell, commit, at } => {
-                let Some((place, path, mut ticket)) = at else {
+                let Some((place, path, ticket)) = at else {
                     if let Some(mut db) = cell.lock_for_shutdown(SHUTDOWN_WAIT) {
                         let _ = db.rollback();
                         if matches!(db.location(), Location::File(_)) {
@@ -67,19 +67,29 @@ impl Io {
                     return Ok(());
                 };
                 // In the root's order: an instance started again after this one opens its
-                // database only once this one is closed (or removed).
-                let mut turn = ticket.wait();
-                let Some(mut db) = cell.lock_for_shutdown(SHUTDOWN_WAIT) else {
-                    return Ok(());
+                // database only once this one is closed (or removed). When that order
+                // makes it wait (the object is busy with other file work, e.g. a clone
+                // the stopped instance itself runs), it waits on a thread of its own
+                // rather than block whoever stopped the instance; the ticket keeps the
+                // order all the same. A disposal (`commit`) always finishes before it
+                // returns: dispose() promises the files are settled.
+                let release = move |mut ticket: Ticket| {
+                    let mut turn = ticket.wait();
+                    if let Some(mut db) = cell.lock_for_shutdown(SHUTDOWN_WAIT) {
+                        let _ = if commit { db.commit() } else { db.rollback() };
+                        placement::release_database(&place, &mut turn.state, &path, &mut db);
+                    }
                 };
-                let _ = if commit { db.commit() } else { db.rollback() };
-                placement::release_database(&place, &mut turn.state, &path, &mut db);
-                Ok(())
+                if commit {
+                    release(ticket);
+                    Ok(())
+                } else {
+                    in_turn(ticket, release)
+                }
             }
-            Io::CloseIndex(mut ticket) => {
+            Io::CloseIndex(ticket) => in_turn(ticket, |mut ticket: Ticket| {
                 ticket.wait().state.index = None;
-                Ok(())
-            }
+            }),
             Io::Storage {
                 effect,
                 place,
@@ -113,6 +123,23 @@ impl Io {
             }
         }
     }
+}
+
+/// Runs `work` with `ticket` now if it is its turn, otherwise on a thread of its own that
+/// waits for the turn (so the caller, which may be any object's thread or the main thread,
+/// never waits for another piece of this object's file work).
+fn in_turn(ticket: Ticket, work: impl FnOnce(Ticket) + Send + 'static) -> Result<(), CoreError> {
+    if ticket.is_turn() {
+        work(ticket);
+        return Ok(());
+    }
+    std::thread::Builder::new()
+        .name("durable-facets-files".into())
+        .spawn(move || work(ticket))
+        // No thread: the work and its ticket are dropped, which gives up its turn (a
+        // database then closes when its last handle goes).
+        .map(|_| ())
+        .map_err(|e| CoreError::Storage(format!("cannot wait for file work: {e}")))
 }
 
 /// Carries out `work` in order and returns the first error. After a failed storage step the

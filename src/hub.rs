@@ -618,19 +618,22 @@ impl Hub {
     /// Refuses a new alarm of the object hosted by `tid` if its namespace's alarm index is
     /// unusable (the alarm could not survive a restart, which alarms promise).
     pub fn alarm_index_check(&self, tid: Tid) -> Result<(), CoreError> {
-        let st = self.lock();
-        let Some(rec) = st.threads.get(&tid) else {
-            return Ok(());
+        let dir = {
+            let st = self.lock();
+            let Some(rec) = st.threads.get(&tid) else {
+                return Ok(());
+            };
+            let (Role::Hosting(Target::Root(key)), Some(rt)) = (rec.role, rec.runtime) else {
+                return Ok(());
+            };
+            st.runtimes
+                .get(&rt)
+                .and_then(|r| r.dirs.get(key.0 as usize))
+                .cloned()
         };
-        let (Role::Hosting(Target::Root(key)), Some(rt)) = (rec.role, rec.runtime) else {
-            return Ok(());
-        };
-        match st
-            .runtimes
-            .get(&rt)
-            .and_then(|r| r.dirs.get(key.0 as usize))
-            .and_then(|d| d.alarm_index_error())
-        {
+        // Not under the hub's lock: the index's own lock is held while another object's
+        // alarm is written and fsynced.
+        match dir.and_then(|d| d.alarm_index_error()) {
             Some(msg) => Err(CoreError::AlarmIndex(msg)),
             None => Ok(()),
         }

@@ -128,6 +128,12 @@ impl RootFiles {
 }
 
 impl Ticket {
+    /// True when it is this ticket's turn now ([`Ticket::wait`] will not block on the
+    /// queue). Stays true until this ticket is used or dropped.
+    pub fn is_turn(&self) -> bool {
+        self.files.serving().0 == self.n
+    }
+
     /// Blocks until every earlier ticket of this root is done.
     pub fn wait(&mut self) -> Turn<'_> {
         self.used = true;
