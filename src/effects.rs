@@ -59,7 +59,7 @@ impl Io {
             Io::ReleaseDb { cell, commit, at } => {
                 let Some((place, path, ticket)) = at else {
                     if let Some(mut db) = cell.lock_for_shutdown(SHUTDOWN_WAIT) {
-                        let _ = db.rollback();
+                        let _ = if commit { db.commit() } else { db.rollback() };
                         if matches!(db.location(), Location::File(_)) {
                             db.close();
                         }

@@ -12,7 +12,6 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::effects::Io;
-
 use crate::error::{CoreError, ErrorCode};
 use crate::ids::{self, NamespaceKey, ObjectId};
 use crate::inbox::{Delivery, Inbox, Payload, ReplyStatus};
