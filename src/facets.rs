@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::ids::ObjectId;
 use crate::inbox::{Payload, ReplyStatus};
-use crate::storage::facet_index::FacetIndex;
+use std::sync::Arc;
+
+use crate::storage::placement::RootFiles;
 
 /// A root object: (namespace index, id).
 pub type ObjectKey = (u32, ObjectId);
@@ -36,8 +38,8 @@ pub struct FacetRec {
 #[derive(Default)]
 pub struct RootTree {
     pub children: BTreeMap<String, u64>,
-    /// With a storage directory: `<actor-id>.facets`, opened on first need.
-    pub index: Option<FacetIndex>,
+    /// The root's files (facet index, in-memory databases) and its queue of file work.
+    pub files: Arc<RootFiles>,
 }
 
 /// All facet entries of one runtime.

@@ -5,15 +5,18 @@
 //! calls addressed to it.
 
 use std::collections::{HashMap, VecDeque};
+use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
 
+use crate::effects::Io;
 use crate::error::{CoreError, ErrorCode};
 use crate::ids::{self, NamespaceKey, ObjectId};
 use crate::inbox::{Delivery, Inbox, Payload, ReplyStatus};
 use crate::storage::cell::DbCell;
-use crate::storage::db::{Database, Location};
+use crate::storage::placement;
 use crate::storage::store::NamespaceDir;
 
 /// An object's database, shared by its thread and the hub (which commits and closes it
@@ -120,13 +123,10 @@ struct RuntimeRec {
     supervisor: Tid,
     namespaces: Vec<NamespaceKey>,
     /// Per namespace, with a storage directory: its locked directory.
-    dirs: Vec<NamespaceDir>,
+    dirs: Vec<Arc<NamespaceDir>>,
     sync_full: bool,
     isolate: Vec<bool>,
     max_running: u32,
-    /// Without a storage directory: databases live here from first use until deleteAll or
-    /// dispose, across evictions and restarts. Keyed by root and facet path.
-    memory_dbs: HashMap<(ObjectKey, Vec<String>), SharedDb>,
     /// Instances that run or wait for a thread.
     objects: HashMap<Target, ObjectRec>,
     waiting: VecDeque<Target>,
@@ -166,6 +166,8 @@ struct HubState {
     calls: HashMap<u64, InFlight>,
     next_tid: Tid,
     next_rt: RtId,
+    /// File work decided under the lock, carried out once it is released (see `Locked`).
+    deferred: Vec<Io>,
 }
 
 pub struct Hub {
@@ -203,8 +205,37 @@ fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-/// How long shutting an instance down waits for its thread to let go of its database.
-const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// The hub's state while its lock is held. Dropping it releases the lock, *then* carries
+/// out the file work decided meanwhile (`HubState::deferred`: releasing ended instances'
+/// databases, closing indexes, alarm index writes), so no path that ends an instance can
+/// forget it, and none of it runs under the lock.
+struct Locked<'a> {
+    guard: ManuallyDrop<MutexGuard<'a, HubState>>,
+}
+
+impl Deref for Locked<'_> {
+    type Target = HubState;
+    fn deref(&self) -> &HubState {
+        &self.guard
+    }
+}
+
+impl DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut HubState {
+        &mut self.guard
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let work = std::mem::take(&mut self.guard.deferred);
+        // SAFETY: the guard is dropped exactly once, here, and not used afterwards.
+        unsafe { ManuallyDrop::drop(&mut self.guard) };
+        // Failures of deferred work are not any caller's (an alarm index write failing
+        // mid-run, a file of an ended instance that cannot be removed): as before, ignored.
+        let _ = crate::effects::run_all(work);
+    }
+}
 
 impl Default for Hub {
     fn default() -> Self {
@@ -224,9 +255,11 @@ impl Hub {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HubState> {
+    fn lock(&self) -> Locked<'_> {
         // A panic while holding the lock must not wedge every other thread.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        Locked {
+            guard: ManuallyDrop::new(self.state.lock().unwrap_or_else(|e| e.into_inner())),
+        }
     }
 
     /// Registers a thread that only makes calls (and supervises runtimes): the main thread.
@@ -260,7 +293,7 @@ impl Hub {
             Some(root) => config
                 .namespaces
                 .iter()
-                .map(|k| NamespaceDir::lock(root, k))
+                .map(|k| NamespaceDir::lock(root, k).map(Arc::new))
                 .collect::<Result<Vec<_>, _>>()?,
             None => Vec::new(),
         };
@@ -284,7 +317,6 @@ impl Hub {
                 isolate: config.isolate,
                 max_running: config.max_running,
                 forest: Forest::default(),
-                memory_dbs: HashMap::new(),
                 objects: HashMap::new(),
                 waiting: VecDeque::new(),
                 warm: Vec::new(),
@@ -513,20 +545,20 @@ impl Hub {
                 if let Some(inbox) = rec.inbox {
                     inbox.close();
                 }
-                // Pending implicit transactions are committed, then the database closes:
-                // the thread may run on until it is terminated, but writes no more.
+                // Pending implicit transactions are committed, then the database closes
+                // (after the lock is released): the thread may run on until it is
+                // terminated, but writes no more.
                 if let Some(cell) = rec.db {
                     cell.fence(*tid);
-                    let Some(mut db) = cell.lock_for_shutdown(SHUTDOWN_WAIT) else {
-                        continue;
+                    let at = match rec.role {
+                        Role::Hosting(target) => facet_ops::release_at(&mut rtrec, target),
+                        _ => None,
                     };
-                    let _ = db.commit();
-                    match rec.role {
-                        Role::Hosting(target) => {
-                            facet_ops::release_database(&mut rtrec, target, &mut db)
-                        }
-                        _ => db.close(),
-                    }
+                    st.deferred.push(Io::ReleaseDb {
+                        cell,
+                        commit: true,
+                        at,
+                    });
                 }
             }
         }
@@ -544,6 +576,9 @@ impl Hub {
             }
             st.finish(call, flight, ReplyStatus::Error, disposed());
         }
+        // The directories stay locked until the databases above are closed.
+        st.deferred
+            .push(Io::KeepDirs(std::mem::take(&mut rtrec.dirs)));
         drop(rtrec);
         tids
     }
@@ -551,7 +586,7 @@ impl Hub {
     /// Opens (or, without a storage directory, finds) the database of the instance hosted
     /// by thread `tid`.
     pub fn open_storage(&self, tid: Tid) -> Result<SharedDb, CoreError> {
-        let (rt, target, location, sync_full) = {
+        let (rt, target, place, path, mut ticket, sync_full) = {
             let mut st = self.lock();
             let st = &mut *st;
             let rec = st.threads.get(&tid).ok_or(CoreError::Disposed)?;
@@ -565,42 +600,17 @@ impl Hub {
             let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
             let root = rtrec.forest.root_of(target).ok_or(CoreError::Disposed)?;
             let path = rtrec.forest.path_of(target).ok_or(CoreError::Disposed)?;
-            if rtrec.dirs.get(root.0 as usize).is_some() {
-                let file = facet_ops::database_file(rtrec, root, &path)?;
-                (rt, target, Location::File(file), rtrec.sync_full)
-            } else {
-                let db = match rtrec.memory_dbs.get(&(root, path.clone())) {
-                    Some(db) => db.clone(),
-                    None => {
-                        let db = Database::open(Location::Memory, false)
-                            .map_err(|e| CoreError::Storage(e.to_string()))?;
-                        let db = DbCell::new(db);
-                        rtrec.memory_dbs.insert((root, path), db.clone());
-                        db
-                    }
-                };
-                db.set_owner(tid);
-                if let Some(rec) = st.threads.get_mut(&tid) {
-                    rec.db = Some(db.clone());
-                }
-                return Ok(db);
-            }
+            let place = facet_ops::place(rtrec, root);
+            let ticket = facet_ops::ticket(rtrec, root);
+            (rt, target, place, path, ticket, rtrec.sync_full)
         };
-        // Opening a file does I/O: not under the hub's lock.
-        let db = Database::open(location.clone(), sync_full).map_err(|e| {
-            let file = match &location {
-                Location::File(p) => p.display().to_string(),
-                Location::Memory => String::new(),
-            };
-            let id = match target {
-                Target::Root(key) => ids::to_hex(&key.1),
-                Target::Facet(_) => "facet".to_string(),
-            };
-            CoreError::Storage(format!(
-                "Durable Object {id} cannot open its database {file}: {e}"
-            ))
-        })?;
-        let db = DbCell::new(db);
+        // Assigning a facet id (an index append + fdatasync) and opening a file do I/O: not
+        // under the hub's lock, but in this object's order of file work (after a clone or
+        // delete decided earlier, and after the release of its previous instance).
+        let db = {
+            let mut turn = ticket.wait();
+            placement::open_database(&place, &mut turn.state, &path, sync_full)?
+        };
         db.set_owner(tid);
         let mut st = self.lock();
         if !st.runtimes.contains_key(&rt) {
@@ -622,7 +632,8 @@ impl Hub {
         time_ns: Option<i64>,
         name: Option<String>,
     ) -> Result<(), CoreError> {
-        let st = self.lock();
+        let mut st = self.lock();
+        let st = &mut *st;
         let rec = st.threads.get(&tid).ok_or(CoreError::Disposed)?;
         let Role::Hosting(Target::Root(key)) = rec.role else {
             return Err(CoreError::NotHosting);
@@ -633,7 +644,13 @@ impl Hub {
             // The object's own database already holds the alarm (committed): schedule it
             // even if the index cannot record it; `alarm_index_check` refuses new alarms of
             // a namespace whose index is unusable, so this is only a write failing mid-run.
-            let _ = dir.set_alarm(&key.1, time_ns, name.as_deref());
+            // The write (and its fsync) happens once the lock is released.
+            st.deferred.push(Io::SetAlarm {
+                dir: dir.clone(),
+                id: key.1,
+                time_ns,
+                name: name.clone(),
+            });
         }
         if let Some(inbox) = st
             .threads
@@ -653,10 +670,10 @@ impl Hub {
 
     /// Alarms recorded by earlier runs: (namespace, id, name, time in ms).
     pub fn stored_alarms(&self, rt: RtId) -> Result<Vec<StoredAlarm>, CoreError> {
-        let st = self.lock();
-        let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
+        // Reading the indexes is file work: not under the hub's lock.
+        let dirs = self.namespace_dirs(rt)?;
         let mut out = Vec::new();
-        for (ns, dir) in rtrec.dirs.iter().enumerate() {
+        for (ns, dir) in dirs.iter().enumerate() {
             // An unusable index disables its namespace's alarms only (see
             // `alarm_index_errors`, which the runtime logs).
             for (id, t, name) in dir.alarms().unwrap_or_default() {
@@ -668,31 +685,36 @@ impl Hub {
 
     /// Why alarm indexes of runtime `rt` are unusable: one message per such namespace.
     pub fn alarm_index_errors(&self, rt: RtId) -> Result<Vec<String>, CoreError> {
+        let dirs = self.namespace_dirs(rt)?;
+        Ok(dirs.iter().filter_map(|d| d.alarm_index_error()).collect())
+    }
+
+    /// The namespace directories of runtime `rt` (empty without storage).
+    fn namespace_dirs(&self, rt: RtId) -> Result<Vec<Arc<NamespaceDir>>, CoreError> {
         let st = self.lock();
         let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
-        Ok(rtrec
-            .dirs
-            .iter()
-            .filter_map(|d| d.alarm_index_error())
-            .collect())
+        Ok(rtrec.dirs.clone())
     }
 
     /// Refuses a new alarm of the object hosted by `tid` if its namespace's alarm index is
     /// unusable (the alarm could not survive a restart, which alarms promise).
     pub fn alarm_index_check(&self, tid: Tid) -> Result<(), CoreError> {
-        let st = self.lock();
-        let Some(rec) = st.threads.get(&tid) else {
-            return Ok(());
+        let dir = {
+            let st = self.lock();
+            let Some(rec) = st.threads.get(&tid) else {
+                return Ok(());
+            };
+            let (Role::Hosting(Target::Root(key)), Some(rt)) = (rec.role, rec.runtime) else {
+                return Ok(());
+            };
+            st.runtimes
+                .get(&rt)
+                .and_then(|r| r.dirs.get(key.0 as usize))
+                .cloned()
         };
-        let (Role::Hosting(Target::Root(key)), Some(rt)) = (rec.role, rec.runtime) else {
-            return Ok(());
-        };
-        match st
-            .runtimes
-            .get(&rt)
-            .and_then(|r| r.dirs.get(key.0 as usize))
-            .and_then(|d| d.alarm_index_error())
-        {
+        // Not under the hub's lock: the index's own lock is held while another object's
+        // alarm is written and fsynced.
+        match dir.and_then(|d| d.alarm_index_error()) {
             Some(msg) => Err(CoreError::AlarmIndex(msg)),
             None => Ok(()),
         }
@@ -1093,19 +1115,20 @@ impl HubState {
             }
         }
         // Whatever the instance had not committed is gone with it. A file database closes
-        // (the thread keeps a handle that now fails); an in-memory one must survive.
+        // (the thread keeps a handle that now fails); an in-memory one must survive. The
+        // thread is fenced off now; waiting for it to let go, the rollback and the close
+        // happen after the lock is released (`Io::ReleaseDb`).
         if let Some(cell) = rec.db.take() {
             cell.fence(tid);
-            if let Some(mut db) = cell.lock_for_shutdown(SHUTDOWN_WAIT) {
-                let _ = db.rollback();
-                if let (Role::Hosting(target), Some(rtrec)) =
-                    (role, runtime.and_then(|rt| self.runtimes.get_mut(&rt)))
-                {
-                    facet_ops::release_database(rtrec, target, &mut db);
-                } else if matches!(db.location(), Location::File(_)) {
-                    db.close();
-                }
-            }
+            let at = match (role, runtime.and_then(|rt| self.runtimes.get_mut(&rt))) {
+                (Role::Hosting(target), Some(rtrec)) => facet_ops::release_at(rtrec, target),
+                _ => None,
+            };
+            self.deferred.push(Io::ReleaseDb {
+                cell,
+                commit: false,
+                at,
+            });
         }
         if let Some(rtrec) = runtime.and_then(|rt| self.runtimes.get_mut(&rt)) {
             match role {
@@ -1117,8 +1140,8 @@ impl HubState {
                     // A root that stops closes its facet index (reopened on demand), so an
                     // object that is no longer used holds no open file.
                     if let Target::Root(key) = target {
-                        if let Some(tree) = rtrec.forest.roots.get_mut(&key) {
-                            tree.index = None;
+                        if let Some(tree) = rtrec.forest.roots.get(&key) {
+                            self.deferred.push(Io::CloseIndex(tree.files.ticket()));
                         }
                     }
                 }

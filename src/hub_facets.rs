@@ -1,11 +1,9 @@
 //! The hub's facet operations: entries under a parent (`ctx.facets`), calls to facets,
 //! stopping subtrees (abort, delete, clone-over, breakage), and where facet databases live.
 
-use std::path::PathBuf;
-
 use super::*;
-use crate::storage::cell::DbCell;
-use crate::storage::facet_index::{FacetIndex, IndexError};
+use crate::storage::placement::{Place, Ticket};
+use crate::tree::lifecycle::{self, Effect};
 
 /// Maximum depth of a facet tree, counting the root (workerd's limit).
 pub const MAX_DEPTH: usize = 4;
@@ -19,343 +17,35 @@ pub enum CreateMode {
     ReplaceIfDifferent,
 }
 
-/// Why a facet subtree is stopped on purpose (never a breakage: no `durableObjectReset`).
-pub enum StopReason {
-    Abort(Payload),
-    Delete,
-    CloneOver,
-}
+pub use crate::storage::placement::index_error;
+pub use crate::tree::lifecycle::StopReason;
 
-impl StopReason {
-    fn payload(&self) -> Payload {
-        match self {
-            StopReason::Abort(p) => p.clone(),
-            StopReason::Delete => {
-                error_payload("Error", ErrorCode::FacetDeleted, "Facet was deleted.")
-            }
-            StopReason::CloneOver => error_payload(
-                "Error",
-                ErrorCode::FacetClonedOver,
-                "Facet was cloned-over.",
-            ),
-        }
+/// Where the files of `root` are.
+pub(super) fn place(rtrec: &RuntimeRec, root: ObjectKey) -> Place {
+    Place {
+        root,
+        dir: rtrec
+            .dirs
+            .get(root.0 as usize)
+            .map(|d| d.path().to_path_buf()),
     }
 }
 
-fn root_dir(rtrec: &RuntimeRec, root: ObjectKey) -> Option<&NamespaceDir> {
-    rtrec.dirs.get(root.0 as usize)
+/// The next place in `root`'s queue of file work (under the hub's lock: that fixes the
+/// order of one object's file work).
+pub(super) fn ticket(rtrec: &mut RuntimeRec, root: ObjectKey) -> Ticket {
+    rtrec.forest.roots.entry(root).or_default().files.ticket()
 }
 
-fn index_path(dir: &NamespaceDir, root: ObjectKey) -> PathBuf {
-    dir.path().join(format!("{}.facets", ids::to_hex(&root.1)))
-}
-
-/// The database file of facet id `facet` (0: the root) of `root`.
-fn facet_file(dir: &NamespaceDir, root: ObjectKey, facet: u32) -> PathBuf {
-    if facet == 0 {
-        dir.database_path(&root.1)
-    } else {
-        dir.path()
-            .join(format!("{}.{facet}.sqlite", ids::to_hex(&root.1)))
-    }
-}
-
-pub(super) fn index_error(e: IndexError) -> CoreError {
-    match e {
-        IndexError::Corrupt { .. } => CoreError::FacetIndexCorrupt(e.to_string()),
-        IndexError::Io { .. } => CoreError::Storage(e.to_string()),
-    }
-}
-
-/// The root's facet index; `create`: make the file if missing. None without one.
-fn index(
+/// Where the database of the ended instance `target` is released: its place, full name
+/// and turn.
+pub(super) fn release_at(
     rtrec: &mut RuntimeRec,
-    root: ObjectKey,
-    create: bool,
-) -> Result<Option<&mut FacetIndex>, CoreError> {
-    let Some(dir) = root_dir(rtrec, root) else {
-        return Ok(None);
-    };
-    let path = index_path(dir, root);
-    let tree = rtrec.forest.roots.entry(root).or_default();
-    if tree.index.is_none() {
-        tree.index = if create {
-            Some(FacetIndex::open(&path).map_err(index_error)?)
-        } else {
-            FacetIndex::open_existing(&path).map_err(index_error)?
-        };
-    }
-    Ok(tree.index.as_mut())
+    target: Target,
+) -> Option<(Place, Vec<String>, Ticket)> {
+    let (root, path) = lifecycle::storage_of(&mut rtrec.forest, target)?;
+    Some((place(rtrec, root), path, ticket(rtrec, root)))
 }
-
-/// The facet id of `path` under `root` (0 for the root), assigning ids (durably, parents
-/// first) when `assign`; None when some part of the path never had an id.
-fn facet_id(
-    rtrec: &mut RuntimeRec,
-    root: ObjectKey,
-    path: &[String],
-    assign: bool,
-) -> Result<Option<u32>, CoreError> {
-    if path.is_empty() {
-        return Ok(Some(0));
-    }
-    let Some(ix) = index(rtrec, root, assign)? else {
-        return Ok(None);
-    };
-    let mut id = 0;
-    for name in path {
-        id = if assign {
-            ix.get_or_assign(id, name).map_err(index_error)?
-        } else {
-            match ix.lookup(id, name) {
-                Some(i) => i,
-                None => return Ok(None),
-            }
-        };
-    }
-    Ok(Some(id))
-}
-
-/// Where the instance at `path` of `root` keeps its database (ids assigned on first use).
-pub(super) fn database_file(
-    rtrec: &mut RuntimeRec,
-    root: ObjectKey,
-    path: &[String],
-) -> Result<PathBuf, CoreError> {
-    let id = facet_id(rtrec, root, path, true)?.expect("assigned");
-    let file = facet_file(root_dir(rtrec, root).expect("file storage"), root, id);
-    store::discard_orphan_companions(&file)
-        .map_err(|e| CoreError::Storage(format!("cannot prepare {}: {e}", file.display())))?;
-    Ok(file)
-}
-
-/// True when some facet below `path` has storage.
-fn descendants_have_storage(rtrec: &mut RuntimeRec, root: ObjectKey, path: &[String]) -> bool {
-    if let Some(dir_path) = root_dir(rtrec, root).map(|d| d.path().to_path_buf()) {
-        // An index that cannot be read says nothing: assume storage below (keep the files).
-        let id = match facet_id(rtrec, root, path, false) {
-            Ok(Some(id)) => id,
-            Ok(None) => return false,
-            Err(_) => return true,
-        };
-        let ix = match index(rtrec, root, false) {
-            Ok(Some(ix)) => ix,
-            Ok(None) => return false,
-            Err(_) => return true,
-        };
-        let hex = ids::to_hex(&root.1);
-        ix.subtree(id)
-            .into_iter()
-            .skip(1)
-            .any(|d| dir_path.join(format!("{hex}.{d}.sqlite")).exists())
-    } else {
-        rtrec
-            .memory_dbs
-            .keys()
-            .any(|(r, p)| *r == root && p.len() > path.len() && p.starts_with(path))
-    }
-}
-
-/// The instance's thread ends: closes its database and, for a facet that holds nothing
-/// and has no descendants with storage, removes it (implicit deletion).
-pub(super) fn release_database(rtrec: &mut RuntimeRec, target: Target, db: &mut Database) {
-    let facet = match target {
-        Target::Facet(e) => rtrec
-            .forest
-            .entries
-            .get(&e)
-            .map(|f| (f.root, f.path.clone()))
-            .or_else(|| rtrec.forest.removed_paths.remove(&e)),
-        Target::Root(_) => None,
-    };
-    let empty = facet.is_some() && !db.is_closed() && db.is_empty().unwrap_or(false);
-    match db.location().clone() {
-        Location::File(file) => {
-            db.close();
-            if let Some((root, path)) = facet {
-                if empty && !descendants_have_storage(rtrec, root, &path) {
-                    let _ = store::remove_database(&file);
-                }
-            }
-        }
-        Location::Memory => {
-            if let Some((root, path)) = facet {
-                if empty && !descendants_have_storage(rtrec, root, &path) {
-                    rtrec.memory_dbs.remove(&(root, path));
-                }
-            }
-        }
-    }
-}
-
-/// Deletes the storage of `path` under `root` and of everything below it.
-fn delete_storage(
-    rtrec: &mut RuntimeRec,
-    root: ObjectKey,
-    path: &[String],
-) -> Result<(), CoreError> {
-    if root_dir(rtrec, root).is_some() {
-        let Some(id) = facet_id(rtrec, root, path, false)? else {
-            return Ok(());
-        };
-        let ids = match index(rtrec, root, false)? {
-            Some(ix) => ix.subtree(id),
-            None => vec![id],
-        };
-        let dir = root_dir(rtrec, root).expect("checked");
-        for d in ids {
-            if d != 0 {
-                store::remove_database(&facet_file(dir, root, d))?;
-            }
-        }
-    } else {
-        rtrec.memory_dbs.retain(|(r, p), _| {
-            !(*r == root && p.len() >= path.len() && p.starts_with(path) && !path.is_empty())
-        });
-    }
-    Ok(())
-}
-
-/// Replaces the storage of `dst` and its subtree with a copy of the committed state of
-/// `src` and its subtree (`dst`'s instances are stopped). On disk each database is
-/// replaced crash-atomically (`store::replace_database`); databases of the old subtree
-/// that the copy does not replace are removed afterwards. In memory: under the lock.
-fn clone_storage(
-    rtrec: &mut RuntimeRec,
-    root: ObjectKey,
-    src: &[String],
-    dst: &[String],
-) -> Result<(), CoreError> {
-    if root_dir(rtrec, root).is_none() {
-        delete_storage(rtrec, root, dst)?;
-        return copy_storage(rtrec, root, src, dst);
-    }
-    let old: Vec<u32> = match facet_id(rtrec, root, dst, false)? {
-        Some(id) => index(rtrec, root, false)?
-            .map(|ix| ix.subtree(id))
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    let mut written = std::collections::HashSet::new();
-    copy_files(rtrec, root, src, dst, &mut written)?;
-    let dir = root_dir(rtrec, root).expect("checked");
-    for id in old {
-        if !written.contains(&id) {
-            store::remove_database(&facet_file(dir, root, id))?;
-        }
-    }
-    Ok(())
-}
-
-/// Copies the database of `src` (if it has one) over `dst`'s, then its children's; records
-/// the dst ids written.
-fn copy_files(
-    rtrec: &mut RuntimeRec,
-    root: ObjectKey,
-    src: &[String],
-    dst: &[String],
-    written: &mut std::collections::HashSet<u32>,
-) -> Result<(), CoreError> {
-    let Some(src_id) = facet_id(rtrec, root, src, false)? else {
-        return Ok(());
-    };
-    let children: Vec<(String, u32)> = index(rtrec, root, false)?
-        .map(|ix| ix.children(src_id))
-        .unwrap_or_default();
-    let src_file = facet_file(root_dir(rtrec, root).expect("checked"), root, src_id);
-    if src_file.exists() {
-        let dst_file = database_file(rtrec, root, dst)?;
-        store::replace_database(Some(&src_file), &dst_file)?;
-        if let Some(id) = facet_id(rtrec, root, dst, false)? {
-            written.insert(id);
-        }
-    }
-    for (name, _) in children {
-        let (mut s, mut d) = (src.to_vec(), dst.to_vec());
-        s.push(name.clone());
-        d.push(name);
-        copy_files(rtrec, root, &s, &d, written)?;
-    }
-    Ok(())
-}
-
-/// Copies the in-memory databases of `src` and its subtree to `dst` (whose are gone).
-fn copy_storage(
-    rtrec: &mut RuntimeRec,
-    root: ObjectKey,
-    src: &[String],
-    dst: &[String],
-) -> Result<(), CoreError> {
-    let sources: Vec<(Vec<String>, SharedDb)> = rtrec
-        .memory_dbs
-        .iter()
-        .filter(|((r, p), _)| *r == root && p.starts_with(src) && p.len() >= src.len())
-        .map(|((_, p), db)| (p.clone(), db.clone()))
-        .collect();
-    for (p, db) in sources {
-        let mut target = dst.to_vec();
-        target.extend_from_slice(&p[src.len()..]);
-        // Under the hub's lock: never wait long on a facet busy in a query.
-        let guard = db
-            .try_lock_for(std::time::Duration::from_secs(1))
-            .ok_or_else(|| {
-                CoreError::Storage(format!(
-                    "Facet {} is busy; clone it again later.",
-                    p.join("/")
-                ))
-            })?;
-        let copy = guard
-            .copy_to_memory()
-            .map_err(|e| CoreError::Storage(e.to_string()))?;
-        drop(guard);
-        rtrec.memory_dbs.insert((root, target), DbCell::new(copy));
-    }
-    Ok(())
-}
-
-/// The direct children of `parent` that storage knows (the index, or the in-memory
-/// databases), each with whether it or anything below it has storage.
-fn stored_children(
-    rtrec: &mut RuntimeRec,
-    parent: Target,
-) -> Result<Vec<(String, bool)>, CoreError> {
-    let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
-    let path = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
-    if root_dir(rtrec, root).is_none() {
-        let mut out: Vec<(String, bool)> = rtrec
-            .memory_dbs
-            .keys()
-            .filter(|(r, p)| *r == root && p.len() > path.len() && p.starts_with(&path))
-            .map(|(_, p)| (p[path.len()].clone(), true))
-            .collect();
-        out.sort();
-        out.dedup();
-        return Ok(out);
-    }
-    let Some(id) = facet_id(rtrec, root, &path, false)? else {
-        return Ok(Vec::new());
-    };
-    let Some(ix) = index(rtrec, root, false)? else {
-        return Ok(Vec::new());
-    };
-    let children: Vec<(String, Vec<u32>)> = ix
-        .children(id)
-        .into_iter()
-        .map(|(name, cid)| (name, ix.subtree(cid)))
-        .collect();
-    let dir = root_dir(rtrec, root).expect("checked");
-    Ok(children
-        .into_iter()
-        .map(|(name, subtree)| {
-            let stored = subtree
-                .into_iter()
-                .any(|d| facet_file(dir, root, d).exists());
-            (name, stored)
-        })
-        .collect())
-}
-
-use crate::storage::store;
 
 impl HubState {
     /// The instance hosted by thread `from`, and its runtime.
@@ -367,29 +57,65 @@ impl HubState {
         }
     }
 
-    /// Stops child `name` of the instance thread `from` hosts, and its subtree; `Delete`
-    /// also removes their storage. Returns the runtime, root and the child's full name.
-    fn stop_child(
+    /// Carries out a lifecycle decision of runtime `rt`: stops instances now (their
+    /// databases are released once the lock is released) and returns the file work, each
+    /// with its turn in its root's queue, for the caller to run after releasing the lock.
+    fn apply(&mut self, rt: RtId, effects: Vec<Effect>) -> Vec<Io> {
+        let mut work = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::StopFacets {
+                    entries,
+                    status,
+                    payload,
+                } => self.stop_entries(rt, &entries, status, &payload),
+                Effect::StopRoot { root, payload } => {
+                    let Some(rtrec) = self.runtimes.get(&rt) else {
+                        continue;
+                    };
+                    let supervisor = rtrec.supervisor;
+                    let Some(ObjectRec::Hosted(t)) = rtrec.objects.get(&Target::Root(root)) else {
+                        continue;
+                    };
+                    let t = *t;
+                    self.end_thread(t, ReplyStatus::Reset, payload);
+                    if let Some(inbox) =
+                        self.threads.get(&supervisor).and_then(|t| t.inbox.as_ref())
+                    {
+                        inbox.push(Delivery::Terminate {
+                            runtime: rt,
+                            tid: t,
+                        });
+                    }
+                }
+                Effect::DeleteStorage { root, .. }
+                | Effect::DeleteBelow { root, .. }
+                | Effect::CloneStorage { root, .. } => {
+                    let Some(rtrec) = self.runtimes.get_mut(&rt) else {
+                        continue;
+                    };
+                    work.push(Io::Storage {
+                        place: place(rtrec, root),
+                        ticket: ticket(rtrec, root),
+                        effect,
+                    });
+                }
+            }
+        }
+        work
+    }
+
+    /// Decides operation `op` on the tree of the instance thread `from` hosts and carries
+    /// out its in-memory part; returns its file work.
+    fn decide(
         &mut self,
         from: Tid,
-        name: &str,
-        reason: StopReason,
-    ) -> Result<(RtId, ObjectKey, Vec<String>), CoreError> {
+        op: impl FnOnce(&mut Forest, Target) -> Result<Vec<Effect>, CoreError>,
+    ) -> Result<Vec<Io>, CoreError> {
         let (rt, parent) = self.parent_of(from)?;
-        let payload = reason.payload();
         let rtrec = self.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-        let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
-        let mut path = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
-        path.push(name.to_owned());
-        if let Some(e) = rtrec.forest.lookup(parent, name) {
-            let ids = rtrec.forest.remove(e, ReplyStatus::Error, &payload);
-            self.stop_entries(rt, &ids, ReplyStatus::Error, &payload);
-        }
-        if matches!(reason, StopReason::Delete) {
-            let rtrec = self.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-            delete_storage(rtrec, root, &path)?;
-        }
-        Ok((rt, root, path))
+        let effects = op(&mut rtrec.forest, parent)?;
+        Ok(self.apply(rt, effects))
     }
 
     /// Ends the instances of `ids` (already removed from the tree): their threads stop,
@@ -447,32 +173,9 @@ impl HubState {
             return;
         };
         let isolate = rtrec.isolate.get(root.0 as usize).copied().unwrap_or(false);
-        match target {
-            Target::Facet(e) if isolate => {
-                let ids = rtrec.forest.remove(e, ReplyStatus::Reset, payload);
-                self.stop_entries(rt, &ids, ReplyStatus::Reset, payload);
-            }
-            _ => {
-                let ids = rtrec.forest.clear_root(root, ReplyStatus::Reset, payload);
-                let root_host = match rtrec.objects.get(&Target::Root(root)) {
-                    Some(ObjectRec::Hosted(t)) => Some(*t),
-                    _ => None,
-                };
-                let supervisor = rtrec.supervisor;
-                self.stop_entries(rt, &ids, ReplyStatus::Reset, payload);
-                if let Some(t) = root_host {
-                    self.end_thread(t, ReplyStatus::Reset, payload.clone());
-                    if let Some(inbox) =
-                        self.threads.get(&supervisor).and_then(|t| t.inbox.as_ref())
-                    {
-                        inbox.push(Delivery::Terminate {
-                            runtime: rt,
-                            tid: t,
-                        });
-                    }
-                }
-            }
-        }
+        let effects = lifecycle::cascade_break(&mut rtrec.forest, target, isolate, payload);
+        let work = self.apply(rt, effects);
+        debug_assert!(work.is_empty(), "a breakage deletes no storage");
     }
 }
 
@@ -527,13 +230,8 @@ impl Hub {
             if mode == CreateMode::KeepExisting || rec.startup == startup {
                 return Ok(Found::Entry(existing));
             }
-            let reason = error_payload(
-                "Error",
-                ErrorCode::FacetRestarted,
-                "Facet was restarted with new startup options.",
-            );
-            let ids = rtrec.forest.remove(existing, ReplyStatus::Error, &reason);
-            st.stop_entries(rt, &ids, ReplyStatus::Error, &reason);
+            let effects = lifecycle::restart(&mut rtrec.forest, existing);
+            st.apply(rt, effects);
         }
         let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
         let failed = failure.clone();
@@ -603,50 +301,53 @@ impl Hub {
         Ok(call)
     }
 
-    /// `facets.abort/delete(name)` and clone-over: stops the subtree at once; `Delete` also
-    /// removes its storage.
+    /// `facets.abort/delete(name)`: stops the subtree at once; `Delete` also removes its
+    /// storage (after the hub's lock is released, in the object's order of file work).
     pub fn facet_stop(&self, from: Tid, name: &str, reason: StopReason) -> Result<(), CoreError> {
-        self.lock().stop_child(from, name, reason).map(|_| ())
+        let work = self.lock().decide(from, |f, parent| {
+            lifecycle::stop_child(f, parent, name, reason)
+        })?;
+        crate::effects::run_all(work)
     }
 
     /// `facets.clone(src, dst)`: `dst`'s subtree stops and is replaced by a copy of `src`'s
-    /// committed state and subtree, all under one hold of the lock (no instance of `dst`
-    /// can start in between and open what is being replaced).
+    /// committed state and subtree. The copy runs after the hub's lock is released, in the
+    /// object's order of file work: an instance of `dst` started meanwhile opens its
+    /// database only once the copy is in place.
     pub fn facet_clone(&self, from: Tid, src: &str, dst: &str) -> Result<(), CoreError> {
-        let mut st = self.lock();
-        if src == dst {
-            // clone(x, x): x stops (its in-memory state is gone), its storage stays.
-            let reason = StopReason::CloneOver.payload();
-            return st
-                .stop_child(from, dst, StopReason::Abort(reason))
-                .map(|_| ());
-        }
-        let (rt, root, d) = st.stop_child(from, dst, StopReason::CloneOver)?;
-        let mut s = d.clone();
-        s.pop();
-        s.push(src.to_owned());
-        let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-        clone_storage(rtrec, root, &s, &d)
+        let work = self
+            .lock()
+            .decide(from, |f, parent| lifecycle::clone(f, parent, src, dst))?;
+        crate::effects::run_all(work)
     }
 
     /// `facets.list()`: names of the direct children that are running or have storage in
     /// their own database or anywhere below them (SPEC §5.7), sorted.
     pub fn facet_list(&self, from: Tid) -> Result<Vec<String>, CoreError> {
-        let mut st = self.lock();
-        let (rt, parent) = st.parent_of(from)?;
-        let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-        let mut names: Vec<String> = rtrec
-            .forest
-            .children(parent)
-            .map(|c| {
-                c.iter()
-                    .filter(|(_, e)| rtrec.objects.contains_key(&Target::Facet(**e)))
-                    .map(|(n, _)| n.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let (mut names, place, path, mut ticket) = {
+            let mut st = self.lock();
+            let (rt, parent) = st.parent_of(from)?;
+            let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
+            let names: Vec<String> = rtrec
+                .forest
+                .children(parent)
+                .map(|c| {
+                    c.iter()
+                        .filter(|(_, e)| rtrec.objects.contains_key(&Target::Facet(**e)))
+                        .map(|(n, _)| n.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let root = rtrec.forest.root_of(parent).ok_or(CoreError::Disposed)?;
+            let path = rtrec.forest.path_of(parent).ok_or(CoreError::Disposed)?;
+            (names, place(rtrec, root), path, ticket(rtrec, root))
+        };
+        let stored = {
+            let mut turn = ticket.wait();
+            placement::stored_children(&place, &mut turn.state, &path)?
+        };
         names.extend(
-            stored_children(rtrec, parent)?
+            stored
                 .into_iter()
                 .filter(|(_, has_storage)| *has_storage)
                 .map(|(name, _)| name),
@@ -660,23 +361,7 @@ impl Hub {
     /// "Facet was deleted.") and loses its storage — every child the index (or memory)
     /// knows, with or without data of its own, and so every descendant at every depth.
     pub fn facets_delete_all(&self, from: Tid) -> Result<(), CoreError> {
-        let names: Vec<String> = {
-            let mut st = self.lock();
-            let (rt, parent) = st.parent_of(from)?;
-            let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-            let mut names: Vec<String> = rtrec
-                .forest
-                .children(parent)
-                .map(|c| c.keys().cloned().collect())
-                .unwrap_or_default();
-            names.extend(stored_children(rtrec, parent)?.into_iter().map(|(n, _)| n));
-            names.sort();
-            names.dedup();
-            names
-        };
-        for name in names {
-            self.facet_stop(from, &name, StopReason::Delete)?;
-        }
-        Ok(())
+        let work = self.lock().decide(from, lifecycle::delete_all)?;
+        crate::effects::run_all(work)
     }
 }

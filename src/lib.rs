@@ -4,6 +4,7 @@
 //! The core (`ids`, `inbox`, `hub`) is plain Rust and knows nothing of Node; `napi` is the
 //! thin binding that converts values and maps core errors to JS errors.
 
+pub mod effects;
 pub mod error;
 pub mod facets;
 
@@ -16,5 +17,6 @@ pub mod hub;
 pub mod ids;
 pub mod inbox;
 pub mod storage;
+pub mod tree;
 
 mod napi;

@@ -8,6 +8,7 @@ pub mod db;
 pub mod facet_index;
 pub mod kv;
 pub mod offline;
+pub mod placement;
 pub mod sandbox;
 pub mod sql_error;
 pub mod sql_lexer;
