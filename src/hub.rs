@@ -42,9 +42,10 @@ const MAX_WARM_FAILURES: u32 = 3;
 pub const RUNTIME_CODE: &str = "";
 
 /// The adaptive warm pool aims to hold as many threads as new instances arrived in this
-/// much of the last second (SPEC §6.1): a thread boots in 30–60 ms of CPU here, so at
-/// 50 arrivals a second a quarter second ahead keeps starts off the cold path.
-const WARM_HORIZON: f64 = 0.25;
+/// much of the last second (SPEC §6.1): a thread boots in 30–60 ms of CPU here (two at a
+/// time), so at 50 arrivals a second 5 threads ready keep starts off the cold path while
+/// the pool refills; a longer horizon only holds more idle memory.
+const WARM_HORIZON: f64 = 0.1;
 /// The adaptive part of the warm pool never exceeds this many threads (each holds a V8
 /// heap: ~10 MB idle).
 const MAX_ADAPTIVE_WARM: u32 = 16;
@@ -1255,7 +1256,7 @@ impl RuntimeRec {
         };
         let net = within(&self.arrivals).saturating_sub(within(&self.returns));
         let recent = net as f64 * WARM_HORIZON;
-        // Rounded down: an occasional new instance (under 4 a second) asks for nothing.
+        // Rounded down: an occasional new instance (under 10 a second) asks for nothing.
         self.warm_target + (recent.floor() as u32).min(MAX_ADAPTIVE_WARM)
     }
 
