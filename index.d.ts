@@ -795,7 +795,7 @@ export type NamespaceBindingName<Env> = string extends keyof Env
 
 /**
  * The `code` of every error durable-facets creates (README "Error codes"; declared once in
- * `src/error.rs`). `DataCloneError`s are `DOMException`s and keep the platform's numeric code.
+ * `core/src/error.rs`). `DataCloneError`s are `DOMException`s and keep the platform's numeric code.
  */
 export type DurableFacetsErrorCode =
   | 'ERR_DO_INVALID_OPTION'

@@ -1,4 +1,4 @@
-// The error taxonomy is declared once (src/error.rs, read through the binding); the README
+// The error taxonomy is declared once (core/src/error.rs, read through the binding); the README
 // and index.d.ts list it for users and must list exactly the same codes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

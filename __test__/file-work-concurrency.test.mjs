@@ -3,7 +3,7 @@
 // progress (issue 9; ARCHITECTURE "decide under the lock, do I/O after it").
 //
 // Ordering, not durations: the core's test hook DURABLE_FACETS_HOLD_FILE_WORK=<gate>
-// (src/storage/placement.rs, `test_hold`) makes that file work wait while <gate> exists,
+// (core/src/storage/placement.rs, `test_hold`) makes that file work wait while <gate> exists,
 // after creating <gate>.held. A watcher object (another tenant) sees the work held, calls a
 // third tenant, checks the work is still in progress when that call has returned, and only
 // then removes <gate>. Had the work held the core's lock, the watcher's call could not have

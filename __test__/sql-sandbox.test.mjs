@@ -1,7 +1,7 @@
 // The SQL sandbox cannot be talked into touching the runtime's reserved (`_cf_`) tables:
 // the rename check reads statements with SQLite's tokenizer rules (issue 8, defect 6).
 // Property tests of the tokenizer and the rename check are in Rust
-// (src/storage/sandbox_props.rs), with SQLite itself as the oracle.
+// (core/src/storage/sandbox_props.rs), with SQLite itself as the oracle.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runtime, fixture } from './helpers.mjs';

@@ -1,4 +1,4 @@
-// The error taxonomy, declared once in the core (src/error.rs `ErrorCode`) and read from the
+// The error taxonomy, declared once in the core (core/src/error.rs `ErrorCode`) and read from the
 // binding: `codes.FacetDeleted === "ERR_DO_FACET_DELETED"`.
 import { native } from './native.js';
 

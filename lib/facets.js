@@ -1,6 +1,6 @@
 // ctx.facets: child objects ("facets") started from other classes, each on its own thread
 // with its own database, all stored together as one logical object. The tree lives in the
-// Rust core (src/facets.rs, src/hub_facets.rs); this is the Cloudflare-shaped facade.
+// Rust core (core/src/facets.rs, core/src/hub_facets.rs); this is the Cloudflare-shaped facade.
 import { native } from './native.js';
 import { withCode } from './error-codes.js';
 import * as port from './port.js';

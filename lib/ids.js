@@ -1,4 +1,4 @@
-// DurableObjectId: 64 lowercase hex chars, as workerd derives them (see src/ids.rs).
+// DurableObjectId: 64 lowercase hex chars, as workerd derives them (see core/src/ids.rs).
 
 const NAMESPACE = Symbol('namespace');
 

@@ -19,5 +19,5 @@ function load() {
   }
 }
 
-/** The napi-generated binding: internal API, see src/napi/mod.rs. */
+/** The napi-generated binding: internal API, see src/lib.rs. */
 export const native = load();

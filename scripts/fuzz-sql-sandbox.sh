@@ -8,4 +8,4 @@ cases="${1:-100000}"
 seed="${2:-$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')}"
 echo "PROPTEST_CASES=$cases PROPTEST_RNG_SEED=$seed"
 time PROPTEST_CASES="$cases" PROPTEST_RNG_SEED="$seed" \
-  cargo test --release --lib storage::sandbox_props::prop_ -- --test-threads=1
+  cargo test --release -p durable-facets-core --lib storage::sandbox_props::prop_ -- --test-threads=1

@@ -111,7 +111,7 @@ export class SqlStorage {
   #clock = 0;
   /** The storage epoch the cache belongs to (-2: none yet; the engine starts at -1). */
   #epoch = -2;
-  /** The native `sqlExec(handle, ...bindings)` (see src/napi/storage.rs). */
+  /** The native `sqlExec(handle, ...bindings)` (see the binding, src/storage.rs). */
   #run = native.sqlExecFunction();
 
   /** @internal */

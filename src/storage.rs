@@ -14,15 +14,15 @@ use napi::bindgen_prelude::*;
 use napi::{sys, Env};
 use napi_derive::napi;
 
-use crate::hub::{SharedDb, StoredAlarm, HUB};
-use crate::storage::db::{Bind, Cell, Database, Outcome, Row, StorageError};
-use crate::storage::kv::ListRange;
+use durable_facets_core::hub::{SharedDb, StoredAlarm, HUB};
+use durable_facets_core::storage::db::{Bind, Cell, Database, Outcome, Row, StorageError};
+use durable_facets_core::storage::kv::ListRange;
 
-use super::values::{read_string, typed_array_bytes, Raw};
-use super::wake::check;
-use super::{core_error, guard, throw, throw_with, tid, JsErrorClass};
-use crate::error::ErrorCode;
-use crate::storage::sql_error;
+use crate::values::{read_string, typed_array_bytes, Raw};
+use crate::wake::check;
+use crate::{core_error, guard, throw, throw_with, tid, JsErrorClass};
+use durable_facets_core::error::ErrorCode;
+use durable_facets_core::storage::sql_error;
 
 /// Slots of the statistics array.
 const STAT_ROWS_READ: usize = 0;

@@ -6,7 +6,7 @@ use std::ptr;
 
 use napi::sys;
 
-use crate::inbox::Waker;
+use durable_facets_core::inbox::Waker;
 
 pub struct TsfnWaker(pub sys::napi_threadsafe_function);
 

@@ -5,10 +5,10 @@ use std::ptr;
 
 use napi::sys;
 
-use crate::ids;
-use crate::inbox::{Delivery, Payload};
+use durable_facets_core::ids;
+use durable_facets_core::inbox::{Delivery, Payload};
 
-use super::wake::check;
+use crate::wake::check;
 
 /// A JS value produced by hand; lets `#[napi]` functions return raw handles.
 pub struct Raw(pub sys::napi_value);

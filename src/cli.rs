@@ -3,9 +3,9 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::{guard, throw, JsErrorClass};
-use crate::error::ErrorCode;
-use crate::storage::offline;
+use crate::{guard, throw, JsErrorClass};
+use durable_facets_core::error::ErrorCode;
+use durable_facets_core::storage::offline;
 use napi::Env;
 
 /// A failure of an offline command (unreadable directory or database, bad query).
