@@ -1,5 +1,6 @@
-// Helpers shared by the benchmark scripts: statistics, formatting, and the plain
-// worker_threads baselines the project is measured against.
+// Helpers shared by the benchmark scripts: statistics, formatting, /proc readings, and the
+// plain worker_threads baselines the project is measured against.
+import fs from 'node:fs';
 
 export function median(xs) {
   if (xs.length === 0) return NaN;
@@ -13,6 +14,18 @@ export function quantile(xs, q) {
   const s = Float64Array.from(xs).sort();
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 }
+
+export const MB = 1024 * 1024;
+export const errText = (e) => `${e?.name ?? 'Error'}: ${e?.message ?? e}`;
+
+/** A numeric field of /proc/self/status (Linux), or NaN. */
+export function procStatus(field) {
+  const m = fs.readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${field}:\\s+(\\d+)`, 'm'));
+  return m ? Number(m[1]) : NaN;
+}
+export const osThreads = () => procStatus('Threads');
+/** Peak RSS of this process (bytes). */
+export const peakRss = () => procStatus('VmHWM') * 1024; // kB → bytes
 
 export const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 export const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : String(x));

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Runtime } from '../index.js';
-import { median, quantile, fmt, fmtInt, spread, mark, interleave, once, ECHO_CODE, PINGER_CODE } from './common.mjs';
+import { median, quantile, fmt, fmtInt, spread, mark, interleave, once, ECHO_CODE, PINGER_CODE, MB, errText, osThreads, peakRss } from './common.mjs';
 
 const FIXTURE = new URL('./fixtures/facets-worker.mjs', import.meta.url);
 
@@ -53,15 +53,6 @@ const CHILD_TIMEOUT_MS = 150_000;
 // ---------------------------------------------------------------------------------------
 // helpers
 
-const MB = 1024 * 1024;
-const errText = (e) => `${e?.name ?? 'Error'}: ${e?.message ?? e}`;
-
-function procStatus(field) {
-  const m = fs.readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${field}:\\s+(\\d+)`, 'm'));
-  return m ? Number(m[1]) : NaN;
-}
-const osThreads = () => procStatus('Threads');
-const peakRss = () => procStatus('VmHWM') * 1024; // kB → bytes
 
 /** Samples RSS and the OS thread count every SAMPLE_MS; keeps the sample of highest RSS. */
 function startSampler(onSample) {

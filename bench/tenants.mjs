@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Runtime } from '../index.js';
-import { median, quantile, fmt, fmtInt, spread, mark, interleave, once, ECHO_CODE } from './common.mjs';
+import { median, quantile, fmt, fmtInt, spread, mark, interleave, once, ECHO_CODE, MB, errText, osThreads, peakRss } from './common.mjs';
 
 const FIXTURE = new URL('./fixtures/tenants-worker.mjs', import.meta.url);
 const QUICK = process.argv.includes('--quick');
@@ -75,19 +75,10 @@ const RSS_REPS = q(2, 1);
 const GOAL_RSS_RATIO = 1.0;
 
 const SAMPLE_MS = 100;
-const MB = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------
 // helpers
 
-const errText = (e) => `${e?.name ?? 'Error'}: ${e?.message ?? e}`;
-
-function procStatus(field) {
-  const m = fs.readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${field}:\\s+(\\d+)`, 'm'));
-  return m ? Number(m[1]) : NaN;
-}
-const osThreads = () => procStatus('Threads');
-const peakRss = () => procStatus('VmHWM') * 1024; // kB → bytes
 
 async function settleRss() {
   for (let i = 0; i < 3; i++) {
