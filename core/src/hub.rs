@@ -28,43 +28,11 @@ pub type StoredAlarm = (u32, String, Option<String>, f64);
 
 use crate::facets::Forest;
 pub use crate::facets::{ObjectKey, Target};
+pub use crate::pool::{code_identity, RUNTIME_CODE};
+use crate::pool::{prune, ThreadPool, MIN_POOL_CAP};
 
-pub type Tid = u32;
+pub use crate::pool::Tid;
 pub type RtId = u32;
-
-/// Warm threads that die before serving anything this many times in a row stop the pool
-/// from refilling (a `main` module that exits at load would otherwise respawn forever).
-const MAX_WARM_FAILURES: u32 = 3;
-
-/// The code identity of the runtime's own modules (`main` and `classes` modules): every
-/// root object and every facet of such a class. Worker-loader code has its own identity
-/// (see `code_identity`).
-pub const RUNTIME_CODE: &str = "";
-
-/// The adaptive warm pool aims to hold as many threads as new instances arrived in this
-/// much of the last second (SPEC §6.1): a thread boots in 30–60 ms of CPU here (two at a
-/// time), so at 50 arrivals a second 5 threads ready keep starts off the cold path while
-/// the pool refills; a longer horizon only holds more idle memory.
-const WARM_HORIZON: f64 = 0.1;
-/// The adaptive part of the warm pool never exceeds this many threads (each holds a V8
-/// heap: ~10 MB idle).
-const MAX_ADAPTIVE_WARM: u32 = 16;
-/// Idle recycled threads kept per runtime beyond the warm target; more exit at once.
-const MIN_POOL_CAP: usize = 8;
-
-/// The code identity of an instance about to start: `RUNTIME_CODE` for root objects and
-/// facets of the runtime's own classes, else the `"k"` field that lib/facets.js puts first
-/// in a facet's encoded startup (a digest of loader binding, worker name and code).
-pub fn code_identity(start: &Delivery) -> Arc<str> {
-    const PREFIX: &str = "{\"k\":\"";
-    match start {
-        Delivery::StartFacet { startup, .. } => startup
-            .strip_prefix(PREFIX)
-            .and_then(|rest| rest.split_once('"'))
-            .map_or_else(|| Arc::from(RUNTIME_CODE), |(k, _)| Arc::from(k)),
-        _ => Arc::from(RUNTIME_CODE),
-    }
-}
 
 /// What a runtime needs from its configuration.
 pub struct RuntimeConfig {
@@ -132,25 +100,8 @@ struct RuntimeRec {
     objects: HashMap<Target, ObjectRec>,
     waiting: VecDeque<Target>,
     forest: Forest,
-    /// Fresh idle threads (never hosted): serve any code.
-    warm: Vec<Tid>,
-    /// Recycled idle threads by code identity: serve only that code.
-    pools: HashMap<Arc<str>, Vec<Tid>>,
-    /// Threads asked of the supervisor and not reserved yet.
-    requested: u32,
-    /// Threads reserved and booting (not attached yet).
-    booting: u32,
-    /// `warmThreads`: the floor of the adaptive warm pool.
-    warm_target: u32,
-    warm_failures: u32,
-    /// When instances took an idle thread or had to wait for one, over the last second.
-    arrivals: VecDeque<Instant>,
-    /// When threads came back to a pool, over the last second: at `maxRunningFacets`, each
-    /// new instance evicts an old one, whose thread serves the next — no new thread needed.
-    returns: VecDeque<Instant>,
-    /// Threads of the runtime's code tearing an instance down: back in a moment, so a
-    /// waiting instance needs no new thread for them.
-    recycling: u32,
+    /// Idle threads by code, threads on their way, and the warm pool's target.
+    pool: ThreadPool,
 }
 
 struct InFlight {
@@ -320,15 +271,7 @@ impl Hub {
                 forest: Forest::default(),
                 objects: HashMap::new(),
                 waiting: VecDeque::new(),
-                warm: Vec::new(),
-                pools: HashMap::new(),
-                requested: 0,
-                booting: 0,
-                warm_target: config.warm_threads,
-                warm_failures: 0,
-                arrivals: VecDeque::new(),
-                returns: VecDeque::new(),
-                recycling: 0,
+                pool: ThreadPool::new(config.warm_threads),
             },
         );
         st.balance(rt);
@@ -350,11 +293,11 @@ impl Hub {
     pub fn reserve_thread(&self, rt: RtId) -> Result<Option<Tid>, CoreError> {
         let mut st = self.lock();
         let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
-        rtrec.requested = rtrec.requested.saturating_sub(1);
-        if rtrec.deficit() == 0 {
+        rtrec.pool.requested = rtrec.pool.requested.saturating_sub(1);
+        if rtrec.pool.deficit(rtrec.waiting.len() as u32) == 0 {
             return Ok(None);
         }
-        rtrec.booting += 1;
+        rtrec.pool.booting += 1;
         let tid = st.next_tid;
         st.next_tid += 1;
         st.threads.insert(
@@ -386,12 +329,12 @@ impl Hub {
         let Some(rtrec) = st.runtimes.get_mut(&rt) else {
             return Err(CoreError::Disposed);
         };
-        rtrec.booting = rtrec.booting.saturating_sub(1);
-        rtrec.warm_failures = 0;
+        rtrec.pool.booting = rtrec.pool.booting.saturating_sub(1);
+        rtrec.pool.warm_failures = 0;
         // A fresh thread serves any code: the oldest waiting instance, whatever its code.
         match rtrec.waiting.pop_front() {
             Some(key) => st.host(rt, key, tid),
-            None => rtrec.warm.push(tid),
+            None => rtrec.pool.warm.push(tid),
         }
         st.balance(rt);
         Ok(rt)
@@ -486,7 +429,7 @@ impl Hub {
                 (rec.role, runtime_code, st.runtimes.get_mut(&rt))
             {
                 // It will not come back: the instances it was counted for need a thread.
-                rtrec.recycling = rtrec.recycling.saturating_sub(1);
+                rtrec.pool.recycling = rtrec.pool.recycling.saturating_sub(1);
             }
             st.balance(rt);
         }
@@ -755,10 +698,10 @@ impl Hub {
         rec.last_activity = Instant::now();
         let rtrec = st.runtimes.get_mut(&rt).expect("checked above");
         if runtime_code {
-            rtrec.recycling = rtrec.recycling.saturating_sub(1);
+            rtrec.pool.recycling = rtrec.pool.recycling.saturating_sub(1);
         }
-        rtrec.returns.push_back(Instant::now());
-        prune(&mut rtrec.returns);
+        rtrec.pool.returns.push_back(Instant::now());
+        prune(&mut rtrec.pool.returns);
         let waiting = rtrec.waiting.iter().position(|t| {
             matches!(rtrec.objects.get(t), Some(ObjectRec::Waiting { start, .. }) if code_identity(start) == code)
         });
@@ -768,8 +711,9 @@ impl Hub {
             st.balance(rt);
             return true;
         }
-        let idle: usize = rtrec.pools.values().map(Vec::len).sum::<usize>() + rtrec.warm.len();
-        if idle >= (rtrec.warm_goal() as usize).max(MIN_POOL_CAP) {
+        let idle: usize =
+            rtrec.pool.pools.values().map(Vec::len).sum::<usize>() + rtrec.pool.warm.len();
+        if idle >= (rtrec.pool.warm_goal() as usize).max(MIN_POOL_CAP) {
             if let Some(inbox) = st.threads.get(&tid).and_then(|r| r.inbox.as_ref()) {
                 inbox.close();
             }
@@ -777,7 +721,7 @@ impl Hub {
             st.balance(rt);
             return false;
         }
-        rtrec.pools.entry(code).or_default().push(tid);
+        rtrec.pool.pools.entry(code).or_default().push(tid);
         st.balance(rt);
         true
     }
@@ -797,15 +741,15 @@ impl Hub {
             return true;
         };
         let serves_any = rec.code.as_deref().is_none_or(|c| c == RUNTIME_CODE);
-        let ready = rtrec.warm.len() as u32 + rtrec.runtime_pool();
-        if serves_any && ready <= rtrec.warm_goal() {
+        let ready = rtrec.pool.warm.len() as u32 + rtrec.pool.runtime_pool();
+        if serves_any && ready <= rtrec.pool.warm_goal() {
             return false;
         }
-        rtrec.warm.retain(|t| *t != tid);
-        for pool in rtrec.pools.values_mut() {
+        rtrec.pool.warm.retain(|t| *t != tid);
+        for pool in rtrec.pool.pools.values_mut() {
             pool.retain(|t| *t != tid);
         }
-        rtrec.pools.retain(|_, p| !p.is_empty());
+        rtrec.pool.pools.retain(|_, p| !p.is_empty());
         if let Some(inbox) = &rec.inbox {
             inbox.close();
         }
@@ -870,7 +814,7 @@ impl HubState {
         let runtime_code = rec.code.as_deref().is_none_or(|c| c == RUNTIME_CODE);
         if let Some(rt) = rec.runtime {
             if let (true, Some(rtrec)) = (runtime_code, st.runtimes.get_mut(&rt)) {
-                rtrec.recycling = rtrec.recycling.saturating_sub(1);
+                rtrec.pool.recycling = rtrec.pool.recycling.saturating_sub(1);
             }
             st.balance(rt);
         }
@@ -943,7 +887,7 @@ impl HubState {
                     },
                 );
                 self.calls.insert(call, flight);
-                match rtrec.take_thread(&code, now) {
+                match rtrec.pool.take_thread(&code, now) {
                     Some(tid) => self.host(rt, target, tid),
                     None => {
                         rtrec.waiting.push_back(target);
@@ -1003,7 +947,8 @@ impl HubState {
             return;
         };
         let max = rtrec.max_running as usize;
-        let unserved = (rtrec.waiting.len() as u32).saturating_sub(rtrec.booting + rtrec.recycling);
+        let unserved =
+            (rtrec.waiting.len() as u32).saturating_sub(rtrec.pool.booting + rtrec.pool.recycling);
         let running: Vec<(&Tid, &ThreadRec)> = self
             .threads
             .iter()
@@ -1036,13 +981,13 @@ impl HubState {
         let Some(rtrec) = self.runtimes.get_mut(&rt) else {
             return;
         };
-        let deficit = rtrec.deficit();
-        if deficit <= rtrec.requested {
+        let deficit = rtrec.pool.deficit(rtrec.waiting.len() as u32);
+        if deficit <= rtrec.pool.requested {
             return;
         }
-        let count = deficit - rtrec.requested;
-        let urgent = rtrec.waiting.len() as u32 > rtrec.booting;
-        rtrec.requested += count;
+        let count = deficit - rtrec.pool.requested;
+        let urgent = rtrec.waiting.len() as u32 > rtrec.pool.booting;
+        rtrec.pool.requested += count;
         let supervisor = rtrec.supervisor;
         if let Some(inbox) = self.threads.get(&supervisor).and_then(|t| t.inbox.as_ref()) {
             inbox.push(Delivery::Spawn {
@@ -1107,7 +1052,7 @@ impl HubState {
                 runtime_code,
                 runtime.and_then(|rt| self.runtimes.get_mut(&rt)),
             ) {
-                rtrec.recycling += 1;
+                rtrec.pool.recycling += 1;
             }
         } else {
             rec.role = Role::Ending;
@@ -1147,8 +1092,8 @@ impl HubState {
                     }
                 }
                 Role::Warm => {
-                    rtrec.warm.retain(|t| *t != tid);
-                    for pool in rtrec.pools.values_mut() {
+                    rtrec.pool.warm.retain(|t| *t != tid);
+                    for pool in rtrec.pool.pools.values_mut() {
                         pool.retain(|t| *t != tid);
                     }
                 }
@@ -1188,7 +1133,7 @@ impl HubState {
         let Some(rtrec) = self.runtimes.get_mut(&rt) else {
             return;
         };
-        rtrec.booting = rtrec.booting.saturating_sub(1);
+        rtrec.pool.booting = rtrec.pool.booting.saturating_sub(1);
         match rtrec.waiting.pop_front() {
             Some(key) => {
                 if let Some(ObjectRec::Waiting { queue, .. }) = rtrec.objects.remove(&key) {
@@ -1208,67 +1153,9 @@ impl HubState {
                     }
                 }
             }
-            None => rtrec.warm_failures += 1,
+            None => rtrec.pool.warm_failures += 1,
         }
         self.balance(rt);
-    }
-}
-
-/// Drops the events older than a second (the window the warm pool's rate is taken over).
-fn prune(events: &mut VecDeque<Instant>) {
-    while events
-        .front()
-        .is_some_and(|t| t.elapsed().as_secs_f64() > 1.0)
-    {
-        events.pop_front();
-    }
-}
-
-impl RuntimeRec {
-    /// An idle thread for an instance of code `code`: a recycled one of that code first
-    /// (its modules are evaluated already), else a fresh one. Counts the arrival when the
-    /// pool's fresh threads are drawn on (the adaptive warm pool follows that rate).
-    fn take_thread(&mut self, code: &Arc<str>, now: Instant) -> Option<Tid> {
-        if let Some(tid) = self.pools.get_mut(code).and_then(Vec::pop) {
-            return Some(tid);
-        }
-        self.arrivals.push_back(now);
-        prune(&mut self.arrivals);
-        self.warm.pop()
-    }
-
-    /// Idle recycled threads that serve the runtime's own code.
-    fn runtime_pool(&self) -> u32 {
-        self.pools.get(RUNTIME_CODE).map_or(0, |p| p.len() as u32)
-    }
-
-    /// How many idle threads the warm pool aims for: `warmThreads`, plus the threads new
-    /// instances will need in the next `WARM_HORIZON` seconds at the rate of the last
-    /// second (arrivals that no returning thread made up for).
-    fn warm_goal(&self) -> u32 {
-        if self.warm_failures >= MAX_WARM_FAILURES {
-            return 0;
-        }
-        let within = |q: &VecDeque<Instant>| {
-            q.iter()
-                .filter(|t| t.elapsed().as_secs_f64() <= 1.0)
-                .count()
-        };
-        let net = within(&self.arrivals).saturating_sub(within(&self.returns));
-        let recent = net as f64 * WARM_HORIZON;
-        // Rounded down: an occasional new instance (under 10 a second) asks for nothing.
-        self.warm_target + (recent.floor() as u32).min(MAX_ADAPTIVE_WARM)
-    }
-
-    /// Threads still to ask for: one per waiting instance (none of the idle threads could
-    /// serve it, or it would not wait) beyond those booting, and the warm pool's shortfall.
-    fn deficit(&self) -> u32 {
-        let waiting = self.waiting.len() as u32;
-        let coming = self.booting + self.recycling;
-        let for_waiting = waiting.saturating_sub(coming);
-        let spare_booting = coming.saturating_sub(waiting);
-        let ready = self.warm.len() as u32 + self.runtime_pool() + spare_booting;
-        for_waiting + self.warm_goal().saturating_sub(ready)
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::inbox::tests::CountingWaker;
+use crate::pool::MAX_WARM_FAILURES;
 
 pub(super) fn inbox() -> Arc<Inbox> {
     Arc::new(Inbox::new(Box::<CountingWaker>::default()))

@@ -19,5 +19,6 @@ pub mod facets_capnp;
 pub mod hub;
 pub mod ids;
 pub mod inbox;
+pub mod pool;
 pub mod storage;
 pub mod tree;
