@@ -67,6 +67,21 @@ test("a stopped instance's storage handle fails on the recycled thread and never
   assert.equal((await parent.call('a', 'read')).value, 'from a', "a's own data is intact");
 });
 
+test("code of a stopped instance resuming from its own I/O reaches nothing of the next instance on its thread", async (t) => {
+  const rt = parentRuntime(t);
+  const parent = rt.env.PARENT.getByName('p');
+  const threadId = await parent.call('a', 'addRow', 'a1');
+  await parent.call('a', 'resumeLater', 150);
+  await parent.abort('a');
+  assert.equal(await parent.call('b', 'addRow', 'b1'), threadId, 'b runs on the recycled thread');
+  await parent.call('b', 'child', 'c', 'addRow', 'child of b');
+  await sleep(400);
+  assert.deepEqual(await parent.call('b', 'lateResults'), ['deleteAll: ERR_DO_STOPPED', 'sql: ERR_DO_STOPPED', 'transaction: ERR_DO_STOPPED']);
+  assert.deepEqual(await parent.call('b', 'rows'), ['b1']);
+  assert.deepEqual(await parent.call('b', 'child', 'c', 'rows'), ['child of b'], "b's facets are intact");
+  assert.deepEqual(await parent.call('a', 'rows'), ['a1'], "a's own data is as it was committed");
+});
+
 test("an open transaction of a stopped instance is rolled back, and the next instance on its thread starts clean", async (t) => {
   const rt = parentRuntime(t);
   const parent = rt.env.PARENT.getByName('p');
@@ -182,4 +197,18 @@ test('churn: 3,000 facets created, used and deleted in batches leave threads, de
   assert.ok(settled.fds <= base.fds, `descriptors ${base.fds} -> ${settled.fds}`);
   const grown = process.memoryUsage().rss - baseRss;
   assert.ok(grown < 150 * 1024 * 1024, `RSS grew by ${Math.round(grown / 1048576)} MB`);
+});
+
+test("idle threads of many loader workers' code never push out the threads of the runtime's own code", async (t) => {
+  const rt = parentRuntime(t);
+  const parent = rt.env.PARENT.getByName('p');
+  // Nine apps of distinct loader code run once and stop: their threads wait in their pools.
+  for (let i = 0; i < 9; i++) await parent.loaded(`app${i}`, `worker-${i}`, 'where');
+  for (let i = 0; i < 9; i++) await parent.abort(`app${i}`);
+  const seen = new Set();
+  for (let i = 0; i < 6; i++) {
+    seen.add((await parent.call(`f${i}`, 'where')).threadId);
+    await parent.abort(`f${i}`);
+  }
+  assert.equal(seen.size, 1, `one recycled thread serves them all (saw ${[...seen].join(', ')})`);
 });

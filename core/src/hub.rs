@@ -34,6 +34,10 @@ use crate::pool::{prune, ThreadPool, MIN_POOL_CAP};
 pub use crate::pool::Tid;
 pub type RtId = u32;
 
+/// A thread tearing its stopped instance down for this long is stuck (the supervisor,
+/// which asks after 250 ms, terminates it).
+const STUCK_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// What a runtime needs from its configuration.
 pub struct RuntimeConfig {
     pub namespaces: Vec<String>,
@@ -77,6 +81,8 @@ struct ThreadRec {
     /// The code identity evaluated on this thread (`None`: fresh, only `main` evaluated).
     /// Only instances of this identity start here again.
     code: Option<Arc<str>>,
+    /// When its latest instance stopped (how long a Recycling thread has been tearing down).
+    stopped_at: Instant,
 }
 
 enum ObjectRec {
@@ -230,6 +236,7 @@ impl Hub {
                 last_activity: Instant::now(),
                 db: None,
                 code: None,
+                stopped_at: Instant::now(),
             },
         );
         tid
@@ -294,7 +301,7 @@ impl Hub {
         let mut st = self.lock();
         let rtrec = st.runtimes.get_mut(&rt).ok_or(CoreError::Disposed)?;
         rtrec.pool.requested = rtrec.pool.requested.saturating_sub(1);
-        if rtrec.pool.deficit(rtrec.waiting.len() as u32) == 0 {
+        if rtrec.pool_deficit() == 0 {
             return Ok(None);
         }
         rtrec.pool.booting += 1;
@@ -311,6 +318,7 @@ impl Hub {
                 last_activity: Instant::now(),
                 db: None,
                 code: None,
+                stopped_at: Instant::now(),
             },
         );
         Ok(Some(tid))
@@ -555,7 +563,6 @@ impl Hub {
             let mut turn = ticket.wait();
             placement::open_database(&place, &mut turn.state, &path, sync_full)?
         };
-        db.set_owner(tid);
         let mut st = self.lock();
         if !st.runtimes.contains_key(&rt) {
             return Err(CoreError::Disposed);
@@ -564,6 +571,10 @@ impl Hub {
         if rec.role != Role::Hosting(target) {
             return Err(CoreError::Disposed);
         }
+        // Only an opener still hosting the instance takes the database: one stopped while
+        // it waited for its turn must not take an in-memory database from the instance
+        // that started after it.
+        db.set_owner(tid);
         rec.db = Some(db.clone());
         Ok(db)
     }
@@ -674,9 +685,11 @@ impl Hub {
         let Some(rec) = st.threads.get_mut(&tid) else {
             return false;
         };
-        let alive = rec.role == Role::Recycling
-            && rec.runtime.is_some_and(|rt| st.runtimes.contains_key(&rt));
-        if !alive {
+        let runtime_alive = rec.runtime.is_some_and(|rt| st.runtimes.contains_key(&rt));
+        if runtime_alive && matches!(rec.role, Role::Warm | Role::Hosting(_)) {
+            return true; // already back (a repeated report changes nothing)
+        }
+        if !runtime_alive || rec.role != Role::Recycling {
             if let Some(inbox) = &rec.inbox {
                 inbox.close();
             }
@@ -711,9 +724,20 @@ impl Hub {
             st.balance(rt);
             return true;
         }
-        let idle: usize =
-            rtrec.pool.pools.values().map(Vec::len).sum::<usize>() + rtrec.pool.warm.len();
-        if idle >= (rtrec.pool.warm_goal() as usize).max(MIN_POOL_CAP) {
+        // Bounded per code: idle threads of other code (a tenant's many loader apps) must
+        // not push out the threads of this one.
+        let same_code = rtrec.pool.pools.get(&code).map_or(0, Vec::len)
+            + if runtime_code {
+                rtrec.pool.warm.len()
+            } else {
+                0
+            };
+        let cap = if runtime_code {
+            (rtrec.pool.warm_goal() as usize).max(MIN_POOL_CAP)
+        } else {
+            MIN_POOL_CAP
+        };
+        if same_code >= cap {
             if let Some(inbox) = st.threads.get(&tid).and_then(|r| r.inbox.as_ref()) {
                 inbox.close();
             }
@@ -762,7 +786,7 @@ impl Hub {
     /// it is taken out of recycling, so no new instance can start on it before it dies.
     /// True when it was (the supervisor terminates it); false when it came back meanwhile.
     pub fn condemn(&self, tid: Tid) -> bool {
-        self.lock().condemn(tid)
+        self.lock().condemn(tid, STUCK_AFTER)
     }
 
     /// The supervisor's CPU watchdog: thread `tid` broke (calls reject with `payload`) and
@@ -770,7 +794,7 @@ impl Hub {
     pub fn break_for_termination(&self, tid: Tid, payload: Payload) {
         let mut st = self.lock();
         st.end_thread(tid, ReplyStatus::Reset, payload);
-        st.condemn(tid);
+        st.condemn(tid, std::time::Duration::ZERO);
     }
 
     /// True when no call is in flight from `tid` (lets the main thread unreference itself).
@@ -798,13 +822,14 @@ impl Hub {
 }
 
 impl HubState {
-    /// See `Hub::condemn`.
-    fn condemn(&mut self, tid: Tid) -> bool {
+    /// See `Hub::condemn`: only a thread that has been tearing down for `min_age` (a
+    /// supervisor's timer armed for an earlier stop must not end a later, healthy one).
+    fn condemn(&mut self, tid: Tid, min_age: std::time::Duration) -> bool {
         let st = self;
         let Some(rec) = st.threads.get_mut(&tid) else {
             return false;
         };
-        if rec.role != Role::Recycling {
+        if rec.role != Role::Recycling || rec.stopped_at.elapsed() < min_age {
             return false;
         }
         rec.role = Role::Ending;
@@ -947,8 +972,8 @@ impl HubState {
             return;
         };
         let max = rtrec.max_running as usize;
-        let unserved =
-            (rtrec.waiting.len() as u32).saturating_sub(rtrec.pool.booting + rtrec.pool.recycling);
+        let (waiting_runtime, waiting_other) = rtrec.waiting_by_code();
+        let unserved = rtrec.pool.unserved(waiting_runtime, waiting_other);
         let running: Vec<(&Tid, &ThreadRec)> = self
             .threads
             .iter()
@@ -981,7 +1006,7 @@ impl HubState {
         let Some(rtrec) = self.runtimes.get_mut(&rt) else {
             return;
         };
-        let deficit = rtrec.pool.deficit(rtrec.waiting.len() as u32);
+        let deficit = rtrec.pool_deficit();
         if deficit <= rtrec.pool.requested {
             return;
         }
@@ -1043,6 +1068,7 @@ impl HubState {
             // it stopped itself, on this `Stop` when someone else stopped it — and comes
             // back through `Hub::recycle`. Whatever was queued for the instance is void.
             rec.role = Role::Recycling;
+            rec.stopped_at = Instant::now();
             if let Some(inbox) = &rec.inbox {
                 inbox.clear();
                 inbox.push(Delivery::Stop);
@@ -1156,6 +1182,27 @@ impl HubState {
             None => rtrec.pool.warm_failures += 1,
         }
         self.balance(rt);
+    }
+}
+
+impl RuntimeRec {
+    /// Instances waiting for a thread: (of the runtime's own code, of other code).
+    fn waiting_by_code(&self) -> (u32, u32) {
+        let runtime = self
+            .waiting
+            .iter()
+            .filter(|t| {
+                matches!(self.objects.get(t), Some(ObjectRec::Waiting { start, .. })
+                    if &*code_identity(start) == RUNTIME_CODE)
+            })
+            .count() as u32;
+        (runtime, self.waiting.len() as u32 - runtime)
+    }
+
+    /// See `ThreadPool::deficit`.
+    fn pool_deficit(&self) -> u32 {
+        let (runtime, other) = self.waiting_by_code();
+        self.pool.deficit(runtime, other)
     }
 }
 

@@ -258,6 +258,17 @@ impl Hub {
         let mut st = self.lock();
         st.check_caller(from)?;
         let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
+        // Facet stubs cannot leave their parent: a call through one from a thread that no
+        // longer hosts that parent is code of a stopped instance (its thread was recycled).
+        if let Some(f) = rtrec.forest.entries.get(&entry) {
+            let hosts_parent = st
+                .threads
+                .get(&from)
+                .is_some_and(|t| t.role == Role::Hosting(f.parent));
+            if !hosts_parent {
+                return Err(CoreError::Stopped);
+            }
+        }
         let dead = rtrec.forest.tombstones.get(&entry).cloned();
         let failure = rtrec
             .forest

@@ -125,15 +125,23 @@ impl ThreadPool {
         self.warm_target + (recent.floor() as u32).min(MAX_ADAPTIVE_WARM)
     }
 
-    /// Threads still to ask for, with `waiting` instances waiting for a thread: one per
-    /// waiting instance (none of the idle threads could serve it, or it would not wait)
-    /// beyond those booting or recycling, and the warm pool's shortfall.
-    pub fn deficit(&self, waiting: u32) -> u32 {
-        let coming = self.booting + self.recycling;
-        let for_waiting = waiting.saturating_sub(coming);
-        let spare_booting = coming.saturating_sub(waiting);
+    /// Instances waiting for a thread that no thread on its way will serve: recycling
+    /// threads (the runtime's code) serve only waiting instances of that code; a booting
+    /// (fresh) thread serves any.
+    pub fn unserved(&self, waiting_runtime: u32, waiting_other: u32) -> u32 {
+        (waiting_runtime.saturating_sub(self.recycling) + waiting_other)
+            .saturating_sub(self.booting)
+    }
+
+    /// Threads still to ask for, with instances of the runtime's code and of other code
+    /// waiting for a thread: one per waiting instance no thread on its way will serve
+    /// (none of the idle threads could serve it, or it would not wait), and the warm
+    /// pool's shortfall.
+    pub fn deficit(&self, waiting_runtime: u32, waiting_other: u32) -> u32 {
+        let needing = waiting_runtime.saturating_sub(self.recycling) + waiting_other;
+        let spare_booting = self.booting.saturating_sub(needing);
         let ready = self.warm.len() as u32 + self.runtime_pool() + spare_booting;
-        for_waiting + self.warm_goal().saturating_sub(ready)
+        self.unserved(waiting_runtime, waiting_other) + self.warm_goal().saturating_sub(ready)
     }
 }
 
@@ -171,28 +179,42 @@ mod tests {
     #[test]
     fn waiting_instances_need_no_new_thread_for_threads_already_on_their_way() {
         let mut p = ThreadPool::new(0);
-        assert_eq!(p.deficit(3), 3);
+        assert_eq!(p.deficit(3, 0), 3);
         p.booting = 1;
         p.recycling = 1;
-        assert_eq!(p.deficit(3), 1);
+        assert_eq!(p.deficit(3, 0), 1);
         assert_eq!(
-            p.deficit(1),
+            p.deficit(1, 0),
             0,
             "a spare booting thread fills no shortfall here"
         );
     }
 
     #[test]
+    fn a_recycling_runtime_thread_is_no_help_to_a_waiting_loader_facet() {
+        let mut p = ThreadPool::new(0);
+        p.recycling = 1;
+        assert_eq!(p.deficit(0, 1), 1, "a loader facet needs a fresh thread");
+        assert_eq!(
+            p.deficit(1, 1),
+            1,
+            "the recycling thread serves the runtime's one"
+        );
+        p.booting = 1;
+        assert_eq!(p.deficit(0, 1), 0);
+    }
+
+    #[test]
     fn the_warm_floor_counts_fresh_and_recycled_runtime_threads() {
         let mut p = ThreadPool::new(2);
-        assert_eq!(p.deficit(0), 2);
+        assert_eq!(p.deficit(0, 0), 2);
         p.warm.push(1);
         p.pools.entry(code(RUNTIME_CODE)).or_default().push(2);
-        assert_eq!(p.deficit(0), 0);
+        assert_eq!(p.deficit(0, 0), 0);
         p.pools.clear();
         p.pools.entry(code("loader")).or_default().push(2);
         assert_eq!(
-            p.deficit(0),
+            p.deficit(0, 0),
             1,
             "a loader code's thread cannot serve new instances"
         );

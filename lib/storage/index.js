@@ -56,9 +56,14 @@ export class StorageEngine {
     if (this.epoch < 0) this.epoch = native.storageOpen(this.stats, this.scratch);
   }
 
-  /** See `closed`; the native handle was dropped by the host (native.storageClose). */
+  /**
+   * See `closed`; the native handle was dropped by the host (native.storageClose). The
+   * epoch becomes one no database has: cached statements are dropped at their next use
+   * (which then throws), and the cursor finalizer leaves the next instance's cursors alone.
+   */
   close() {
     this.closed = true;
+    this.epoch = -2;
     this.#syncWaiters = [];
   }
 
@@ -89,6 +94,7 @@ export class StorageEngine {
   }
 
   commit() {
+    if (this.closed) return; // the thread's next instance owns the transaction state now
     this.readOpen = false;
     try {
       native.txnCommit();
@@ -235,15 +241,18 @@ export class DurableObjectStorage {
       let result;
       try {
         result = await closure(txn);
+        // Stopped while the closure awaited: its transaction was rolled back with the
+        // instance; nothing here may touch the thread's next instance.
+        e.open();
         if (txn.rolledBack) native.txnRollbackTo(depth);
         else native.txnRelease(depth);
       } catch (err) {
-        native.txnRollbackTo(depth);
+        if (!e.closed) native.txnRollbackTo(depth);
         throw err;
       } finally {
         txn.done = true;
         e.explicit--;
-        if (e.explicit === 0) {
+        if (e.explicit === 0 && !e.closed) {
           port.holdReplies(false);
           e.commit();
         }
@@ -322,6 +331,7 @@ export class DurableObjectStorage {
   /** Deletes all data of this object (and its alarm). */
   async deleteAll(options) {
     void options;
+    this.#engine.open(); // a stopped instance's code must not reach its thread's next one
     if (this.#engine.explicit > 0) throw deleteAllInTransaction();
     // Every facet below this instance goes too (each running one is aborted first).
     native.facetsDeleteAll();

@@ -94,6 +94,8 @@ export class Alarms {
     this.#running = { ns, changed: false };
     try {
       await instance.alarm({ isRetry: retryCount > 0, retryCount });
+      // Stopped meanwhile: the thread may host another object now; its alarm is not ours.
+      if (e.closed) return { next: null };
       // Deleted only now that the handler succeeded, unless it set a new one.
       if (!this.#running.changed) {
         try {

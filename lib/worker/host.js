@@ -4,7 +4,7 @@
 // the next instance of the same code starts here without loading anything again.
 import { workerData, parentPort } from 'node:worker_threads';
 import { inspect } from 'node:util';
-import { setTimeout, clearTimeout } from '../timers.js';
+import { setTimeout, clearTimeout, setImmediate } from '../timers.js';
 import { withCode, codes } from '../error-codes.js';
 import { native } from '../native.js';
 import * as port from '../port.js';
@@ -153,17 +153,29 @@ function notExported(message) {
   return error;
 }
 
-/** The loader code evaluated on this thread: `{ key, mod, env }` (one identity per thread). */
+/** The loader code evaluated on this thread: `{ key, loading }` (one identity per thread). */
 let loaderModule = null;
 
-/** The evaluated modules of the loader code a facet startup names, evaluated once. */
-async function loadedCode(s) {
-  if (loaderModule?.key === s.k) return loaderModule;
-  const env = Object.freeze(decodeEnv(s.c.code.env));
-  const mod = await importLoaderCode(s.c.worker, s.c.code, env);
-  checkWorkerExports(mod);
-  loaderModule = { key: s.k, mod, env };
-  return loaderModule;
+/**
+ * The evaluated modules of the loader code a facet startup names, evaluated once per thread
+ * (also when an instance stops while they load: the next one waits for the same evaluation).
+ * A failed evaluation is not kept.
+ */
+function loadedCode(s) {
+  if (loaderModule?.key !== s.k) {
+    const key = s.k;
+    const loading = (async () => {
+      const env = Object.freeze(decodeEnv(s.c.code.env));
+      const mod = await importLoaderCode(s.c.worker, s.c.code, env);
+      checkWorkerExports(mod);
+      return { mod, env };
+    })();
+    loaderModule = { key, loading };
+    loading.catch(() => {
+      if (loaderModule?.loading === loading) loaderModule = null;
+    });
+  }
+  return loaderModule.loading;
 }
 
 /** The class `className` of loaded code `mod`. */
@@ -551,6 +563,9 @@ function armPoolTimer() {
  * The instance stopped: tear it down and hand the thread back to the hub, which may give it
  * the next instance of the same code at once. A thread the hub does not keep exits.
  */
+/** Torn down, not handed back yet (a `Stop` queued meanwhile is for what was torn down). */
+let handingBack = false;
+
 function recycleThread() {
   try {
     host.teardown();
@@ -560,10 +575,16 @@ function recycleThread() {
     process.exit(1);
   }
   host = new Host();
-  if (!native.recycle()) process.exit(0);
-  armPoolTimer();
-  // The hub may have queued the next instance's start already.
-  port.scheduleSpin();
+  handingBack = true;
+  // Handed back on the next macrotask: what the stopped instance's code still had queued
+  // as microtasks runs (against its closed storage) before any next instance starts here.
+  setImmediate(() => {
+    handingBack = false;
+    if (!native.recycle()) process.exit(0);
+    armPoolTimer();
+    // The hub may have queued the next instance's start already.
+    port.scheduleSpin();
+  });
 }
 
 try {
@@ -571,8 +592,10 @@ try {
     start: (ns, idHex, name) => host.start(ns, idHex, name),
     startFacet: (entry, startup) => host.startFacet(entry, startup),
     evict: () => host.evict(),
+    // Also for a host that never began: the hub may stop an instance whose start it had
+    // queued but this thread had not taken yet (the stop cleared the queue).
     stop: () => {
-      if (host.begun && !host.ending) recycleThread();
+      if (!host.ending && !handingBack) recycleThread();
     },
     call: (callId, method, payload) => host.onCall(callId, method, payload),
     error: (e) => report('internal error:', e),

@@ -58,12 +58,12 @@ export function installInstanceScope() {
 
 /** An instance starts: remember the `process` listeners that are not its own. */
 export function beginInstance() {
-  live.clear();
+  // Timers that a stopped instance's leftover code started after its teardown are its own.
+  cancelTimers();
   listenersBefore = new Map(process.eventNames().map((e) => [e, new Set(process.rawListeners(e))]));
 }
 
-/** The instance stopped: cancel its timers and remove the `process` listeners it added. */
-export function endInstance() {
+function cancelTimers() {
   for (const handle of live) {
     // One clear works for all three kinds (Node's clearTimeout also ends intervals);
     // immediates need their own.
@@ -71,6 +71,11 @@ export function endInstance() {
     else timers.clearTimeout(handle);
   }
   live.clear();
+}
+
+/** The instance stopped: cancel its timers and remove the `process` listeners it added. */
+export function endInstance() {
+  cancelTimers();
   for (const event of process.eventNames()) {
     const before = listenersBefore.get(event);
     for (const listener of process.rawListeners(event)) {
