@@ -85,6 +85,23 @@ struct ThreadRec {
     stopped_at: Instant,
 }
 
+impl ThreadRec {
+    fn new(inbox: Option<Arc<Inbox>>, runtime: Option<RtId>, role: Role) -> Self {
+        let now = Instant::now();
+        ThreadRec {
+            inbox,
+            runtime,
+            role,
+            inflight_in: 0,
+            inflight_out: 0,
+            last_activity: now,
+            db: None,
+            code: None,
+            stopped_at: now,
+        }
+    }
+}
+
 enum ObjectRec {
     /// Waits for a thread; `start` goes first, then the queued calls.
     Waiting {
@@ -225,20 +242,8 @@ impl Hub {
         let mut st = self.lock();
         let tid = st.next_tid;
         st.next_tid += 1;
-        st.threads.insert(
-            tid,
-            ThreadRec {
-                inbox: Some(inbox),
-                runtime: None,
-                role: Role::Caller,
-                inflight_in: 0,
-                inflight_out: 0,
-                last_activity: Instant::now(),
-                db: None,
-                code: None,
-                stopped_at: Instant::now(),
-            },
-        );
+        st.threads
+            .insert(tid, ThreadRec::new(Some(inbox), None, Role::Caller));
         tid
     }
 
@@ -307,20 +312,8 @@ impl Hub {
         rtrec.pool.booting += 1;
         let tid = st.next_tid;
         st.next_tid += 1;
-        st.threads.insert(
-            tid,
-            ThreadRec {
-                inbox: None,
-                runtime: Some(rt),
-                role: Role::Spawning,
-                inflight_in: 0,
-                inflight_out: 0,
-                last_activity: Instant::now(),
-                db: None,
-                code: None,
-                stopped_at: Instant::now(),
-            },
-        );
+        st.threads
+            .insert(tid, ThreadRec::new(None, Some(rt), Role::Spawning));
         Ok(Some(tid))
     }
 
