@@ -29,7 +29,7 @@ pub struct FacetRec {
     /// Full name from the root: `["foo", "bar"]` is `foo/bar`.
     pub path: Vec<String>,
     /// Encoded startup options (class and id), as the facet thread needs them.
-    pub startup: String,
+    pub startup: std::sync::Arc<str>,
     pub children: BTreeMap<String, u64>,
     /// A form-B callback failed: every use fails with this until abort or delete.
     pub failure: Option<Payload>,
@@ -109,7 +109,7 @@ impl Forest {
                 root,
                 parent,
                 path,
-                startup,
+                startup: startup.into(),
                 children: BTreeMap::new(),
                 failure,
             },

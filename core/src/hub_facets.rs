@@ -227,7 +227,7 @@ impl Hub {
             if let Some(p) = &rec.failure {
                 return Ok(Found::Failed(p.clone()));
             }
-            if mode == CreateMode::KeepExisting || rec.startup == startup {
+            if mode == CreateMode::KeepExisting || *rec.startup == *startup {
                 return Ok(Found::Entry(existing));
             }
             let effects = lifecycle::restart(&mut rtrec.forest, existing);
@@ -258,9 +258,10 @@ impl Hub {
         let mut st = self.lock();
         st.check_caller(from)?;
         let rtrec = st.runtimes.get(&rt).ok_or(CoreError::Disposed)?;
+        let rec = rtrec.forest.entries.get(&entry);
         // Facet stubs cannot leave their parent: a call through one from a thread that no
         // longer hosts that parent is code of a stopped instance (its thread was recycled).
-        if let Some(f) = rtrec.forest.entries.get(&entry) {
+        if let Some(f) = rec {
             let hosts_parent = st
                 .threads
                 .get(&from)
@@ -269,21 +270,15 @@ impl Hub {
                 return Err(CoreError::Stopped);
             }
         }
+        // The hot path (a running entry) clones nothing but a reference count.
         let dead = rtrec.forest.tombstones.get(&entry).cloned();
-        let failure = rtrec
-            .forest
-            .entries
-            .get(&entry)
-            .and_then(|f| f.failure.clone());
-        let startup = rtrec.forest.entries.get(&entry).map(|f| f.startup.clone());
-        let immediate = match (dead, failure, startup) {
-            (Some((status, p)), _, _) => Some((status, p)),
-            (None, Some(p), _) => Some((ReplyStatus::Error, p)),
-            (None, None, None) => Some((
+        let immediate = match (dead, rec) {
+            (Some((status, p)), _) => Some((status, p)),
+            (None, Some(f)) => f.failure.clone().map(|p| (ReplyStatus::Error, p)),
+            (None, None) => Some((
                 ReplyStatus::Error,
                 error_payload("Error", ErrorCode::FacetDeleted, "Facet was deleted."),
             )),
-            (None, None, Some(_)) => None,
         };
         if let Some((status, p)) = immediate {
             if let Some(inbox) = st.threads.get(&from).and_then(|t| t.inbox.as_ref()) {
@@ -295,19 +290,17 @@ impl Hub {
             }
             return Ok(call);
         }
-        let startup = rtrec
-            .forest
-            .entries
-            .get(&entry)
-            .map(|f| f.startup.clone())
-            .unwrap_or_default();
+        let startup = rec.map(|f| f.startup.clone()).unwrap_or_else(|| "".into());
         let delivery = Delivery::Call {
             call,
             method,
             payload,
         };
         st.route(from, rt, Target::Facet(entry), call, delivery, || {
-            Delivery::StartFacet { entry, startup }
+            Delivery::StartFacet {
+                entry,
+                startup: startup.to_string(),
+            }
         });
         Ok(call)
     }
