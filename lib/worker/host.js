@@ -236,7 +236,7 @@ class Host {
   queue = [];
   holds = 0;
   ending = false;
-  /** A start was delivered (a `Stop` before it is meaningless). */
+  /** A start was delivered: the thread hosts again (its pool timer has nothing to do). */
   begun = false;
   /** The pending idle check. */
   idleTimer = null;
@@ -559,13 +559,13 @@ function armPoolTimer() {
   }, Math.max(1, config.idleTimeoutMs));
 }
 
+/** Torn down, not handed back yet (a `Stop` queued meanwhile is for what was torn down). */
+let handingBack = false;
+
 /**
  * The instance stopped: tear it down and hand the thread back to the hub, which may give it
  * the next instance of the same code at once. A thread the hub does not keep exits.
  */
-/** Torn down, not handed back yet (a `Stop` queued meanwhile is for what was torn down). */
-let handingBack = false;
-
 function recycleThread() {
   try {
     host.teardown();
