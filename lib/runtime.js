@@ -45,6 +45,9 @@ const MAX_BOOTING = Math.max(2, availableParallelism());
  */
 const STOP_GRACE_MS = 250;
 
+/** How long dispose() waits for file work still under way (see Runtime.dispose). */
+const FILE_WORK_WAIT_MS = 5000;
+
 function onSpawn(rt, count, urgent) {
   const supervisor = supervisors.get(rt);
   if (supervisor === undefined) return;
@@ -312,6 +315,11 @@ export class Runtime {
       supervisors.delete(this.#rt);
       port.pumpNow();
       await this.#supervisor.terminateAll();
+      // Databases released in their object's order of file work may still be closing on
+      // threads of their own: a runtime opened next on the same directory must not meet
+      // them. Bounded, so a stuck file system cannot hang dispose().
+      const deadline = now() + FILE_WORK_WAIT_MS;
+      while (native.fileWorkPending() > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 2));
     })();
     return this.#disposed;
   }

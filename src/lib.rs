@@ -342,6 +342,15 @@ pub fn dispose_runtime(env: Env, rt: u32) -> Result<Vec<u32>> {
     guard(env, move || Ok(HUB.dispose_runtime(rt)))
 }
 
+/// File work still waiting for its turn on threads of its own (process-wide): `dispose()`
+/// resolves once none is left.
+#[napi(js_name = "fileWorkPending")]
+pub fn file_work_pending(env: Env) -> Result<u32> {
+    guard(env, move || {
+        Ok(durable_facets_core::effects::waiting_file_work() as u32)
+    })
+}
+
 #[napi(js_name = "reserveThread")]
 pub fn reserve_thread(env: Env, rt: u32) -> Result<u32> {
     guard(env, move || {

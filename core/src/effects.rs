@@ -3,6 +3,7 @@
 //! holds a [`Ticket`] of that root, taken under the lock, so it runs in the order it was
 //! decided in and only ever waits for the same object's file work (`storage/placement.rs`).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -125,6 +126,16 @@ impl Io {
     }
 }
 
+/// File work waiting for its turn on threads of its own (see `in_turn`), process-wide.
+static WAITING_WORK: AtomicUsize = AtomicUsize::new(0);
+
+/// How many pieces of file work still wait for their turn on threads of their own: a
+/// disposed runtime's `dispose()` resolves only once its databases are closed (a test that
+/// reopens the same storage directory must not meet a release still under way).
+pub fn waiting_file_work() -> usize {
+    WAITING_WORK.load(Ordering::SeqCst)
+}
+
 /// Runs `work` with `ticket` now if it is its turn, otherwise on a thread of its own that
 /// waits for the turn (so the caller, which may be any object's thread or the main thread,
 /// never waits for another piece of this object's file work).
@@ -133,13 +144,20 @@ fn in_turn(ticket: Ticket, work: impl FnOnce(Ticket) + Send + 'static) -> Result
         work(ticket);
         return Ok(());
     }
+    WAITING_WORK.fetch_add(1, Ordering::SeqCst);
     std::thread::Builder::new()
         .name("durable-facets-files".into())
-        .spawn(move || work(ticket))
+        .spawn(move || {
+            work(ticket);
+            WAITING_WORK.fetch_sub(1, Ordering::SeqCst);
+        })
         // No thread: the work and its ticket are dropped, which gives up its turn (a
         // database then closes when its last handle goes).
         .map(|_| ())
-        .map_err(|e| CoreError::Storage(format!("cannot wait for file work: {e}")))
+        .map_err(|e| {
+            WAITING_WORK.fetch_sub(1, Ordering::SeqCst);
+            CoreError::Storage(format!("cannot wait for file work: {e}"))
+        })
 }
 
 /// Carries out `work` in order and returns the first error. After a failed storage step the
@@ -157,4 +175,28 @@ pub fn run_all(work: Vec<Io>) -> Result<(), CoreError> {
         }
     }
     first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::placement::RootFiles;
+
+    #[test]
+    fn file_work_not_in_its_turn_is_counted_until_it_ran() {
+        let files = Arc::new(RootFiles::default());
+        let first = files.ticket();
+        let second = files.ticket();
+        let (tx, rx) = std::sync::mpsc::channel();
+        in_turn(second, move |mut t| {
+            let _turn = t.wait();
+            tx.send(()).unwrap();
+        })
+        .unwrap();
+        // (Process-wide: other tests may count work of their own meanwhile.)
+        assert!(waiting_file_work() >= 1, "waits for the first ticket");
+        assert!(rx.try_recv().is_err());
+        drop(first); // its turn given up: the second runs
+        rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    }
 }
