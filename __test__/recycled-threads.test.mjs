@@ -212,3 +212,14 @@ test("idle threads of many loader workers' code never push out the threads of th
   }
   assert.equal(seen.size, 1, `one recycled thread serves them all (saw ${[...seen].join(', ')})`);
 });
+
+test("loaded code cached by name is lost when its instance restarts, also on the same recycled thread", async (t) => {
+  const rt = parentRuntime(t);
+  const parent = rt.env.PARENT.getByName('p');
+  const { threadId } = await parent.where();
+  assert.equal(await parent.versioned('fa', 'w', 'v1'), 'v1');
+  assert.equal(await parent.versioned('fb', 'w', 'v2'), 'v1', 'cached by name: the callback is skipped');
+  await assert.rejects(parent.abortSelf(), { message: 'parent aborted on purpose' });
+  assert.equal((await parent.where()).threadId, threadId, 'the parent restarted on its recycled thread');
+  assert.equal(await parent.versioned('fc', 'w', 'v2'), 'v2', 'the restarted instance supplies its code again');
+});

@@ -92,6 +92,17 @@ function checkOptions(options) {
   if (classOf(options.class) === undefined) throw badClass(options.class);
 }
 
+/** The code caches of this thread's worker loaders (see `forgetLoadedCode`). */
+const loaderCaches = new Set();
+
+/**
+ * An instance stopped: loaded code is cached by name until its instance restarts (SPEC §6.4),
+ * also when the restart happens on the same (recycled) thread, whose `env` is shared.
+ */
+export function forgetLoadedCode() {
+  for (const cache of loaderCaches) cache.clear();
+}
+
 /** Code behind loader classes: desc → () => Promise<WorkerCode>. */
 const loaderCode = new WeakMap();
 
@@ -166,6 +177,7 @@ export function decodeEnv(encoded) {
  */
 export function makeWorkerLoader(binding) {
   const cache = new Map();
+  loaderCaches.add(cache);
   return Object.freeze({
     get(name, getCode) {
       if (typeof name !== 'string') throw withCode(new TypeError('Worker name must be a string.'), 'InvalidArgument');

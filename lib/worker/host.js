@@ -28,6 +28,7 @@ import {
   decodeEnv,
   makeWorkerLoader,
   namespaceClassNames,
+  forgetLoadedCode,
 } from '../facets.js';
 
 const STATUS_OK = 0;
@@ -512,6 +513,7 @@ class Host {
     this.timers.clear();
     this.queue = [];
     endInstance();
+    forgetLoadedCode();
     port.resetInstance();
     try {
       native.storageClose();
