@@ -86,6 +86,12 @@ struct ThreadRec {
 }
 
 impl ThreadRec {
+    /// Fresh (only `main` evaluated) or recycled from the runtime's own code: such a
+    /// thread serves any instance of that code, and counts toward the warm pool.
+    fn runs_runtime_code(&self) -> bool {
+        self.code.as_deref().is_none_or(|c| c == RUNTIME_CODE)
+    }
+
     fn new(inbox: Option<Arc<Inbox>>, runtime: Option<RtId>, role: Role) -> Self {
         let now = Instant::now();
         ThreadRec {
@@ -103,10 +109,12 @@ impl ThreadRec {
 }
 
 enum ObjectRec {
-    /// Waits for a thread; `start` goes first, then the queued calls.
+    /// Waits for a thread; `start` goes first, then the queued calls. `code` is the
+    /// start's code identity, read once (it decides which threads may serve it).
     Waiting {
         start: Delivery,
         queue: Vec<Delivery>,
+        code: Arc<str>,
     },
     Hosted(Tid),
 }
@@ -425,7 +433,7 @@ impl Hub {
             inbox.close();
         }
         if let Some(rt) = rec.runtime {
-            let runtime_code = rec.code.as_deref().is_none_or(|c| c == RUNTIME_CODE);
+            let runtime_code = rec.runs_runtime_code();
             if let (Role::Recycling, true, Some(rtrec)) =
                 (rec.role, runtime_code, st.runtimes.get_mut(&rt))
             {
@@ -709,7 +717,7 @@ impl Hub {
         rtrec.pool.returns.push_back(Instant::now());
         prune(&mut rtrec.pool.returns);
         let waiting = rtrec.waiting.iter().position(|t| {
-            matches!(rtrec.objects.get(t), Some(ObjectRec::Waiting { start, .. }) if code_identity(start) == code)
+            matches!(rtrec.objects.get(t), Some(ObjectRec::Waiting { code: c, .. }) if *c == code)
         });
         if let Some(i) = waiting {
             let target = rtrec.waiting.remove(i).expect("found above");
@@ -757,16 +765,12 @@ impl Hub {
         let Some(rtrec) = rec.runtime.and_then(|rt| st.runtimes.get_mut(&rt)) else {
             return true;
         };
-        let serves_any = rec.code.as_deref().is_none_or(|c| c == RUNTIME_CODE);
+        let serves_any = rec.runs_runtime_code();
         let ready = rtrec.pool.warm.len() as u32 + rtrec.pool.runtime_pool();
         if serves_any && ready <= rtrec.pool.warm_goal() {
             return false;
         }
-        rtrec.pool.warm.retain(|t| *t != tid);
-        for pool in rtrec.pool.pools.values_mut() {
-            pool.retain(|t| *t != tid);
-        }
-        rtrec.pool.pools.retain(|_, p| !p.is_empty());
+        rtrec.pool.forget(tid);
         if let Some(inbox) = &rec.inbox {
             inbox.close();
         }
@@ -829,7 +833,7 @@ impl HubState {
         if let Some(inbox) = &rec.inbox {
             inbox.close();
         }
-        let runtime_code = rec.code.as_deref().is_none_or(|c| c == RUNTIME_CODE);
+        let runtime_code = rec.runs_runtime_code();
         if let Some(rt) = rec.runtime {
             if let (true, Some(rtrec)) = (runtime_code, st.runtimes.get_mut(&rt)) {
                 rtrec.pool.recycling = rtrec.pool.recycling.saturating_sub(1);
@@ -902,6 +906,7 @@ impl HubState {
                     ObjectRec::Waiting {
                         start,
                         queue: vec![delivery],
+                        code: code.clone(),
                     },
                 );
                 self.calls.insert(call, flight);
@@ -924,10 +929,9 @@ impl HubState {
     /// Puts `target` on warm thread `tid`: its start delivery, then the calls queued so far.
     fn host(&mut self, rt: RtId, target: Target, tid: Tid) {
         let rtrec = self.runtimes.get_mut(&rt).expect("runtime exists");
-        let Some(ObjectRec::Waiting { start, queue }) = rtrec.objects.remove(&target) else {
+        let Some(ObjectRec::Waiting { start, queue, code }) = rtrec.objects.remove(&target) else {
             return;
         };
-        let code = code_identity(&start);
         rtrec.objects.insert(target, ObjectRec::Hosted(tid));
         // Calls whose caller died while they waited are dropped (nobody reads the answer,
         // and counting them would keep this thread busy forever).
@@ -1066,7 +1070,7 @@ impl HubState {
                 inbox.clear();
                 inbox.push(Delivery::Stop);
             }
-            let runtime_code = rec.code.as_deref().is_none_or(|c| c == RUNTIME_CODE);
+            let runtime_code = rec.runs_runtime_code();
             if let (true, Some(rtrec)) = (
                 runtime_code,
                 runtime.and_then(|rt| self.runtimes.get_mut(&rt)),
@@ -1110,12 +1114,7 @@ impl HubState {
                         }
                     }
                 }
-                Role::Warm => {
-                    rtrec.pool.warm.retain(|t| *t != tid);
-                    for pool in rtrec.pool.pools.values_mut() {
-                        pool.retain(|t| *t != tid);
-                    }
-                }
+                Role::Warm => rtrec.pool.forget(tid),
                 _ => {}
             }
         }
@@ -1185,8 +1184,8 @@ impl RuntimeRec {
             .waiting
             .iter()
             .filter(|t| {
-                matches!(self.objects.get(t), Some(ObjectRec::Waiting { start, .. })
-                    if &*code_identity(start) == RUNTIME_CODE)
+                matches!(self.objects.get(t), Some(ObjectRec::Waiting { code, .. })
+                    if &**code == RUNTIME_CODE)
             })
             .count() as u32;
         (runtime, self.waiting.len() as u32 - runtime)

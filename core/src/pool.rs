@@ -102,6 +102,15 @@ impl ThreadPool {
         self.warm.pop()
     }
 
+    /// Idle thread `tid` leaves the pool (it exits, or died).
+    pub fn forget(&mut self, tid: Tid) {
+        self.warm.retain(|t| *t != tid);
+        for pool in self.pools.values_mut() {
+            pool.retain(|t| *t != tid);
+        }
+        self.pools.retain(|_, p| !p.is_empty());
+    }
+
     /// Idle recycled threads that serve the runtime's own code.
     pub fn runtime_pool(&self) -> u32 {
         self.pools.get(RUNTIME_CODE).map_or(0, |p| p.len() as u32)
