@@ -286,6 +286,19 @@ test('BlockConcurrencyTimeout: blockConcurrencyWhile() over 30 s breaks the obje
   expectCode(await blockedTooLong, 'BlockConcurrencyTimeout', { durableObjectReset: true });
 });
 
+test('ReferenceGone: a function stub whose owner instance stopped, or that was disposed', async () => {
+  const stub = obj('reference-gone');
+  const fn = await stub.giveFunction();
+  assert.equal(await fn(), 'from the object');
+  await failure(stub.abortWithoutReason());
+  expectCode(await failure(fn()), 'ReferenceGone', {
+    message: 'The execution context which hosts this callback is no longer running.',
+  });
+  const other = await obj('reference-disposed').giveFunction();
+  other[Symbol.dispose]();
+  expectCode(await failure(other()), 'ReferenceGone', { message: 'RPC stub used after being disposed.' });
+});
+
 // Codes no test above can reach from outside, and why.
 const UNREACHABLE = {
   // Thrown only inside an instance that has already been stopped, while its thread ends.

@@ -338,12 +338,10 @@ test('facets can delete their own children and call deleteAll at depth', async (
   assert.equal(await root.nested('n', 'leaf', 'value'), null);
 });
 
-test('facet stubs cannot be passed over RPC', async (t) => {
+test('a facet stub passed to another object reaches the facet through its parent', async (t) => {
   const root = facets(t).env.ROOT.getByName('pass');
-  await assert.rejects(root.passFacetStub('f'), {
-    name: 'DataCloneError',
-    message: 'Stubs pointing to Durable Object facets are not serializable.',
-  });
+  assert.equal(await root.passFacetStub('f'), 1);
+  assert.equal(await root.callB('f', 'increment'), 2);
 });
 
 test('setAlarm in a facet rejects and breaks nothing', async (t) => {

@@ -11,8 +11,16 @@ import v8 from 'node:v8';
 import { types } from 'node:util';
 import { dataCloneError, payloadTooLarge, undecodableReply, MAX_RPC_PAYLOAD_BYTES } from './errors.js';
 import { codes } from './error-codes.js';
+import { RpcTarget } from './durable-object.js';
+import { exportValue, unexport } from './refs.js';
 
 const STUB = Symbol.for('durable-facets.stub');
+/**
+ * How a stub travels (SPEC §2.2): `{ value: descriptor }` by value (namespace stubs), or
+ * `{ kind: 'f' | 't' }` by reference (it is exported and the receiver's calls go through
+ * this thread). Stubs without it are not serializable.
+ */
+const REF = Symbol.for('durable-facets.ref');
 const { isProxy, isSharedArrayBuffer, isDataView } = types;
 
 const MAX = MAX_RPC_PAYLOAD_BYTES;
@@ -31,10 +39,24 @@ const UNDEFINED_PAYLOAD = v8.serialize(undefined);
 /** Objects a walk remembers in arrays before it switches to a Map (see Walk.find). */
 const LINEAR_SEEN = 16;
 
+/**
+ * A value passed by reference, in the copy a walk makes: V8 hands ArrayBufferViews to the
+ * serializer's `_writeHostObject`, which writes the address instead (see RpcSerializer).
+ */
+class RefSlot extends Uint8Array {
+  /** @param {Array<string | number | null>} desc `[kind, …address]` */
+  constructor(desc) {
+    super(0);
+    this.desc = desc;
+  }
+}
+
 /** The state of one walk: JSON-safe so far, a lower bound of the payload size, copies made. */
 class Walk {
   json = true;
   bytes = 0;
+  /** RPC values: references allowed; the ids this walk exported (null: references refused). */
+  exported = null;
   // Original → copy, for shared references and cycles. Small values (the hot path) keep
   // them in two short arrays: a linear scan beats a Map, whose first use of an object as a
   // key gives it an identity hash (a costly store).
@@ -75,6 +97,7 @@ class Walk {
     }
     this.remembered = 0;
     this.map = null;
+    this.exported = null;
   }
 }
 
@@ -128,10 +151,40 @@ function copyValue(v, w) {
       w.json = false;
       return v;
     case 'function':
-      throw dataCloneError('Function');
+      if (w.exported === null) throw dataCloneError('Function');
+      return byReference(v, w, 'f');
     default:
       throw dataCloneError('Symbol');
   }
+}
+
+/**
+ * `v` (a function, an RpcTarget or a stub) as a RefSlot: exported for one transfer, or a
+ * stub that travels by value. The same `v` twice in one value is one slot (V8 keeps it).
+ */
+function byReference(v, w, kind) {
+  const known = w.find(v);
+  if (known !== undefined) return known;
+  w.json = false;
+  let slot;
+  if (isProxy(v)) {
+    let how;
+    try {
+      how = v[REF];
+    } catch {}
+    if (how === undefined) throw proxyError(v);
+    if (how.value !== undefined) {
+      slot = new RefSlot(how.value);
+    } else {
+      slot = new RefSlot([how.kind, ...exportValue(v)]);
+      w.exported.push(slot.desc[3]);
+    }
+  } else {
+    slot = new RefSlot([kind, ...exportValue(v)]);
+    w.exported.push(slot.desc[3]);
+  }
+  w.remember(v, slot);
+  return slot;
 }
 
 /** Proxies (stubs among them) are never cloned; a stub names itself in the error. */
@@ -153,7 +206,10 @@ function copyObject(v, w) {
     w.json = false;
     return known;
   }
-  if (isProxy(v)) throw proxyError(v);
+  if (isProxy(v)) {
+    if (w.exported === null) throw proxyError(v);
+    return byReference(v, w, 't');
+  }
   if (Array.isArray(v)) return copyArray(v, w);
   const proto = Object.getPrototypeOf(v);
   if (proto === Object.prototype || proto === null) {
@@ -211,6 +267,7 @@ function copyObject(v, w) {
     return v;
   }
   if (v instanceof Error) return v;
+  if (w.exported !== null && v instanceof RpcTarget) return byReference(v, w, 't');
   throw dataCloneError(ctorName(v));
 }
 
@@ -254,6 +311,59 @@ function serializeFailure(e) {
   return e;
 }
 
+const REF_TAG = 0xfffffff0;
+
+/** V8 serialization that writes RefSlots as addresses (other views as Node does). */
+class RpcSerializer extends v8.DefaultSerializer {
+  _writeHostObject(view) {
+    if (!(view instanceof RefSlot)) return super._writeHostObject(view);
+    const text = Buffer.from(JSON.stringify(view.desc));
+    this.writeUint32(REF_TAG);
+    this.writeUint32(text.length);
+    this.writeRawBytes(text);
+  }
+}
+
+/** Makes the receiver's stub of a reference (installed by lib/stub.js). */
+let stubOf = () => {
+  throw new Error('RPC references cannot be decoded on this thread.');
+};
+
+/** @param {(desc: Array<string | number | null>) => unknown} fn */
+export function setStubFactory(fn) {
+  stubOf = fn;
+}
+
+/** V8 deserialization that turns addresses into stubs (other views as Node does). */
+class RpcDeserializer extends v8.DefaultDeserializer {
+  /** A tag read ahead that was not ours: Node's own reader reads it again. */
+  ahead = undefined;
+
+  readUint32() {
+    if (this.ahead === undefined) return super.readUint32();
+    const t = this.ahead;
+    this.ahead = undefined;
+    return t;
+  }
+
+  _readHostObject() {
+    const tag = super.readUint32();
+    if (tag !== REF_TAG) {
+      this.ahead = tag;
+      return super._readHostObject();
+    }
+    const length = super.readUint32();
+    return stubOf(JSON.parse(this.readRawBytes(length).toString()));
+  }
+}
+
+function serializeV8(value) {
+  const ser = new RpcSerializer();
+  ser.writeHeader();
+  ser.writeValue(value);
+  return ser.releaseBuffer();
+}
+
 /** Serializes a copy made by `copyValue` (nothing user-defined runs). */
 function serializeCopy(copy, json) {
   if (json) {
@@ -267,7 +377,7 @@ function serializeCopy(copy, json) {
   }
   let buf;
   try {
-    buf = v8.serialize(copy);
+    buf = serializeV8(copy);
   } catch (e) {
     throw serializeFailure(e);
   }
@@ -315,6 +425,51 @@ export function encodeArgs(args) {
   return serializeCopy(copy, json);
 }
 
+/**
+ * Encodes an RPC value (arguments as an array, or a result): like `encode`, but functions,
+ * RpcTarget instances and stubs go by reference (SPEC §2.2). The ids of what was exported
+ * are pushed to `exported`.
+ * @param {unknown} value
+ * @param {number[]} exported
+ * @returns {string | Buffer}
+ */
+export function encodeRpc(value, exported) {
+  if (value === undefined) return UNDEFINED_PAYLOAD;
+  const w = takeWalk();
+  w.exported = exported;
+  let copy;
+  let json;
+  try {
+    copy = copyValue(value, w);
+    json = w.json;
+    return serializeCopy(copy, json);
+  } catch (e) {
+    unexport(exported);
+    throw e;
+  } finally {
+    returnWalk(w);
+  }
+}
+
+/** The arguments of a call, as `encodeRpc` (the rest-parameter array is copied by index). */
+export function encodeRpcArgs(args, exported) {
+  const w = takeWalk();
+  w.exported = exported;
+  const len = args.length;
+  const copy = [];
+  let json;
+  try {
+    for (let i = 0; i < len; i++) copy.push(copyValue(args[i], w));
+    json = w.json;
+    return serializeCopy(copy, json);
+  } catch (e) {
+    unexport(exported);
+    throw e;
+  } finally {
+    returnWalk(w);
+  }
+}
+
 /** A copy of `value` that serializes without running user code (throws as `encode`). */
 function snapshot(value) {
   const w = takeWalk();
@@ -327,7 +482,10 @@ function snapshot(value) {
 
 /** @param {string | Uint8Array} payload */
 export function decode(payload) {
-  return typeof payload === 'string' ? JSON.parse(payload) : v8.deserialize(payload);
+  if (typeof payload === 'string') return JSON.parse(payload);
+  const der = new RpcDeserializer(payload);
+  der.readHeader();
+  return der.readValue();
 }
 
 // ---- Errors -------------------------------------------------------------------------------
@@ -538,4 +696,4 @@ export function decodeError(payload, reset) {
   return err;
 }
 
-export { STUB };
+export { STUB, REF };

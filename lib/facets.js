@@ -4,8 +4,8 @@
 import { native } from './native.js';
 import { withCode } from './error-codes.js';
 import * as port from './port.js';
-import { STUB, encode, decode, encodeError, decodeError } from './codec.js';
-import { methodTable, fetchOver } from './stub.js';
+import { STUB, REF, encode, decode, encodeError, decodeError } from './codec.js';
+import { memberTable, fetchOver } from './stub.js';
 import { DurableObjectId, namespaceOf } from './ids.js';
 
 /** Marks DurableObjectClass handles; the value is the class descriptor. */
@@ -19,6 +19,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const BAD_CLASS =
   "Incorrect type for the 'class' field on 'StartupOptions': the provided value is not of type 'DurableObjectClass or LoopbackDurableObjectNamespace or LoopbackColoLocalActorNamespace'.";
 const NOT_SERIALIZABLE = 'Stubs pointing to Durable Object facets are not serializable.';
+const FACET_REF = Object.freeze({ kind: 't' });
 /**
  * A stop reason as the core keeps it (error envelope), made once: no stack of its own, so
  * the callers' stacks are not given frames of whichever delete() or clone() ran first.
@@ -388,13 +389,13 @@ function makeFacetStub(rt, begin) {
   // drained, later calls queue too (E-order: a call made in a microtask right after the
   // binding resolved must not overtake the queued ones).
   let queued = 0;
-  function send(method, payload) {
-    if (entry !== null && queued === 0) return port.sendFacet(rt, entry, method, payload);
+  function send(method, payload, ticket) {
+    if (entry !== null && queued === 0) return port.sendFacet(rt, entry, method, payload, ticket);
     queued++;
     return (ensureBound() ?? binding).then(
       () => {
         queued--;
-        return port.sendFacet(rt, entry, method, payload);
+        return port.sendFacet(rt, entry, method, payload, ticket);
       },
       (e) => {
         queued--;
@@ -403,7 +404,7 @@ function makeFacetStub(rt, begin) {
     );
   }
 
-  const method = methodTable(send);
+  const method = memberTable({ send });
   const fetch = (input, init) => fetchOver(send, input, init);
 
   return new Proxy(new DurableObjectFacetStub(), {
@@ -417,6 +418,10 @@ function makeFacetStub(rt, begin) {
           return fetch;
         case STUB:
           return NOT_SERIALIZABLE;
+        case REF:
+          // Handed to another thread, it is a reference through this one: the receiver's
+          // calls reach this facet (SPEC §2.2), while this instance runs.
+          return FACET_REF;
       }
       if (prop === Symbol.dispose) return () => {};
       if (typeof prop === 'symbol') return undefined;

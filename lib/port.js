@@ -8,6 +8,7 @@ import { native } from './native.js';
 import { encodeArgs, decode, decodeError } from './codec.js';
 import { undecodableReply } from './errors.js';
 import { setImmediate, now } from './timers.js';
+import { serveCall } from './ref-server.js';
 
 const KIND_CALL = 1;
 const KIND_REPLY = 2;
@@ -222,6 +223,8 @@ function updateRef() {
  * @param {{ spawn: Function, alarm: Function, error?: Function }} h
  */
 export function attachCaller(h) {
+  // The main thread is called only through references it exported (SPEC §2.2).
+  handlers.call ??= serveCall;
   if (!attached) {
     attached = true;
     native.attachCaller(pump);
@@ -263,26 +266,42 @@ export function call(rt, ns, idHex, name, method, args) {
   return send(rt, ns, idHex, name, method, payload);
 }
 
-/** Sends an already encoded call (held by the output gate while it is closed). */
-export function send(rt, ns, idHex, name, method, payload) {
-  return dispatchCall(() => native.call(rt, ns, idHex, name ?? null, method, payload));
+/**
+ * Sends an already encoded call (held by the output gate while it is closed). `method` may
+ * be a function, called when the call goes out (a pipelined call names the id of a call
+ * sent before it); `ticket`, when given, receives the call's id (or the error that kept it
+ * from being sent).
+ */
+export function send(rt, ns, idHex, name, method, payload, ticket) {
+  return dispatchCall(() => native.call(rt, ns, idHex, name ?? null, methodNow(method), payload), ticket);
 }
 
-/** Sends an already encoded call to facet entry `entry`. */
-export function sendFacet(rt, entry, method, payload) {
-  return dispatchCall(() => native.facetCall(rt, entry, method, payload));
+/** Sends an already encoded call to facet entry `entry` (see `send`). */
+export function sendFacet(rt, entry, method, payload, ticket) {
+  return dispatchCall(() => native.facetCall(rt, entry, methodNow(method), payload), ticket);
 }
 
-function dispatchCall(start) {
+/** Sends an already encoded call to what instance `instance` of thread `tid` exported. */
+export function sendRef(tid, instance, method, payload, ticket) {
+  return dispatchCall(() => native.refCall(tid, instance, methodNow(method), payload), ticket);
+}
+
+function methodNow(method) {
+  return typeof method === 'function' ? method() : method;
+}
+
+function dispatchCall(start, ticket) {
   return new Promise((resolve, reject) => {
     const go = () => {
       let id;
       try {
         id = start();
       } catch (e) {
+        if (ticket !== undefined) ticket.error = e;
         reject(e);
         return;
       }
+      if (ticket !== undefined) ticket.id = id;
       pending.set(id, { resolve, reject });
       if (pending.size === 1) updateRef();
     };

@@ -422,6 +422,50 @@ pub fn call(
     })
 }
 
+/// This thread and the instance it runs now, as `[tid, instance]` (RPC references name
+/// their owner so), or null when it hosts nothing.
+#[napi(js_name = "instanceToken", ts_return_type = "[number, number] | null")]
+pub fn instance_token(env: Env) -> Result<Option<Vec<f64>>> {
+    guard(env, move || {
+        let me = tid(&env)?;
+        Ok(HUB.instance_of(me).map(|i| vec![me as f64, i as f64]))
+    })
+}
+
+/// Calls what instance `instance` of thread `owner` exported by reference. Returns the
+/// call id.
+#[napi(js_name = "refCall")]
+pub fn ref_call(
+    env: Env,
+    owner: u32,
+    instance: f64,
+    method: Unknown<'_>,
+    payload: Unknown<'_>,
+) -> Result<f64> {
+    guard(env, move || {
+        let raw = env.raw();
+        let (method, payload) = unsafe {
+            (
+                read_string(raw, method.raw())?,
+                read_payload(raw, payload.raw())?,
+            )
+        };
+        let from = tid(&env)?;
+        HUB.ref_call(from, owner, instance as u64, method, payload)
+            .map(|c| c as f64)
+            .map_err(|e| core_error(&env, e))
+    })
+}
+
+/// Lets go of a reference exported by instance `instance` of thread `owner`.
+#[napi(js_name = "refRelease")]
+pub fn ref_release(env: Env, owner: u32, instance: f64, method: String) -> Result<()> {
+    guard(env, move || {
+        HUB.ref_release(owner, instance as u64, method);
+        Ok(())
+    })
+}
+
 /// Answers call `call` with `status` (0 ok, 1 error, 2 error that resets the object).
 #[napi]
 pub fn reply(env: Env, call: f64, status: u32, payload: Unknown<'_>) -> Result<()> {

@@ -97,6 +97,9 @@ error_codes! {
     /// A call or storage use from code still running in an instance that was stopped
     /// (aborted, deleted, evicted) while its thread ends.
     Stopped = "ERR_DO_STOPPED",
+    /// A call through an RPC reference (a function or `RpcTarget` stub, SPEC §2.2) whose
+    /// owner instance stopped, or through a reference that was disposed.
+    ReferenceGone = "ERR_DO_REFERENCE_GONE",
     /// A facet tried to set an alarm.
     FacetAlarm = "ERR_DO_FACET_ALARM",
     /// `setAlarm()` on a class without an `alarm()` handler.
@@ -160,7 +163,15 @@ pub enum CoreError {
     FacetDepth,
     #[error("This Durable Object instance was stopped.")]
     Stopped,
+    /// The owner of an RPC reference stopped: what it exported is gone with it.
+    #[error("{REFERENCE_GONE_MESSAGE}")]
+    ReferenceGone,
 }
+
+/// Calls through a reference whose owner stopped (workerd's text for a capability whose
+/// execution context is gone).
+pub const REFERENCE_GONE_MESSAGE: &str =
+    "The execution context which hosts this callback is no longer running.";
 
 impl CoreError {
     /// Its kind (`err.code` in JS).
@@ -180,6 +191,7 @@ impl CoreError {
             CoreError::NotHosting => ErrorCode::Internal,
             CoreError::FacetDepth => ErrorCode::FacetDepth,
             CoreError::Stopped => ErrorCode::Stopped,
+            CoreError::ReferenceGone => ErrorCode::ReferenceGone,
         }
     }
 

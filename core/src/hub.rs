@@ -83,11 +83,19 @@ struct ThreadRec {
     code: Option<Arc<str>>,
     /// When its latest instance stopped (how long a Recycling thread has been tearing down).
     stopped_at: Instant,
+    /// The instance it hosts (unique process-wide, never reused): RPC references name their
+    /// owner by thread and instance, so a reference never reaches a later instance.
+    instance: u64,
 }
 
 impl ThreadRec {
     /// Fresh (only `main` evaluated) or recycled from the runtime's own code: such a
     /// thread serves any instance of that code, and counts toward the warm pool.
+    /// Whether instance `instance` still runs here (the main thread's never stops).
+    fn owns(&self, instance: u64) -> bool {
+        self.instance == instance && matches!(self.role, Role::Caller | Role::Hosting(_))
+    }
+
     fn runs_runtime_code(&self) -> bool {
         self.code.as_deref().is_none_or(|c| c == RUNTIME_CODE)
     }
@@ -104,6 +112,7 @@ impl ThreadRec {
             db: None,
             code: None,
             stopped_at: now,
+            instance: 0,
         }
     }
 }
@@ -149,6 +158,7 @@ struct HubState {
     calls: HashMap<u64, InFlight>,
     next_tid: Tid,
     next_rt: RtId,
+    next_instance: u64,
     /// File work decided under the lock, carried out once it is released (see `Locked`).
     deferred: Vec<Io>,
 }
@@ -232,6 +242,7 @@ impl Hub {
             state: Mutex::new(HubState {
                 next_tid: 1,
                 next_rt: 1,
+                next_instance: 1,
                 ..Default::default()
             }),
             next_call: AtomicU64::new(1),
@@ -250,9 +261,79 @@ impl Hub {
         let mut st = self.lock();
         let tid = st.next_tid;
         st.next_tid += 1;
-        st.threads
-            .insert(tid, ThreadRec::new(Some(inbox), None, Role::Caller));
+        let mut rec = ThreadRec::new(Some(inbox), None, Role::Caller);
+        rec.instance = st.next_instance;
+        st.next_instance += 1;
+        st.threads.insert(tid, rec);
         tid
+    }
+
+    /// The instance thread `tid` runs now (its RPC references name it), or `None` when it
+    /// hosts nothing.
+    pub fn instance_of(&self, tid: Tid) -> Option<u64> {
+        let st = self.lock();
+        let rec = st.threads.get(&tid)?;
+        matches!(rec.role, Role::Caller | Role::Hosting(_)).then_some(rec.instance)
+    }
+
+    /// Calls something instance `instance` of thread `owner` exported by reference (SPEC
+    /// §2.2); `method` says what (the JS side's encoding). Fails with `ReferenceGone` once
+    /// that instance stopped. Returns the call id.
+    pub fn ref_call(
+        &self,
+        from: Tid,
+        owner: Tid,
+        instance: u64,
+        method: String,
+        payload: Payload,
+    ) -> Result<u64, CoreError> {
+        let call = self.next_call.fetch_add(1, Ordering::Relaxed);
+        let mut st = self.lock();
+        st.check_caller(from)?;
+        let now = Instant::now();
+        let rec = st
+            .threads
+            .get_mut(&owner)
+            .filter(|r| r.owns(instance))
+            .ok_or(CoreError::ReferenceGone)?;
+        rec.inflight_in += 1;
+        rec.last_activity = now;
+        if let Some(inbox) = &rec.inbox {
+            inbox.push(Delivery::Call {
+                call,
+                method,
+                payload,
+            });
+        }
+        st.calls.insert(
+            call,
+            InFlight {
+                caller: from,
+                target: Some(owner),
+                object: None,
+            },
+        );
+        if let Some(caller) = st.threads.get_mut(&from) {
+            caller.inflight_out += 1;
+            caller.last_activity = now;
+        }
+        Ok(call)
+    }
+
+    /// Tells instance `instance` of thread `owner` that a reference it exported was let go
+    /// (`method` names it): a call with id 0, which is never answered. Nothing happens when
+    /// that instance has stopped (its exports are gone with it).
+    pub fn ref_release(&self, owner: Tid, instance: u64, method: String) {
+        let st = self.lock();
+        if let Some(rec) = st.threads.get(&owner).filter(|r| r.owns(instance)) {
+            if let Some(inbox) = &rec.inbox {
+                inbox.push(Delivery::Call {
+                    call: 0,
+                    method,
+                    payload: Payload::Text(String::new()),
+                });
+            }
+        }
     }
 
     pub fn create_runtime(
@@ -944,6 +1025,8 @@ impl HubState {
             .get_mut(&tid)
             .expect("warm thread is registered");
         thread.role = Role::Hosting(target);
+        thread.instance = self.next_instance;
+        self.next_instance += 1;
         thread.code.get_or_insert(code);
         thread.last_activity = Instant::now();
         thread.inflight_in += queue.len() as u32;

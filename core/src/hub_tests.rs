@@ -403,3 +403,103 @@ fn core_error_payload_escapes_json() {
         Payload::Text(r#"{"t":"Error","m":"a\"b\\c\u000a","p":{"code":"ERR_DO_INTERNAL"}}"#.into())
     );
 }
+
+/// Starts object `id` on a fresh worker and answers its first call; returns the worker.
+fn hosted_object(s: &Setup, id: ObjectId) -> (Tid, Arc<Inbox>) {
+    let call = s
+        .hub
+        .call(s.main, s.rt, 0, id, None, "m".into(), text("[]"))
+        .unwrap();
+    let (w, wi) = start_worker(s);
+    drain(&wi);
+    s.hub.reply(w, call, ReplyStatus::Ok, text("1"));
+    drain(&s.main_inbox);
+    (w, wi)
+}
+
+#[test]
+fn a_reference_call_reaches_the_owner_instance_and_is_answered() {
+    let s = setup(0);
+    let (w, wi) = hosted_object(&s, [3u8; 32]);
+    let instance = s.hub.instance_of(w).expect("hosting");
+    let call = s
+        .hub
+        .ref_call(s.main, w, instance, "\u{1}op".into(), text("[]"))
+        .unwrap();
+    assert_eq!(
+        drain(&wi),
+        vec![Delivery::Call {
+            call,
+            method: "\u{1}op".into(),
+            payload: text("[]")
+        }]
+    );
+    // The owner is busy while it serves the call: it cannot retire.
+    assert!(s.hub.try_retire(w, 0) > 0);
+    s.hub.reply(w, call, ReplyStatus::Ok, text("2"));
+    assert_eq!(
+        drain(&s.main_inbox),
+        vec![Delivery::Reply {
+            call,
+            status: ReplyStatus::Ok,
+            payload: text("2")
+        }]
+    );
+}
+
+#[test]
+fn a_reference_never_reaches_a_later_instance_of_its_thread() {
+    let s = setup(0);
+    let (w, wi) = hosted_object(&s, [4u8; 32]);
+    let instance = s.hub.instance_of(w).unwrap();
+    s.hub
+        .break_thread(w, error_payload("Error", ErrorCode::Internal, "boom"));
+    assert!(s.hub.recycle(w));
+    drain(&wi);
+    // The recycled thread hosts the next object: a new instance.
+    hosted_object_on(&s, [5u8; 32], w, &wi);
+    assert_ne!(s.hub.instance_of(w), Some(instance));
+    assert_eq!(
+        s.hub
+            .ref_call(s.main, w, instance, "\u{1}op".into(), text("[]")),
+        Err(CoreError::ReferenceGone)
+    );
+    s.hub.ref_release(w, instance, "\u{2}1".into());
+    assert_eq!(
+        drain(&wi),
+        vec![],
+        "a release for a stopped instance goes nowhere"
+    );
+}
+
+/// Starts object `id` on pooled thread `w` (recycled with runtime code).
+fn hosted_object_on(s: &Setup, id: ObjectId, w: Tid, wi: &Inbox) {
+    let call = s
+        .hub
+        .call(s.main, s.rt, 0, id, None, "m".into(), text("[]"))
+        .unwrap();
+    assert!(matches!(drain(wi).first(), Some(Delivery::Start { .. })));
+    s.hub.reply(w, call, ReplyStatus::Ok, text("1"));
+    drain(&s.main_inbox);
+}
+
+#[test]
+fn a_release_is_a_call_without_an_answer() {
+    let s = setup(0);
+    let (w, wi) = hosted_object(&s, [6u8; 32]);
+    let instance = s.hub.instance_of(w).unwrap();
+    s.hub.ref_release(w, instance, "\u{2}7".into());
+    assert_eq!(
+        drain(&wi),
+        vec![Delivery::Call {
+            call: 0,
+            method: "\u{2}7".into(),
+            payload: text("")
+        }]
+    );
+    assert_eq!(
+        s.hub.try_retire(w, 0),
+        0,
+        "nothing in flight: it may retire"
+    );
+}

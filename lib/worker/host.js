@@ -8,7 +8,8 @@ import { setTimeout, clearTimeout, setImmediate } from '../timers.js';
 import { withCode, codes } from '../error-codes.js';
 import { native } from '../native.js';
 import * as port from '../port.js';
-import { encode, decode, encodeError } from '../codec.js';
+import { encodeRpc, decode, encodeError } from '../codec.js';
+import * as refs from '../refs.js';
 import { importUserModule, importLoaderCode, checkWorkerExports } from './loader.js';
 import { setThreadEnv } from './env.js';
 import { isDurableObjectClass } from '../durable-object.js';
@@ -325,6 +326,8 @@ class Host {
   }
 
   onCall(callId, method, payload) {
+    // A reference this instance exported was let go (never answered, never held back).
+    if (callId === 0) return refs.performRelease(method);
     if (this.ending) return;
     if (this.blocked > 0) this.queue.push(callId, method, payload);
     else this.deliver(callId, method, payload);
@@ -346,6 +349,8 @@ class Host {
     } catch (e) {
       return this.fail(callId, e);
     }
+    // An operation on a member path, an export or a pipelined answer (SPEC §2.2).
+    if (method.charCodeAt(0) === 1) return this.answer(callId, refs.perform(method, args, this.instance));
     if (method === 'fetch') return this.fetch(callId, args[0]);
     if (method === ALARM_METHOD) return this.settle(callId, this.alarms.run(args[0]));
     if (method === ALARM_GIVE_UP_METHOD) return this.settle(callId, Promise.resolve().then(() => this.alarms.giveUp()));
@@ -360,12 +365,20 @@ class Host {
       }
       this.methods.set(method, fn);
     }
-    const result = fn.apply(this.instance, args);
-    // A thenable is adopted as `await` does: `then` read once, only the first outcome
-    // counts, a `then` that throws rejects the call (see deliver).
-    const then = result !== null && typeof result === 'object' ? result.then : undefined;
+    this.answer(callId, fn.apply(this.instance, args));
+  }
+
+  /**
+   * Answers `callId` with `result`. A thenable is adopted as `await` does: `then` read once,
+   * only the first outcome counts, a `then` that throws rejects the call (see deliver).
+   * While it is pending, calls pipelined on it find it (refs.openAnswer).
+   */
+  answer(callId, result) {
+    const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
     if (typeof then === 'function') {
-      this.settle(callId, new Promise((resolve, reject) => then.call(result, resolve, reject)));
+      const promise = new Promise((resolve, reject) => then.call(result, resolve, reject));
+      refs.openAnswer(callId, promise);
+      this.settle(callId, promise);
     } else {
       this.succeed(callId, result);
     }
@@ -393,16 +406,19 @@ class Host {
   succeed(callId, value) {
     if (this.ending || this.checkMemory()) return;
     let payload;
+    const exported = [];
     try {
-      payload = encode(value);
+      payload = encodeRpc(value, exported);
     } catch (e) {
       return this.fail(callId, e);
     }
+    refs.closeAnswer(callId, value, exported);
     port.reply(callId, STATUS_OK, payload);
   }
 
   /** encodeError never throws, so a call is always answered. */
   fail(callId, error) {
+    refs.dropAnswer(callId);
     if (this.ending || this.checkMemory()) return;
     port.reply(callId, STATUS_ERROR, encodeError(error, this.root));
   }
@@ -514,6 +530,7 @@ class Host {
     this.queue = [];
     endInstance();
     forgetLoadedCode();
+    refs.resetRefs();
     port.resetInstance();
     try {
       native.storageClose();
@@ -526,7 +543,8 @@ class Host {
 
   /** Too many running threads: end this one now if it is idle. */
   evict() {
-    if (this.ending || this.holds > 0 || this.blocked > 0) return;
+    // References others hold to what it exported keep an instance running, as in workerd.
+    if (this.ending || this.holds > 0 || this.blocked > 0 || refs.exporting()) return;
     // Writes of a turn that has not ended yet (a timer callback's) commit first.
     this.engine?.endOfTurn();
     if (this.ending || port.gateClosed()) return;
@@ -535,7 +553,7 @@ class Host {
 
   checkIdle() {
     if (this.ending) return;
-    if (this.holds > 0 || this.blocked > 0) return this.armIdleTimer(config.idleTimeoutMs);
+    if (this.holds > 0 || this.blocked > 0 || refs.exporting()) return this.armIdleTimer(config.idleTimeoutMs);
     // Writes of a turn that has not ended yet (a timer callback's) commit first.
     this.engine?.endOfTurn();
     if (this.ending) return;

@@ -1,0 +1,333 @@
+// RPC by reference (SPEC §2.2): what this thread's instance exported (functions, RpcTarget
+// instances, stubs handed on), what it imported from other threads, and the answers of its
+// calls that pipelined calls may still address.
+//
+// A reference names its owner by thread and *instance* (the hub's token): once that
+// instance stops, the hub refuses calls through it, so a reference never reaches a later
+// instance on a recycled thread. Each transfer of a value counts one reference on the
+// owner; each received reference releases its count once, on `[Symbol.dispose]()`, when it
+// is garbage-collected, or when the receiving instance stops. An export lives while any
+// count is held or until its owner stops.
+import { native } from './native.js';
+import { withCode } from './error-codes.js';
+import { RpcTarget, DurableObject, WorkerEntrypoint } from './durable-object.js';
+
+/** Method strings: an operation on a member path (JSON after the prefix), a release. */
+export const OP_PREFIX = '\x01';
+const RELEASE_PREFIX = '\x02';
+
+/** workerd's text for a stub used after `[Symbol.dispose]()`. */
+export const DISPOSED_STUB_MESSAGE = 'RPC stub used after being disposed.';
+
+/** Names an instance stub never exposes (SPEC §2.2), as on Cloudflare. */
+const FORBIDDEN = new Set(['constructor', 'alarm', 'fetch', 'dup']);
+
+// ---- Exports of this thread's current instance ---------------------------------------------
+
+/** [tid, instance] of this thread's current instance (cached until it stops). */
+let token = null;
+/** `answers`: ids of the calls whose answers are kept for pipelining while this export lives. */
+/** @type {Map<number, {value: unknown, count: number, answers: number[] | null}>} */
+const table = new Map();
+/** @type {Map<unknown, number>} */
+const idOf = new Map();
+/** Never reset: an id is never reused on this thread, so a late call cannot hit a new export. */
+let nextId = 1;
+
+function stoppedError() {
+  return withCode(new Error('This Durable Object instance was stopped.'), 'Stopped');
+}
+
+/**
+ * Exports `value` by reference for one transfer; returns its address `[tid, instance, id]`.
+ * @param {unknown} value a function, an RpcTarget instance or a stub
+ */
+export function exportValue(value) {
+  if (token === null) {
+    token = native.instanceToken();
+    if (token === null) throw stoppedError();
+  }
+  let id = idOf.get(value);
+  if (id === undefined) {
+    id = nextId++;
+    idOf.set(value, id);
+    table.set(id, { value, count: 0, answers: null });
+  }
+  table.get(id).count++;
+  return [token[0], token[1], id];
+}
+
+/** The transfers of `ids` did not happen (their encoding failed). */
+export function unexport(ids) {
+  for (const id of ids) releaseExport(id);
+  ids.length = 0;
+}
+
+/** One transfer of export `id` was let go. */
+function releaseExport(id) {
+  const e = table.get(id);
+  if (e === undefined) return;
+  // Each transfer let go takes the oldest answer kept for it along (a pipelined call comes
+  // right after its call; one that finds its answer gone is applied by the caller instead).
+  if (e.answers !== null && e.answers.length > 0) unlinkAnswer(e.answers.shift());
+  if (--e.count > 0) return;
+  table.delete(id);
+  idOf.delete(e.value);
+  if (e.answers !== null) for (const callId of e.answers) unlinkAnswer(callId);
+  disposeTarget(e.value);
+}
+
+function unlinkAnswer(callId) {
+  const a = answers.get(callId);
+  if (a !== undefined && --a.links === 0) answers.delete(callId);
+}
+
+/**
+ * As workerd: an RpcTarget's `[Symbol.dispose]()` runs once its last reference was let go;
+ * what it throws is reported as uncaught, never to the one who let go.
+ */
+function disposeTarget(value) {
+  if (!(value instanceof RpcTarget)) return;
+  let dispose;
+  try {
+    dispose = value[Symbol.dispose];
+    if (typeof dispose === 'function') dispose.call(value);
+  } catch (e) {
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
+}
+
+// ---- Answers (promise pipelining) -----------------------------------------------------------
+//
+// A pipelined call addresses the answer of an earlier call (by its call id) before that
+// answer reached the caller. An answer still being computed is always found; a finished one
+// is kept only while a reference its result exported is alive — otherwise the result was
+// plain data, and the caller applies the operation to its copy (see `notRetained`).
+
+/** `settled`: `value` is the result; otherwise a promise of it. */
+/** @type {Map<number, {value: unknown, settled: boolean, links: number}>} */
+const answers = new Map();
+
+/** Call `callId` is being answered by `promise`. */
+export function openAnswer(callId, promise) {
+  if (callId !== 0) answers.set(callId, { value: promise, settled: false, links: 0 });
+}
+
+/** Call `callId` was answered with `value`, whose encoding exported `exported` (ids). */
+export function closeAnswer(callId, value, exported) {
+  let a = answers.get(callId);
+  if (exported === null || exported.length === 0) {
+    if (a !== undefined) answers.delete(callId);
+    return;
+  }
+  if (a === undefined) answers.set(callId, (a = { value, settled: true, links: 0 }));
+  a.value = value;
+  a.settled = true;
+  for (const id of exported) {
+    const e = table.get(id);
+    if (e !== undefined) {
+      (e.answers ??= []).push(callId);
+      a.links++;
+    }
+  }
+  if (a.links === 0) answers.delete(callId);
+}
+
+/** Call `callId` failed: nothing can be pipelined on it any more. */
+export function dropAnswer(callId) {
+  answers.delete(callId);
+}
+
+/** The error a pipelined operation gets when its answer was plain data (see above). */
+function notRetained() {
+  const e = new Error('The result of this call is not kept for pipelining.');
+  e.pipelineAnswerGone = true;
+  return e;
+}
+
+/** @param {unknown} e */
+export function isNotRetained(e) {
+  return e !== null && typeof e === 'object' && e.pipelineAnswerGone === true;
+}
+
+// ---- Operations on members ----------------------------------------------------------------
+
+/** The method string of operation `op` ('c' call, 'g' get) on `path` of a base. */
+export function opMethod(kind, key, path, op) {
+  return OP_PREFIX + JSON.stringify([kind, key, path, op]);
+}
+
+function noMethod(name) {
+  return withCode(new TypeError(`The RPC receiver does not implement the method "${name}".`), 'MethodNotFound');
+}
+
+/** Whether `v` is a class instance whose prototype members RPC exposes. */
+function isClassTarget(v) {
+  return v instanceof RpcTarget || v instanceof DurableObject || v instanceof WorkerEntrypoint;
+}
+
+const HIDDEN_PROTOS = new Set([Object.prototype, RpcTarget.prototype, DurableObject.prototype, WorkerEntrypoint.prototype]);
+
+/**
+ * Member `name` of `obj` as RPC sees it: prototype methods and getters of class instances
+ * (never their own fields), own properties of plain objects and arrays, members of stubs.
+ * @returns {{found: boolean, value?: unknown}}
+ */
+function member(obj, name, instance) {
+  if (obj === null || (typeof obj !== 'object' && typeof obj !== 'function')) return { found: false };
+  if (instance && (FORBIDDEN.has(name) || name.startsWith('webSocket'))) return { found: false };
+  if (isStubValue(obj)) return { found: true, value: obj[name] };
+  if (typeof obj === 'function') return { found: false };
+  if (isClassTarget(obj)) {
+    for (let p = Object.getPrototypeOf(obj); p && !HIDDEN_PROTOS.has(p); p = Object.getPrototypeOf(p)) {
+      const d = Object.getOwnPropertyDescriptor(p, name);
+      if (d === undefined) continue;
+      if (name === 'constructor') return { found: false };
+      if (d.get !== undefined) return { found: true, value: d.get.call(obj) };
+      return { found: true, value: d.value };
+    }
+    return { found: false };
+  }
+  const proto = Object.getPrototypeOf(obj);
+  if ((proto === Object.prototype || proto === null || Array.isArray(obj)) && Object.hasOwn(obj, name)) {
+    return { found: true, value: obj[name] };
+  }
+  return { found: false };
+}
+
+/** Stubs (of objects, facets, references) are Proxies that name themselves. */
+let isStubValue = () => false;
+
+/** Installs the stub test (lib/stub.js, which imports this module). */
+export function setStubTest(fn) {
+  isStubValue = fn;
+}
+
+/**
+ * Applies `op` to `path` of `base`: reads the member, or calls it with `args` (its `this`
+ * is the object holding it). `instance` marks a Durable Object instance as base.
+ */
+export function applyOp(base, path, op, args, instance = false) {
+  let holder;
+  let v = base;
+  for (let i = 0; i < path.length; i++) {
+    const m = member(v, path[i], instance && i === 0);
+    if (!m.found) throw noMethod(path[i]);
+    holder = v;
+    v = m.value;
+  }
+  if (op === 'g') return v;
+  if (typeof v !== 'function') throw notAFunction(path);
+  return Reflect.apply(v, holder, args);
+}
+
+/** workerd's text for calling a member that is not a function. */
+export function notAFunction(path) {
+  return withCode(new TypeError(`"${path.length > 0 ? path.join('.') : '(this)'}" is not a function.`), 'MethodNotFound');
+}
+
+/**
+ * Carries out an operation method (OP_PREFIX …) on this thread: on the hosted `instance`,
+ * an export, or an answer. Returns the result (maybe a promise).
+ */
+export function perform(method, args, instance) {
+  const [kind, key, path, op] = JSON.parse(method.slice(1));
+  switch (kind) {
+    case 'i':
+      if (instance === null || instance === undefined) throw noMethod(path[0] ?? 'call');
+      return applyOp(instance, path, op, args, true);
+    case 'e': {
+      const e = table.get(key);
+      if (e === undefined) throw withCode(new Error(DISPOSED_STUB_MESSAGE), 'ReferenceGone');
+      return applyOp(e.value, path, op, args);
+    }
+    case 'a': {
+      const a = answers.get(key);
+      if (a === undefined) throw notRetained();
+      // A known result is used at once: the operation runs in the order it was delivered.
+      if (a.settled) return applyOp(a.value, path, op, args);
+      return a.value.then((v) => applyOp(v, path, op, args));
+    }
+  }
+  throw withCode(new TypeError(`Unknown RPC operation "${kind}".`), 'Internal');
+}
+
+/** A release (call id 0) arrived: one transfer of an export is let go. */
+export function performRelease(method) {
+  if (method.startsWith(RELEASE_PREFIX)) releaseExport(Number(method.slice(1)));
+}
+
+// ---- Imports ------------------------------------------------------------------------------
+
+/** References this thread's current instance received and has not let go. */
+const imports = new Set();
+
+const collected = new FinalizationRegistry((handle) => {
+  if (handle.disposed) return;
+  handle.disposed = true;
+  disposeHandle(handle.rec);
+});
+
+/**
+ * A received reference: `handles` stubs (dup() adds one) share it; the owner's count is
+ * released once, when the last handle is disposed or the receiver stops.
+ */
+export function importRef(tid, instance, id) {
+  const rec = { tid, instance, id, handles: 1, live: true };
+  imports.add(rec);
+  return rec;
+}
+
+/**
+ * A new handle of `rec` held by `stub`: returns its dispose function, which also runs when
+ * the stub is garbage-collected undisposed.
+ */
+export function watch(stub, rec) {
+  const handle = { rec, disposed: false };
+  collected.register(stub, handle, handle);
+  return () => {
+    if (handle.disposed) return;
+    handle.disposed = true;
+    collected.unregister(handle);
+    disposeHandle(rec);
+  };
+}
+
+function disposeHandle(rec) {
+  if (!rec.live) return;
+  if (--rec.handles > 0) return;
+  letGo(rec);
+}
+
+function letGo(rec) {
+  if (!rec.live) return;
+  rec.live = false;
+  imports.delete(rec);
+  try {
+    native.refRelease(rec.tid, rec.instance, RELEASE_PREFIX + rec.id);
+  } catch {}
+}
+
+/**
+ * The instance on this thread stopped: its imports are released, its exports and answers
+ * forgotten (the hub already refuses calls to them).
+ */
+export function resetRefs() {
+  for (const rec of [...imports]) letGo(rec);
+  table.clear();
+  idOf.clear();
+  answers.clear();
+  token = null;
+}
+
+/** Whether others hold references to what this thread's instance exported. */
+export function exporting() {
+  return table.size > 0;
+}
+
+/** For tests and diagnostics: what this thread holds. */
+export function refCounts() {
+  return { exports: table.size, imports: imports.size, answers: answers.size };
+}
