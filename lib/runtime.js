@@ -354,14 +354,17 @@ export class Runtime {
    */
   dispose() {
     this.#disposed ??= (async () => {
-      // Listeners stop accepting first; the requests they still serve are rejected below.
-      const listeners = [...this.#listeners].map((l) => l[CLOSE_ALL]());
+      // Listeners stop accepting first; the requests they still serve are rejected below
+      // (and answered 500), then their connections end.
+      const listeners = [...this.#listeners];
+      const closed = listeners.map((l) => l.close());
       native.disposeRuntime(this.#rt);
       this.#supervisor.alarms.dispose();
       supervisors.delete(this.#rt);
       port.pumpNow();
       await this.#supervisor.terminateAll();
-      await Promise.all(listeners);
+      for (const l of listeners) l[CLOSE_ALL]();
+      await Promise.all(closed);
       // Databases released in their object's order of file work may still be closing on
       // threads of their own: a runtime opened next on the same directory must not meet
       // them. Bounded, so a stuck file system cannot hang dispose().
