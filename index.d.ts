@@ -897,6 +897,8 @@ export type DurableFacetsErrorCode =
  *
  * @typeParam Env the type of `rt.env`: the namespace bindings and vars (not checked against
  *   `options`)
+ * @typeParam Entry the `WorkerEntrypoint` class `main` exports as default, for a typed
+ *   `rt.entrypoint` (not checked against `main`)
  */
 /** durable-facets: options of `rt.listen()`. */
 export interface ListenOptions {
