@@ -96,23 +96,49 @@ export declare abstract class RpcTarget implements RpcTargetBranded {
   [__RPC_TARGET_BRAND]: never;
 }
 
-/** The `ctx` of a `WorkerEntrypoint` (as typed by Cloudflare). */
+/**
+ * The `ctx` of one event of the entry point (as typed by Cloudflare): `this.ctx` of a
+ * `WorkerEntrypoint`, the third argument of an `ExportedHandler`'s `fetch`.
+ */
 export interface ExecutionContext<Props = unknown> {
+  /** Keeps the entry point running (not evicted when idle) until `promise` settles; a rejection is logged. */
   waitUntil(promise: Promise<unknown>): void;
+  /** Accepted; does nothing (there is no origin to pass a failed request through to). */
   passThroughOnException(): void;
+  /** Always `{}` for the entry point served by `rt.fetch()` / `rt.listen()`. */
   readonly props: Props;
 }
 
 /**
- * Base class of stateless entrypoints. Exported so that code importing it from
- * "cloudflare:workers" loads; durable-facets does not run entrypoints.
+ * Base class of stateless entry points: `export default class extends WorkerEntrypoint<Env>`
+ * in `main` serves `rt.fetch()`, `rt.listen()` and (its public methods) `rt.entrypoint`. As on
+ * workerd, each event (a request, an RPC call) gets a new instance.
  */
 export declare abstract class WorkerEntrypoint<Env = unknown, Props = {}> implements WorkerEntrypointBranded {
   [__WORKER_ENTRYPOINT_BRAND]: never;
+  /** This event's context: `waitUntil`, `passThroughOnException`, `props`. */
   protected ctx: ExecutionContext<Props>;
+  /** The bindings: the same object as `this.env` of the objects on this thread. */
   protected env: Env;
   constructor(ctx: ExecutionContext, env: Env);
+  /** Handles `rt.fetch()` and the requests of `rt.listen()`. */
   fetch?(request: Request): Response | Promise<Response>;
+}
+
+/** The `fetch` of an object default export: `(request, env, ctx)`. */
+export type ExportedHandlerFetchHandler<Env = unknown> = (
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+) => Response | Promise<Response>;
+
+/**
+ * An object default export of `main` (as typed by Cloudflare):
+ * `export default { async fetch(request, env, ctx) { … } } satisfies ExportedHandler<Env>`.
+ * Only `fetch` is called by durable-facets.
+ */
+export interface ExportedHandler<Env = unknown> {
+  fetch?: ExportedHandlerFetchHandler<Env>;
 }
 
 declare global {
@@ -219,6 +245,21 @@ export type DurableObjectStub<T extends DurableObjectBranded | undefined = undef
  * `dup()`. It cannot be passed over RPC or stored (`DataCloneError`).
  */
 export type DurableObjectFacetStub<T extends DurableObjectBranded | undefined = undefined> = Fetcher<T> & {
+  /** Does nothing (stubs hold no resources here). */
+  [Symbol.dispose](): void;
+};
+
+/**
+ * durable-facets: `rt.entrypoint`, the entry point seen as a service binding: `fetch()`, and
+ * with a `WorkerEntrypoint` type argument its RPC methods (each call is one event).
+ */
+export type WorkerEntrypointStub<T extends WorkerEntrypointBranded | undefined = undefined> = (IsAny<T> extends true
+  ? unknown
+  : T extends WorkerEntrypointBranded
+    ? RpcMethods<T>
+    : unknown) & {
+  /** Calls the default export's `fetch` on a runtime thread (bodies are buffered, ≤ 32 MiB). */
+  fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
   /** Does nothing (stubs hold no resources here). */
   [Symbol.dispose](): void;
 };
@@ -857,8 +898,31 @@ export type DurableFacetsErrorCode =
  *
  * @typeParam Env the type of `rt.env`: the namespace bindings and vars (not checked against
  *   `options`)
+ * @typeParam Entry the `WorkerEntrypoint` class `main` exports as default, for a typed
+ *   `rt.entrypoint` (not checked against `main`)
  */
-export declare class Runtime<Env extends object = Record<string, unknown>> {
+/** durable-facets: options of `rt.listen()`. */
+export interface ListenOptions {
+  /** TCP port; `0` (the default) picks a free one. */
+  port?: number;
+  /** Address to listen on (default `"127.0.0.1"`). */
+  hostname?: string;
+}
+
+/** durable-facets: a server started by `rt.listen()`. */
+export interface RuntimeListener {
+  /** `http://<hostname>:<port>/`. */
+  readonly url: string;
+  /** The port listened on (the one picked, for `port: 0`). */
+  readonly port: number;
+  /** Stops accepting connections (idle keep-alive ones end); resolves once the server has stopped. */
+  close(): Promise<void>;
+}
+
+export declare class Runtime<
+  Env extends object = Record<string, unknown>,
+  Entry extends WorkerEntrypointBranded | undefined = undefined,
+> {
   /** Validates `options` and starts the runtime (threads start on demand). */
   constructor(options: RuntimeOptions);
   /** Namespace bindings and vars, for the main thread (frozen). */
@@ -872,6 +936,22 @@ export declare class Runtime<Env extends object = Record<string, unknown>> {
   inspect(binding: NamespaceBindingName<Env>, idOrName: DurableObjectId | string): Promise<InspectResult>;
   /** The ids (64 hex digits, sorted) of the objects of a namespace that have storage. */
   listIds(binding: NamespaceBindingName<Env>): Promise<string[]>;
+  /**
+   * Calls the `fetch` of `main`'s default export (an `ExportedHandler` object or a
+   * `WorkerEntrypoint` class) on a runtime thread, never on this one; its `env` is the env the
+   * objects see. Without one: `Error: Handler does not export a fetch() function.`
+   */
+  fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * The entry point as a service binding: `fetch()` and the RPC methods of a default export
+   * that extends `WorkerEntrypoint` (typed by the `Entry` type argument).
+   */
+  readonly entrypoint: WorkerEntrypointStub<Entry>;
+  /**
+   * Serves HTTP with the entry point's `fetch` (as `wrangler dev`); resolves once listening.
+   * `rt.dispose()` closes it too. A failed request is answered 500 and logged here.
+   */
+  listen(options?: ListenOptions): Promise<RuntimeListener>;
   /**
    * Commits pending writes, rejects calls in flight, ends every thread and releases
    * everything this runtime holds. Idempotent.

@@ -27,3 +27,19 @@ export class Room extends DurableObject {
     return other.post('bot', `${this.env.GREETING} from ${this.ctx.id.name}: ${text}`);
   }
 }
+
+// The Worker's entry point (rt.fetch, rt.listen): `GET /room/<name>` lists a room's messages,
+// `POST /room/<name>` with `{ "user", "text" }` posts one.
+export default {
+  async fetch(request, env) {
+    const match = /^\/room\/([^/]+)$/.exec(new URL(request.url).pathname);
+    if (match === null) return new Response('not found', { status: 404 });
+    const room = env.ROOMS.getByName(decodeURIComponent(match[1]));
+    if (request.method === 'POST') {
+      const { user, text } = await request.json();
+      await room.join(user);
+      return Response.json({ count: await room.post(user, text) });
+    }
+    return Response.json(await room.history());
+  },
+};

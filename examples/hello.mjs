@@ -16,6 +16,13 @@ await kitchen.announce('lobby', 'dinner is ready');
 
 for (const m of await lobby.history()) console.log(`[lobby] ${m.user}: ${m.text}`);
 
+// The module's default export serves HTTP, on a runtime thread (as `wrangler dev`).
+const server = await rt.listen({ port: 0 });
+await fetch(new URL('room/lobby', server.url), { method: 'POST', body: JSON.stringify({ user: 'bob', text: 'over HTTP' }) });
+const viaHttp = await (await fetch(new URL('room/lobby', server.url))).json();
+console.log(`GET ${server.url}room/lobby: ${viaHttp.length} messages, last: ${viaHttp.at(-1).text}`);
+await server.close();
+
 try {
   await lobby.post('mallory', 'sneaky');
 } catch (e) {

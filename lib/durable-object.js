@@ -27,12 +27,33 @@ export class DurableObject {
 /** Marker base class for objects passed by reference over RPC (a later milestone). */
 export class RpcTarget {}
 
-/** Stateless entrypoint base class, for code that imports it from "cloudflare:workers". */
+const ENTRYPOINT_BRAND = Symbol.for('durable-facets.WorkerEntrypoint');
+
+/**
+ * Base class of stateless entry points: `export default class extends WorkerEntrypoint`
+ * (SPEC §2.3). One instance serves one event (a fetch, an RPC call), as on workerd.
+ * @template Env, Props
+ */
 export class WorkerEntrypoint {
+  /**
+   * @param {{ waitUntil(p: Promise<unknown>): void, passThroughOnException(): void, props: Props }} ctx
+   * @param {Env} env
+   */
   constructor(ctx, env) {
+    /** @protected */
     this.ctx = ctx;
+    /** @protected */
     this.env = env;
   }
+
+  static get [ENTRYPOINT_BRAND]() {
+    return true;
+  }
+}
+
+/** True for classes derived from WorkerEntrypoint (from any copy of this package). */
+export function isWorkerEntrypointClass(value) {
+  return typeof value === 'function' && value !== WorkerEntrypoint && value[ENTRYPOINT_BRAND] === true;
 }
 
 /** True for classes derived from DurableObject (from any copy of this package). */

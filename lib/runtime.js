@@ -11,6 +11,8 @@ import { encodeError } from './codec.js';
 import { withCode } from './error-codes.js';
 import { setTimeout, clearTimeout, setInterval, clearInterval, now } from './timers.js';
 import { v8HeapLimitMb, threadDeathReason } from './memory-limit.js';
+import { ENTRY_KEY, entrySender, entryFetch, entrypointStub } from './entry.js';
+import { listen, CLOSE_ALL } from './listen.js';
 
 const CPU_LIMIT = 'Durable Object exceeded its CPU time limit.';
 
@@ -216,6 +218,11 @@ export class Runtime {
   #config;
   #supervisor;
   #disposed = null;
+  /** Sends a call to the entry point (the default export of `main`, see lib/entry.js). */
+  #entry;
+  #entrypoint = null;
+  /** Listeners of rt.listen() not closed yet. */
+  #listeners = new Set();
 
   /** Namespace bindings and vars, for the main thread. */
   env;
@@ -230,15 +237,18 @@ export class Runtime {
       terminate: onTerminate,
       error: (e) => process.emitWarning(`durable-facets: internal error: ${e?.stack ?? e}`),
     });
+    // The entry point is the one instance of a hidden stateless namespace, the last one.
+    const entryNamespace = config.namespaces.length;
     const rt = native.createRuntime(
-      config.namespaces.map((n) => n.uniqueKey),
-      config.namespaces.map((n) => n.facetFailure === 'isolate'),
+      [...config.namespaces.map((n) => n.uniqueKey), ENTRY_KEY],
+      [...config.namespaces.map((n) => n.facetFailure === 'isolate'), false],
       config.warmThreads,
       config.storage,
       config.synchronous === 'full',
       config.maxRunningFacets,
     );
     this.#rt = rt;
+    this.#entry = entrySender(rt, entryNamespace);
     this.#supervisor = new Supervisor(rt, {
       rt,
       main: config.main,
@@ -249,6 +259,7 @@ export class Runtime {
       vars: config.vars,
       idleTimeoutMs: config.idleTimeoutMs,
       memoryLimitMb: config.memoryLimitMb,
+      entryNamespace,
     }, config.alarmRetryBaseMs, config.cpuTimeoutMs);
     supervisors.set(rt, this.#supervisor);
     // Alarms set by earlier runs wake their objects again. A namespace whose alarm index
@@ -304,17 +315,56 @@ export class Runtime {
   }
 
   /**
+   * Calls the `fetch` of `main`'s default export (an object `{ fetch(request, env, ctx) }` or
+   * a class extending WorkerEntrypoint) on a runtime thread, with the env objects see.
+   * @param {RequestInfo | URL} input
+   * @param {RequestInit} [init]
+   * @returns {Promise<Response>}
+   */
+  fetch(input, init) {
+    return entryFetch(this.#entry, input, init);
+  }
+
+  /**
+   * A stub of the entry point, as a service binding: `fetch()` and the RPC methods of a
+   * default export that extends WorkerEntrypoint.
+   */
+  get entrypoint() {
+    return (this.#entrypoint ??= entrypointStub(this.#entry));
+  }
+
+  /**
+   * Serves HTTP with the entry point's `fetch` (as `wrangler dev`).
+   * @param {{ port?: number, hostname?: string }} [options] `port: 0` (the default) picks a
+   *   free port; `hostname` defaults to 127.0.0.1
+   * @returns {Promise<{ url: string, port: number, close(): Promise<void> }>}
+   */
+  async listen(options) {
+    if (this.#disposed !== null) throw withCode(new Error('The Durable Object runtime has been disposed.'), 'Disposed');
+    const listener = await listen((request) => this.fetch(request), options, (l) => this.#listeners.delete(l));
+    this.#listeners.add(listener);
+    if (this.#disposed !== null) listener[CLOSE_ALL]();
+    return listener;
+  }
+
+  /**
    * Rejects calls in flight, ends every thread of this runtime and releases everything it
    * holds. Idempotent.
    * @returns {Promise<void>}
    */
   dispose() {
     this.#disposed ??= (async () => {
+      // Listeners stop accepting first; the requests they still serve are rejected below
+      // (and answered 500), then their connections end.
+      const listeners = [...this.#listeners];
+      const closed = listeners.map((l) => l.close());
       native.disposeRuntime(this.#rt);
       this.#supervisor.alarms.dispose();
       supervisors.delete(this.#rt);
       port.pumpNow();
       await this.#supervisor.terminateAll();
+      for (const l of listeners) l[CLOSE_ALL]();
+      await Promise.all(closed);
       // Databases released in their object's order of file work may still be closing on
       // threads of their own: a runtime opened next on the same directory must not meet
       // them. Bounded, so a stuck file system cannot hang dispose().

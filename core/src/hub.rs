@@ -40,6 +40,8 @@ const STUCK_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// What a runtime needs from its configuration.
 pub struct RuntimeConfig {
+    /// Unique keys. A key `""` is a stateless namespace (the Worker's entry point): it must
+    /// come after every other namespace, and gets no storage directory.
     pub namespaces: Vec<String>,
     /// Per namespace: `facetFailure: "isolate"` (only the broken facet's subtree restarts).
     pub isolate: Vec<bool>,
@@ -341,11 +343,13 @@ impl Hub {
         supervisor: Tid,
         config: RuntimeConfig,
     ) -> Result<RtId, CoreError> {
-        // Directory creation and locking do I/O: before taking the hub's lock.
+        // Directory creation and locking do I/O: before taking the hub's lock. A stateless
+        // namespace comes last, so `dirs[ns]` stays the directory of namespace `ns`.
         let dirs = match &config.storage {
             Some(root) => config
                 .namespaces
                 .iter()
+                .take_while(|k| !k.is_empty())
                 .map(|k| NamespaceDir::lock(root, k).map(Arc::new))
                 .collect::<Result<Vec<_>, _>>()?,
             None => Vec::new(),

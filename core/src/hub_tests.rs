@@ -503,3 +503,35 @@ fn a_release_is_a_call_without_an_answer() {
         "nothing in flight: it may retire"
     );
 }
+
+#[test]
+fn a_stateless_namespace_gets_no_storage_directory() {
+    let root = std::env::temp_dir().join(format!("df-hub-stateless-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let hub = Hub::new();
+    let main = hub.attach_caller(inbox());
+    let rt = hub
+        .create_runtime(
+            main,
+            RuntimeConfig {
+                namespaces: vec!["ns".into(), String::new()],
+                isolate: vec![false, false],
+                warm_threads: 0,
+                storage: Some(root.clone()),
+                sync_full: false,
+                max_running: 64,
+            },
+        )
+        .unwrap();
+    let mut entries: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, vec!["ns".to_string()]);
+    // Calls still route to it (an instance waits for a thread).
+    hub.call(main, rt, 1, [0u8; 32], None, "fetch".into(), text("[]"))
+        .unwrap();
+    hub.dispose_runtime(rt);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -17,6 +17,7 @@ import { DurableObjectId } from '../ids.js';
 import { DurableObjectNamespace } from '../namespace.js';
 import { DurableObjectState } from '../state.js';
 import { wireToRequest, responseToWire } from '../http.js';
+import { entryInstance } from './entry.js';
 import { StorageEngine, DurableObjectStorage } from '../storage/index.js';
 import { Alarms, ALARM_METHOD, ALARM_GIVE_UP_METHOD } from './alarms.js';
 import { memoryGuard } from './memory-guard.js';
@@ -52,7 +53,9 @@ function report(what, value) {
   const who =
     hosted === null
       ? 'durable-facets runtime thread'
-      : `Durable Object ${hosted.className} (id ${hosted.id}, ${hosted.path === '' ? 'root' : `facet "${hosted.path}"`})`;
+      : hosted.entry
+        ? `Worker entry point (default export of ${config.main})`
+        : `Durable Object ${hosted.className} (id ${hosted.id}, ${hosted.path === '' ? 'root' : `facet "${hosted.path}"`})`;
   let detail;
   try {
     detail = inspect(value);
@@ -248,6 +251,7 @@ class Host {
 
   start(ns, idHex, name) {
     this.begun = true;
+    if (ns === config.entryNamespace) return this.startEntry();
     this.root = idHex;
     const binding = config.namespaces[ns];
     const option = `durableObjects.${binding.bindings[0]}`;
@@ -270,6 +274,18 @@ class Host {
       idSpec: { h: idHex, n: name ?? null, t: `${config.rt}:${ns}` },
       facet: false,
     });
+  }
+
+  /**
+   * Hosts the Worker's entry point (SPEC §2.3): the default export of `main`, with this
+   * thread's env, no storage and no id (its errors carry no durableObjectId).
+   */
+  startEntry() {
+    if (loadError) return this.break(loadError);
+    hosted = { entry: true };
+    beginInstance();
+    this.instance = entryInstance(mainModule.default, env, this);
+    this.armIdleTimer(config.idleTimeoutMs);
   }
 
   /** Hosts facet entry `entry` (startup: see lib/facets.js `encodeStartup`). */

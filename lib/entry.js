@@ -1,0 +1,67 @@
+// The Worker's own entry point, seen from the main thread (SPEC §2.3): `rt.fetch()` and
+// `rt.entrypoint` reach the default export of `main`, which runs on a runtime thread as the
+// one instance of a hidden namespace. That namespace is stateless: the hub gives it no
+// storage directory (its unique key is "", after every real namespace), it has no binding
+// (so `rt.inspect`, `rt.listIds` and the CLI never see it) and it never sets alarms.
+import { STUB } from './codec.js';
+import { fetchOver, methodTable } from './stub.js';
+import * as port from './port.js';
+
+/** The hub's unique key of the entry point's namespace: no directory (core/src/hub.rs). */
+export const ENTRY_KEY = '';
+
+/** The fixed id of the entry point's one instance (any 64 hex digits do: never stored). */
+export const ENTRY_ID = '0'.repeat(64);
+
+/** The class of `rt.entrypoint` (its name shows in DataCloneError messages). */
+export class WorkerEntrypointStub {}
+
+/**
+ * Sends an encoded call to the entry point of runtime `rt` (namespace `ns`).
+ * @returns {(method: string, payload: string | Buffer) => Promise<unknown>}
+ */
+export function entrySender(rt, ns) {
+  return (method, payload) => port.send(rt, ns, ENTRY_ID, null, method, payload);
+}
+
+/**
+ * `rt.fetch(input, init)`: the default export's `fetch` on a runtime thread.
+ * @returns {Promise<Response>}
+ */
+export function entryFetch(send, input, init) {
+  try {
+    return fetchOver(send, input, init);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/**
+ * A service-binding-like stub of the entry point: `fetch()` and the RPC methods of a
+ * default export that extends WorkerEntrypoint (each call is one event: a fresh instance).
+ */
+export function entrypointStub(send) {
+  const method = methodTable(send);
+  const fetch = (input, init) => entryFetch(send, input, init);
+  return new Proxy(new WorkerEntrypointStub(), {
+    get(_t, prop) {
+      switch (prop) {
+        case 'then':
+          return undefined;
+        case 'fetch':
+          return fetch;
+        case STUB:
+          return 'WorkerEntrypointStub';
+      }
+      if (prop === Symbol.dispose) return () => {};
+      if (typeof prop === 'symbol') return undefined;
+      return method(prop);
+    },
+    has(_t, prop) {
+      return prop === 'fetch';
+    },
+    set() {
+      return false;
+    },
+  });
+}

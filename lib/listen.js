@@ -1,0 +1,163 @@
+// `rt.listen()` (SPEC §2.3): an HTTP server on the main thread that only forwards. Each
+// request becomes a `Request` handed to the entry point's `fetch` on a runtime thread; the
+// `Response` is written back. Bodies are piped between Node and web streams here, never
+// buffered by this module (how they cross threads is lib/http.js's business).
+import { createServer } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { withCode, codes } from './error-codes.js';
+
+/** The listener's internal `closeAll()` (rt.dispose() ends connections in flight too). */
+export const CLOSE_ALL = Symbol('closeAll');
+
+/** Headers of one hop, which the server (Node) frames itself. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding']);
+
+const NO_BODY_METHODS = new Set(['GET', 'HEAD']);
+
+/** Statuses whose responses carry no body (and Node refuses to write one for). */
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+function invalid(message) {
+  return withCode(new TypeError(message), 'InvalidArgument');
+}
+
+/** @param {unknown} options */
+function listenOptions(options) {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== 'object') throw invalid('listen() options must be an object.');
+  const { port = 0, hostname = '127.0.0.1' } = options;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw invalid('listen() option "port" must be an integer from 0 to 65535.');
+  }
+  if (typeof hostname !== 'string' || hostname === '') {
+    throw invalid('listen() option "hostname" must be a non-empty string.');
+  }
+  return { port, hostname };
+}
+
+/**
+ * The `Request` of a Node request: every header as received (repeated ones kept), except the
+ * hop-by-hop ones; the body as a web stream of the Node stream.
+ * @param {import('node:http').IncomingMessage} req
+ * @param {string} origin `http://host:port` of the listener (for requests without Host)
+ */
+export function nodeToRequest(req, origin) {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!HOP_BY_HOP.has(raw[i].toLowerCase())) headers.append(raw[i], raw[i + 1]);
+  }
+  const host = req.headers.host;
+  const url = /^https?:\/\//i.test(req.url) ? req.url : new URL(req.url, host ? `http://${host}` : origin).href;
+  const init = { method: req.method, headers };
+  if (!NO_BODY_METHODS.has(req.method)) {
+    init.body = Readable.toWeb(req);
+    init.duplex = 'half';
+  }
+  return new Request(url, init);
+}
+
+/**
+ * Writes `response` to `res`: status, headers (each Set-Cookie on its own line) and the body
+ * piped from its web stream (none for HEAD and null-body statuses).
+ * @param {Response} response
+ * @param {import('node:http').ServerResponse} res
+ * @param {string} method the request's method
+ */
+export async function responseToNode(response, res, method) {
+  const flat = [];
+  for (const [name, value] of response.headers) {
+    if (!HOP_BY_HOP.has(name)) flat.push(name, value);
+  }
+  res.writeHead(response.status, response.statusText || undefined, flat);
+  const body = response.body;
+  if (body === null || method === 'HEAD' || NULL_BODY_STATUS.has(response.status)) {
+    res.end();
+    await body?.cancel().catch(() => {});
+    return;
+  }
+  await pipeline(Readable.fromWeb(body), res);
+}
+
+/** The status of a failed request: 413 for a body over the limit, else 500. */
+function failureStatus(error) {
+  try {
+    return error?.code === codes.PayloadTooLarge ? 413 : 500;
+  } catch {
+    return 500;
+  }
+}
+
+/**
+ * Serves HTTP with `fetch` (the entry point's): resolves once the server listens.
+ * @param {(request: Request) => Promise<Response>} fetch
+ * @param {{ port?: number, hostname?: string }} [options]
+ * @param {(listener: object) => void} [onClose] called once the listener is closed
+ * @returns {Promise<{ url: string, port: number, close(): Promise<void> }>}
+ */
+export async function listen(fetch, options, onClose = () => {}) {
+  const { port, hostname } = listenOptions(options);
+  let origin = '';
+  const server = createServer((req, res) => {
+    serve(req, res).catch(() => res.destroy());
+  });
+
+  async function serve(req, res) {
+    let request;
+    try {
+      request = nodeToRequest(req, origin);
+    } catch (e) {
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`Bad Request: ${e?.message}\n`);
+      return;
+    }
+    let response;
+    try {
+      response = await fetch(request);
+    } catch (e) {
+      if (res.destroyed) return; // the client went away: nobody reads the answer
+      // As `wrangler dev`, the error is shown where the server runs, not sent to the client.
+      console.error(`durable-facets: rt.listen: ${req.method} ${request.url} failed:`, e);
+      const status = failureStatus(e);
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(status === 413 ? 'Payload Too Large\n' : 'Internal Server Error\n');
+      return;
+    }
+    await responseToNode(response, res, req.method);
+  }
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, hostname, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const host = address.family === 'IPv6' || address.family === 6 ? `[${address.address}]` : address.address;
+  origin = `http://${host}:${address.port}`;
+
+  let closed = null;
+  const listener = {
+    url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${address.port}/`,
+    port: address.port,
+    /** Stops accepting connections; resolves once the server has stopped. */
+    close() {
+      closed ??= new Promise((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive connections with no request in flight would hold close() open.
+        server.closeIdleConnections();
+      }).then(() => onClose(listener));
+      return closed;
+    },
+  };
+  // Not enumerable: internal. Ends every connection, requests in flight too (rt.dispose()).
+  Object.defineProperty(listener, CLOSE_ALL, {
+    value() {
+      const p = listener.close();
+      server.closeAllConnections();
+      return p;
+    },
+  });
+  return listener;
+}
