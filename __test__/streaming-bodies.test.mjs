@@ -178,6 +178,14 @@ test('an object can return the request body as its response body (echo), over 32
   assert.equal(m.hash, patternHash(size));
 });
 
+test('an object streams a body over 32 MiB to its facet and reads the echo back', async (t) => {
+  const rt = sinks(t);
+  const size = 40 * MB;
+  const m = await rt.env.SINK.getByName('parent').throughFacet(size);
+  assert.equal(m.bytes, size);
+  assert.equal(m.hash, patternHash(size));
+});
+
 test('a 100 MB response body streams from an object to the caller', async (t) => {
   const rt = sinks(t);
   const res = await rt.env.SINK.getByName('down').fetch(`http://sink/download?bytes=${SIZE}`);
