@@ -20,7 +20,7 @@ import { withCode } from './error-codes.js';
 /** A body that has ended within this many bytes (when first gathered) goes inline. */
 export const INLINE_BYTES = 64 * 1024;
 /** The most one `pull()` brings back: small chunks are coalesced up to it. */
-export const CHUNK_BYTES = Number(process.env.DF_CHUNK || 256 * 1024);
+export const CHUNK_BYTES = 256 * 1024;
 
 /** What a race against the next macrotask yields when the read is still pending. */
 const LATER = Symbol('later');
@@ -206,7 +206,7 @@ export function wireToBody(w) {
 }
 
 /** How many `pull()` calls a receiver keeps on their way (read-ahead). */
-const AHEAD = Number(process.env.DF_AHEAD || 2);
+const AHEAD = 2;
 
 /**
  * A ReadableStream over a remote BodySource (`source` is its stub). Up to AHEAD pulls are
@@ -231,8 +231,6 @@ function sourceStream(head, source) {
       const p = Promise.resolve(source.pull());
       p.catch(() => {});
       ahead.push(p);
-      // Nothing follows an answered end (or an error): stop asking until it is known.
-      if (AHEAD === 1) break;
     }
   };
   return new ReadableStream(
