@@ -89,11 +89,74 @@ export declare abstract class DurableObject<Env = unknown, Props = {}> implement
 }
 
 /**
- * Base class of objects passed by reference over RPC. Exported so that code importing it
- * loads; passing instances by reference is not supported yet (they throw `DataCloneError`).
+ * Base class of objects passed by reference over RPC (SPEC §2.2): an instance inside an
+ * argument or result arrives as a stub (`Rpc.Stub<T>`) whose method calls run where the
+ * instance lives. Its prototype methods and getters are reachable, its own fields are not.
+ * `[Symbol.dispose]()`, when defined, runs once the last reference to it was let go.
  */
 export declare abstract class RpcTarget implements RpcTargetBranded {
   [__RPC_TARGET_BRAND]: never;
+}
+
+/** Types of values crossing threads by reference (shaped like `@cloudflare/workers-types`). */
+export declare namespace Rpc {
+  /** What travels by reference: functions and RpcTarget instances (stubs of them too). */
+  type Stubable = RpcTargetBranded | ((...args: any[]) => any);
+
+  /** Members every stub of a reference has. */
+  interface StubBase<T extends Stubable> {
+    /** Another handle of the same reference; each handle is disposed on its own. */
+    dup(): Stub<T>;
+    /** Lets go of the reference (later calls reject: `RPC stub used after being disposed.`). */
+    [Symbol.dispose](): void;
+  }
+
+  /** A stub of a function (callable) or of an RpcTarget (its methods). */
+  type Stub<T extends Stubable> = Provider<T> & StubBase<T>;
+
+  /** The RPC methods of `T`: each returns a pipelinable `Result` of its awaited result. */
+  type Methods<T> = {
+    [K in keyof T as K extends ReservedRpcName
+      ? never
+      : K extends string
+        ? T[K] extends (...args: any[]) => any
+          ? K
+          : never
+        : never]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Result<Awaited<R>> : never;
+  };
+
+  /** What a stub of `T` offers: a call for a function, methods for an RpcTarget. */
+  type Provider<T> = (T extends (...args: infer A) => infer R ? (...args: A) => Result<Awaited<R>> : unknown) &
+    (T extends RpcTargetBranded ? Methods<T> : unknown);
+
+  /**
+   * The promise of a call's result, which is also a stub of that result (promise
+   * pipelining): `stub.counter("a").increment()` sends the second call at once.
+   */
+  type Result<R> = Promise<Stubify<R>> & (R extends Stubable ? Provider<R> : unknown);
+
+  /** A value as the receiver gets it: functions and RpcTargets inside it become stubs. */
+  type Stubify<T> = T extends Stubable
+    ? Stub<T>
+    : T extends
+          | Date
+          | RegExp
+          | Error
+          | ArrayBuffer
+          | ArrayBufferView
+          | Map<any, any>
+          | Set<any>
+          | DurableObjectId
+          | string
+          | number
+          | bigint
+          | boolean
+          | null
+          | undefined
+      ? T
+      : T extends object
+        ? { [K in keyof T]: Stubify<T[K]> }
+        : T;
 }
 
 /**
@@ -198,7 +261,7 @@ export interface DurableObjectNamespaceGetDurableObjectOptions {
 
 /**
  * The RPC methods of `T` as seen through a stub: each public method returns a Promise of its
- * (awaited) result. Fields, getters and reserved names (`constructor`, `fetch`, `alarm`, `dup`,
+ * (awaited) result, which is also a stub of it (`Rpc.Result`). Fields, getters and reserved names (`constructor`, `fetch`, `alarm`, `dup`,
  * `then`, `id`, `name`, `webSocket*`) are left out.
  */
 export type RpcMethods<T> = {
@@ -208,7 +271,7 @@ export type RpcMethods<T> = {
       ? T[K] extends (...args: any[]) => any
         ? K
         : never
-      : never]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+      : never]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Rpc.Result<Awaited<R>> : never;
 };
 
 /**
@@ -242,7 +305,8 @@ export type DurableObjectStub<T extends DurableObjectBranded | undefined = undef
 
 /**
  * A stub for a facet (`ctx.facets.get()`): like a namespace stub, but without `id`, `name` or
- * `dup()`. It cannot be passed over RPC or stored (`DataCloneError`).
+ * `dup()`. Passed over RPC it arrives as a reference through this instance (the receiver's
+ * calls reach the facet while this instance runs); it cannot be stored (`DataCloneError`).
  */
 export type DurableObjectFacetStub<T extends DurableObjectBranded | undefined = undefined> = Fetcher<T> & {
   /** Does nothing (stubs hold no resources here). */
