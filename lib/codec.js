@@ -49,7 +49,17 @@ class RefSlot extends Uint8Array {
     super(0);
     this.desc = desc;
   }
+
+  /** On the JSON path, a one-key object the decoder turns back into a stub (see `revive`). */
+  toJSON() {
+    return { [REF_KEY]: this.desc };
+  }
 }
+
+/** The key of a reference on the JSON path; a user object with this key forces V8. */
+const REF_KEY = '\u0000ref';
+/** First character of a JSON payload that holds references. */
+const WITH_REFS = '\u0001';
 
 /** The state of one walk: JSON-safe so far, a lower bound of the payload size, copies made. */
 class Walk {
@@ -57,6 +67,8 @@ class Walk {
   bytes = 0;
   /** RPC values: references allowed; the ids this walk exported (null: references refused). */
   exported = null;
+  /** References in the copy (slots made). */
+  refs = 0;
   // Original → copy, for shared references and cycles. Small values (the hot path) keep
   // them in two short arrays: a linear scan beats a Map, whose first use of an object as a
   // key gives it an identity hash (a costly store).
@@ -98,6 +110,7 @@ class Walk {
     this.remembered = 0;
     this.map = null;
     this.exported = null;
+    this.refs = 0;
   }
 }
 
@@ -164,8 +177,12 @@ function copyValue(v, w) {
  */
 function byReference(v, w, kind) {
   const known = w.find(v);
-  if (known !== undefined) return known;
-  w.json = false;
+  if (known !== undefined) {
+    // Twice in one value: JSON would make two references of one transfer; V8 keeps one.
+    w.json = false;
+    return known;
+  }
+  w.refs++;
   let slot;
   if (isProxy(v)) {
     let how;
@@ -219,6 +236,7 @@ function copyObject(v, w) {
     w.remember(v, out);
     return copyOwnKeys(v, Object.keys(v), out, w);
   }
+  if (w.exported !== null && v instanceof RpcTarget) return byReference(v, w, 't');
   w.json = false;
   switch (proto) {
     case Map.prototype: {
@@ -267,7 +285,6 @@ function copyObject(v, w) {
     return v;
   }
   if (v instanceof Error) return v;
-  if (w.exported !== null && v instanceof RpcTarget) return byReference(v, w, 't');
   throw dataCloneError(ctorName(v));
 }
 
@@ -294,6 +311,7 @@ function copyArray(v, w) {
 function copyOwnKeys(v, keys, out, w) {
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
+    if (k === REF_KEY) w.json = false;
     const x = copyValue(v[k], w);
     // `out.__proto__ = x` would set the prototype; an own property named so is data.
     if (k === '__proto__') define(out, k, x);
@@ -334,6 +352,23 @@ export function setStubFactory(fn) {
   stubOf = fn;
 }
 
+/** A parsed JSON payload with references: each one-key `{ [REF_KEY]: desc }` becomes a stub. */
+function revive(v) {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = revive(v[i]);
+    return v;
+  }
+  const desc = v[REF_KEY];
+  if (desc !== undefined) return stubOf(desc);
+  for (const k of Object.keys(v)) {
+    const x = revive(v[k]);
+    if (k === '__proto__') define(v, k, x);
+    else v[k] = x;
+  }
+  return v;
+}
+
 /** V8 deserialization that turns addresses into stubs (other views as Node does). */
 class RpcDeserializer extends v8.DefaultDeserializer {
   /** A tag read ahead that was not ours: Node's own reader reads it again. */
@@ -365,9 +400,9 @@ function serializeV8(value) {
 }
 
 /** Serializes a copy made by `copyValue` (nothing user-defined runs). */
-function serializeCopy(copy, json) {
+function serializeCopy(copy, json, refs = 0) {
   if (json) {
-    const s = JSON.stringify(copy);
+    const s = refs === 0 ? JSON.stringify(copy) : WITH_REFS + JSON.stringify(copy);
     // UTF-8 takes at most 3 bytes per UTF-16 unit: measure only strings that may be over.
     if (s.length * 3 > MAX) {
       const bytes = Buffer.byteLength(s, 'utf8');
@@ -442,7 +477,7 @@ export function encodeRpc(value, exported) {
   try {
     copy = copyValue(value, w);
     json = w.json;
-    return serializeCopy(copy, json);
+    return serializeCopy(copy, json, w.refs);
   } catch (e) {
     unexport(exported);
     throw e;
@@ -461,7 +496,7 @@ export function encodeRpcArgs(args, exported) {
   try {
     for (let i = 0; i < len; i++) copy.push(copyValue(args[i], w));
     json = w.json;
-    return serializeCopy(copy, json);
+    return serializeCopy(copy, json, w.refs);
   } catch (e) {
     unexport(exported);
     throw e;
@@ -482,7 +517,9 @@ function snapshot(value) {
 
 /** @param {string | Uint8Array} payload */
 export function decode(payload) {
-  if (typeof payload === 'string') return JSON.parse(payload);
+  if (typeof payload === 'string') {
+    return payload.charCodeAt(0) === 1 ? revive(JSON.parse(payload.slice(1))) : JSON.parse(payload);
+  }
   const der = new RpcDeserializer(payload);
   der.readHeader();
   return der.readValue();
