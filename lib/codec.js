@@ -421,6 +421,34 @@ function serializeCopy(copy, json, refs = 0) {
 }
 
 /**
+ * One walk and its serialization. `exported` (RPC values) receives the ids of what went by
+ * reference, and is let go again when the encoding fails; null refuses references.
+ */
+function encodeWith(exported, copyOf) {
+  const w = takeWalk();
+  w.exported = exported;
+  try {
+    const copy = copyOf(w);
+    return serializeCopy(copy, w.json, w.refs);
+  } catch (e) {
+    if (exported !== null) unexport(exported);
+    throw e;
+  } finally {
+    returnWalk(w);
+  }
+}
+
+/**
+ * The copy of call arguments: the array made by a rest parameter has no holes, no other
+ * properties, and is referenced from nowhere, so it is copied by index.
+ */
+function copyArgs(args, w) {
+  const copy = [];
+  for (let i = 0; i < args.length; i++) copy.push(copyValue(args[i], w));
+  return copy;
+}
+
+/**
  * Encodes a value for another thread: a string (JSON) or a Buffer (V8 serialization).
  * Throws DataCloneError for values the spec rejects and RangeError over 32 MiB.
  * @param {unknown} value
@@ -428,81 +456,33 @@ function serializeCopy(copy, json, refs = 0) {
  */
 export function encode(value) {
   if (value === undefined) return UNDEFINED_PAYLOAD;
-  const w = takeWalk();
-  let copy;
-  let json;
-  try {
-    copy = copyValue(value, w);
-    json = w.json;
-  } finally {
-    returnWalk(w);
-  }
-  return serializeCopy(copy, json);
+  return encodeWith(null, (w) => copyValue(value, w));
 }
 
 /**
- * Encodes the arguments of a call (`encode` of the array made by a rest parameter, which
- * has no holes, no other properties, and is referenced from nowhere).
+ * Encodes the arguments of a call (as `encode` of the array).
  * @param {unknown[]} args
  * @returns {string | Buffer}
  */
 export function encodeArgs(args) {
-  const w = takeWalk();
-  const len = args.length;
-  const copy = [];
-  let json;
-  try {
-    for (let i = 0; i < len; i++) copy.push(copyValue(args[i], w));
-    json = w.json;
-  } finally {
-    returnWalk(w);
-  }
-  return serializeCopy(copy, json);
+  return encodeWith(null, (w) => copyArgs(args, w));
 }
 
 /**
- * Encodes an RPC value (arguments as an array, or a result): like `encode`, but functions,
- * RpcTarget instances and stubs go by reference (SPEC §2.2). The ids of what was exported
- * are pushed to `exported`.
+ * Encodes an RPC value (a result): like `encode`, but functions, RpcTarget instances and
+ * stubs go by reference (SPEC §2.2). The ids of what was exported are pushed to `exported`.
  * @param {unknown} value
  * @param {number[]} exported
  * @returns {string | Buffer}
  */
 export function encodeRpc(value, exported) {
   if (value === undefined) return UNDEFINED_PAYLOAD;
-  const w = takeWalk();
-  w.exported = exported;
-  let copy;
-  let json;
-  try {
-    copy = copyValue(value, w);
-    json = w.json;
-    return serializeCopy(copy, json, w.refs);
-  } catch (e) {
-    unexport(exported);
-    throw e;
-  } finally {
-    returnWalk(w);
-  }
+  return encodeWith(exported, (w) => copyValue(value, w));
 }
 
-/** The arguments of a call, as `encodeRpc` (the rest-parameter array is copied by index). */
+/** The arguments of a call, as `encodeRpc`. */
 export function encodeRpcArgs(args, exported) {
-  const w = takeWalk();
-  w.exported = exported;
-  const len = args.length;
-  const copy = [];
-  let json;
-  try {
-    for (let i = 0; i < len; i++) copy.push(copyValue(args[i], w));
-    json = w.json;
-    return serializeCopy(copy, json, w.refs);
-  } catch (e) {
-    unexport(exported);
-    throw e;
-  } finally {
-    returnWalk(w);
-  }
+  return encodeWith(exported, (w) => copyArgs(args, w));
 }
 
 /** A copy of `value` that serializes without running user code (throws as `encode`). */
