@@ -4,7 +4,7 @@
 // storage directory (its unique key is "", after every real namespace), it has no binding
 // (so `rt.inspect`, `rt.listIds` and the CLI never see it) and it never sets alarms.
 import { STUB } from './codec.js';
-import { fetchOver, methodTable } from './stub.js';
+import { fetchOver, memberTable } from './stub.js';
 import * as port from './port.js';
 
 /** The hub's unique key of the entry point's namespace: no directory (core/src/hub.rs). */
@@ -18,10 +18,10 @@ export class WorkerEntrypointStub {}
 
 /**
  * Sends an encoded call to the entry point of runtime `rt` (namespace `ns`).
- * @returns {(method: string, payload: string | Buffer) => Promise<unknown>}
+ * @returns {(method: string, payload: string | Buffer, ticket?: object) => Promise<unknown>}
  */
 export function entrySender(rt, ns) {
-  return (method, payload) => port.send(rt, ns, ENTRY_ID, null, method, payload);
+  return (method, payload, ticket) => port.send(rt, ns, ENTRY_ID, null, method, payload, ticket);
 }
 
 /**
@@ -41,7 +41,7 @@ export function entryFetch(send, input, init) {
  * default export that extends WorkerEntrypoint (each call is one event: a fresh instance).
  */
 export function entrypointStub(send) {
-  const method = methodTable(send);
+  const method = memberTable({ send });
   const fetch = (input, init) => entryFetch(send, input, init);
   return new Proxy(new WorkerEntrypointStub(), {
     get(_t, prop) {
