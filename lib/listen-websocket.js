@@ -1,0 +1,41 @@
+// `rt.listen()`'s WebSocket bridge (SPEC §2.4): frames of a real client connection (the `ws`
+// package's server side) to and from the end the entry point handed over in its 101
+// response. The end is accepted on the main thread; the core delivers its events here.
+import { WebSocket as WsClient } from 'ws';
+
+/** Close codes a client may send that `close()` refuses to echo (reserved ones). */
+function echoable(code) {
+  return Number.isInteger(code) && code >= 1000 && code <= 4999 && ![1004, 1005, 1006, 1015].includes(code);
+}
+
+/**
+ * Bridges `client` (a `ws` connection) and `end` (a durable-facets WebSocket) both ways.
+ * @param {import('ws').WebSocket} client
+ * @param {import('./websocket.js').WebSocket} end
+ */
+export function bridgeWebSocket(client, end) {
+  end.accept();
+  end.addEventListener('message', (e) => {
+    if (client.readyState !== WsClient.OPEN) return;
+    client.send(typeof e.data === 'string' ? e.data : Buffer.from(e.data));
+  });
+  end.addEventListener('close', (e) => {
+    if (client.readyState !== WsClient.OPEN) return;
+    if (!e.wasClean) client.terminate();
+    else if (echoable(e.code)) client.close(e.code, e.reason);
+    else client.close();
+  });
+  client.on('message', (data, isBinary) => {
+    if (end.readyState !== 1) return;
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    end.send(isBinary ? bytes : bytes.toString('utf8'));
+  });
+  client.on('close', (code, reason) => {
+    if (end.readyState === 3) return;
+    // No Close frame (1006): the object hears workerd's "disconnected without sending Close
+    // frame"; otherwise the client's code and reason (1005: a Close without a code).
+    if (code === 1006 || (!echoable(code) && code !== 1005)) end._leave();
+    else end._leave(code, reason.toString('utf8'));
+  });
+  client.on('error', () => {});
+}
