@@ -316,21 +316,15 @@ function checkClose(code, reason) {
   if (code !== undefined) {
     const c = Number(code);
     if (!Number.isInteger(c) || c < 1000 || c > 4999 || c === 1004 || c === 1005 || c === 1006 || c === 1015) {
-      throw withCode(new DOMException(`Invalid WebSocket close code: ${code}.`, 'InvalidAccessError'), 'InvalidArgument');
+      throw new DOMException(`Invalid WebSocket close code: ${code}.`, 'InvalidAccessError');
     }
   }
   if (reason !== undefined) {
     if (code === undefined) {
-      throw withCode(
-        new DOMException('If you specify a WebSocket close reason, you must also specify a code.', 'InvalidAccessError'),
-        'InvalidArgument',
-      );
+      throw new DOMException('If you specify a WebSocket close reason, you must also specify a code.', 'InvalidAccessError');
     }
     if (utf8Length(String(reason)) > 123) {
-      throw withCode(
-        new DOMException('WebSocket close reason must not be longer than 123 bytes when UTF-8 encoded.', 'SyntaxError'),
-        'InvalidArgument',
-      );
+      throw new DOMException('WebSocket close reason must not be longer than 123 bytes when UTF-8 encoded.', 'SyntaxError');
     }
   }
 }
@@ -373,6 +367,9 @@ export class WebSocketRequestResponsePair {
 
 const NodeResponse = globalThis.Response;
 
+/** The status of the Response under construction (see `Response#status`). */
+let constructing = null;
+
 /**
  * A `Response` that may carry a `webSocket` (status 101), which Node's own refuses. Every
  * Node Response counts as an instance (`instanceof` holds for `fetch()`'s responses).
@@ -388,7 +385,12 @@ export class Response extends NodeResponse {
       }
       if (!(webSocket instanceof WebSocket)) throw typeError('Response webSocket must be a WebSocket.');
       const { webSocket: _w, status: _s, ...rest } = init;
-      super(body, rest);
+      constructing = 200;
+      try {
+        super(body, rest);
+      } finally {
+        constructing = null;
+      }
       this.#webSocket = webSocket;
     } else {
       if (init?.status === 101) {
@@ -397,7 +399,12 @@ export class Response extends NodeResponse {
           'InvalidArgument',
         );
       }
-      super(body, init);
+      constructing = init?.status ?? 200;
+      try {
+        super(body, init);
+      } finally {
+        constructing = null;
+      }
     }
   }
 
@@ -405,21 +412,28 @@ export class Response extends NodeResponse {
     return value instanceof NodeResponse;
   }
 
+  // Node's constructor reads `status` before this class's fields exist: `#socket()` is null then.
+  #socket() {
+    return #webSocket in this ? this.#webSocket : null;
+  }
+
   get status() {
+    // Node's constructor reads `status` before it has branded the object.
+    if (!(#webSocket in this)) return constructing ?? super.status;
     return this.#webSocket !== null ? 101 : super.status;
   }
 
   get ok() {
-    return this.#webSocket !== null ? false : super.ok;
+    return this.#socket() !== null ? false : super.ok;
   }
 
   /** The client end handed to whoever made the request, or null. */
   get webSocket() {
-    return this.#webSocket;
+    return this.#socket();
   }
 
   clone() {
-    if (this.#webSocket !== null) throw typeError('Cannot clone a response to a WebSocket handshake.');
+    if (this.#socket() !== null) throw typeError('Cannot clone a response to a WebSocket handshake.');
     return super.clone();
   }
 }
