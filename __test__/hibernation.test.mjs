@@ -174,3 +174,11 @@ for (const [probe, expected] of Object.entries(PROBES)) {
     assert.equal(await rt.env.ROOMS.getByName('probe').probe(probe), expected);
   });
 }
+
+test('the hibernation API is for root objects: a facet gets NotSupported', async (t) => {
+  const rt = wsRuntime(t);
+  assert.equal(
+    await rt.env.ROOMS.getByName('with-facet').facetProbe('hibernate'),
+    'Error: ctx.acceptWebSocket() is not supported in facets by durable-facets.',
+  );
+});

@@ -14,17 +14,19 @@ function echoable(code) {
  * @param {import('./websocket.js').WebSocket} end
  */
 export function bridgeWebSocket(client, end) {
+  end._sink = {
+    message(data) {
+      // Text arrives as a string, binary as a Buffer: `ws` sends each as such.
+      if (client.readyState === WsClient.OPEN) client.send(data);
+    },
+    close(code, reason, clean) {
+      if (client.readyState !== WsClient.OPEN) return;
+      if (!clean) client.terminate();
+      else if (echoable(code)) client.close(code, reason);
+      else client.close();
+    },
+  };
   end.accept();
-  end.addEventListener('message', (e) => {
-    if (client.readyState !== WsClient.OPEN) return;
-    client.send(typeof e.data === 'string' ? e.data : Buffer.from(e.data));
-  });
-  end.addEventListener('close', (e) => {
-    if (client.readyState !== WsClient.OPEN) return;
-    if (!e.wasClean) client.terminate();
-    else if (echoable(e.code)) client.close(e.code, e.reason);
-    else client.close();
-  });
   client.on('message', (data, isBinary) => {
     if (end.readyState !== 1) return;
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);

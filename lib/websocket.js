@@ -115,6 +115,11 @@ export class WebSocket extends EventTarget {
 
   /** @internal the end's number in the core */
   _end;
+  /**
+   * @internal rt.listen's bridge: `{ message(data), close(code, reason, clean) }` called
+   * instead of dispatching events (the bridge is the only listener; events cost µs per frame).
+   */
+  _sink = null;
   #mode = FRESH;
   #sentClose = false;
   #gotClose = false;
@@ -281,6 +286,7 @@ export class WebSocket extends EventTarget {
       }
       if (this.#sentClose || !clean) untrack(this);
       const closeCode = code === 0 ? 1005 : code;
+      if (this._sink !== null) return this._sink.close(closeCode, code === 0 ? '' : data, clean);
       if (!clean) {
         this.dispatchEvent(new ErrorEvent('error', { message: 'WebSocket peer disconnected', error: new Error('WebSocket peer disconnected') }));
       }
@@ -288,6 +294,7 @@ export class WebSocket extends EventTarget {
       return;
     }
     if (this.#gotClose) return;
+    if (this._sink !== null) return this._sink.message(data);
     const ev = new MessageEvent('message', { data: kind === 't' ? data : toArrayBuffer(data) });
     this.dispatchEvent(ev);
   }
