@@ -140,7 +140,11 @@ pub fn ws_set_attachment(env: Env, end: f64, bytes: Option<Uint8Array>) -> Resul
 
 /// `ctx.setWebSocketAutoResponse(pair?)` of the object this thread hosts.
 #[napi(js_name = "wsSetAutoResponse")]
-pub fn ws_set_auto_response(env: Env, request: Option<String>, response: Option<String>) -> Result<()> {
+pub fn ws_set_auto_response(
+    env: Env,
+    request: Option<String>,
+    response: Option<String>,
+) -> Result<()> {
     guard(env, move || {
         let pair = request.zip(response);
         HUB.ws_set_auto(tid(&env)?, pair)

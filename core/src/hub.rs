@@ -1316,3 +1316,7 @@ mod tests;
 #[cfg(test)]
 #[path = "hub_death_tests.rs"]
 mod death_tests;
+
+#[cfg(test)]
+#[path = "hub_socket_tests.rs"]
+mod socket_tests;

@@ -572,8 +572,15 @@ mod tests {
         let mut s = Sockets::default();
         let a = s.pair(T1);
         let mut out = Vec::new();
-        s.hibernate(a + 1, 1, OBJ, Some("room".into()), vec!["x".into()], &mut out)
-            .unwrap();
+        s.hibernate(
+            a + 1,
+            1,
+            OBJ,
+            Some("room".into()),
+            vec!["x".into()],
+            &mut out,
+        )
+        .unwrap();
         let out = s.send(a, Event::Binary(vec![1, 2]), 0.0);
         assert_eq!(
             out,
