@@ -9,7 +9,7 @@ import { encodeArgs, decode, decodeError } from './codec.js';
 import { undecodableReply } from './errors.js';
 import { setImmediate, now } from './timers.js';
 import { serveCall } from './ref-server.js';
-import { socketEvent, onHolding, THREAD_EVENT } from './websocket.js';
+import { socketEvent, onHolding, setOutbound, THREAD_EVENT } from './websocket.js';
 
 const KIND_CALL = 1;
 const KIND_REPLY = 2;
@@ -322,6 +322,14 @@ function dispatchCall(start, ticket) {
     scheduleSpin();
   });
 }
+
+/** Sends a WebSocket frame of this thread's instance (held, as results, while the gate is closed). */
+function afterGate(send) {
+  if (gate || holdResults) held.push(send);
+  else send();
+  scheduleSpin();
+}
+setOutbound(afterGate);
 
 /** Answers a call made to this thread's instance (held while the output gate is closed). */
 export function reply(callId, status, payload) {

@@ -41,6 +41,17 @@ const live = new Map();
 /** Hibernatable ends this instance has a `WebSocket` for (one object per end). */
 const hibernatable = new Map();
 
+/**
+ * Runs an outgoing frame: through the thread's output gate (lib/port.js `afterGate`), so a
+ * message never leaves before the writes made before it are committed, as on Cloudflare.
+ */
+let outbound = (send) => send();
+
+/** Installs the output gate (lib/port.js). */
+export function setOutbound(fn) {
+  outbound = fn;
+}
+
 /** Called when the number of accepted ends goes from 0 to 1 and back (see `onHolding`). */
 let holdingChanged = () => {};
 
@@ -186,7 +197,9 @@ export class WebSocket extends EventTarget {
     }
     if (this.#sentClose) throw typeError("Can't call WebSocket send() after close().");
     if (this.#gotClose) return; // the peer went away or is closing: ignored, as workerd
-    native.wsSend(this._end, outgoing(message));
+    const end = this._end;
+    const data = outgoing(message);
+    outbound(() => native.wsSend(end, data));
   }
 
   close(code, reason) {
@@ -196,8 +209,13 @@ export class WebSocket extends EventTarget {
     }
     if (this.#sentClose) return;
     this.#sentClose = true;
-    native.wsClose(this._end, code ?? 0, reason ?? '');
-    if (this.#gotClose) untrack(this);
+    const end = this._end;
+    outbound(() => native.wsClose(end, code ?? 0, reason ?? ''));
+    if (this.#gotClose) {
+      // Closed both ways: the core forgot the socket.
+      untrack(this);
+      if (this.#mode === HIBERNATABLE) hibernatable.delete(end);
+    }
   }
 
   /** Stores a copy of `value` with the socket (it survives hibernation). */
@@ -282,7 +300,8 @@ export class WebSocket extends EventTarget {
       // went away (1006) hears nothing.
       if (this.#mode === ACCEPTED && !this.#sentClose) {
         this.#sentClose = true;
-        if (clean) native.wsClose(this._end, code === 1005 || code === 1006 ? 0 : code, code === 0 ? '' : data);
+        const end = this._end;
+        if (clean) outbound(() => native.wsClose(end, code === 1005 || code === 1006 ? 0 : code, code === 0 ? '' : data));
       }
       if (this.#sentClose || !clean) untrack(this);
       const closeCode = code === 0 ? 1005 : code;
@@ -309,7 +328,8 @@ export class WebSocket extends EventTarget {
     this.#sentClose = true;
     this.#gotClose = true;
     untrack(this);
-    native.wsForget(this._end);
+    const end = this._end;
+    outbound(() => native.wsForget(end));
   }
 
   /** @internal the close of a hibernatable end, as the object's handler sees it */
@@ -525,7 +545,9 @@ export async function hibernationEvent(method, payload, instance) {
     // A peer that went away sends nothing more: the end is done with once its handler ran.
     if (kind === 'c' && !clean) {
       hibernatable.delete(end);
-      native.wsForget(end);
+      outbound(() => native.wsForget(end));
+    } else if (kind === 'c' && ws.readyState === CLOSED) {
+      hibernatable.delete(end);
     }
   }
 }
