@@ -85,6 +85,20 @@ test('a client that disconnects without a Close frame gives webSocketClose 1006,
   assert.deepEqual(await until(async () => (await stub.sockets()).length === 0 && []), []);
 });
 
+test('a protocol error on the client connection reaches webSocketError, and no webSocketClose', async (t) => {
+  const { rt, base } = await setup(t);
+  const c = await connect(t, `${base}room/broken?user=ed`);
+  await ask(c, 'hi');
+  // A text frame that is not UTF-8: the server side of rt.listen refuses it.
+  c.ws.send(Buffer.from([0xff, 0xfe, 0xfd]), { binary: false });
+  const stub = rt.env.ROOMS.getByName('broken');
+  const [error] = await until(() => stub.errors().then((e) => e.length > 0 && e));
+  assert.equal(error.user, 'ed');
+  assert.match(error.message, /UTF-8/);
+  assert.deepEqual(await stub.closes(), []);
+  assert.deepEqual(await stub.sockets(), []);
+});
+
 test("an object's close() reaches the client", async (t) => {
   const { base } = await setup(t);
   const c = await connect(t, `${base}room/closer`);

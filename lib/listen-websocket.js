@@ -39,5 +39,9 @@ export function bridgeWebSocket(client, end) {
     if (code === 1006 || (!echoable(code) && code !== 1005)) end._leave();
     else end._leave(code, reason.toString('utf8'));
   });
-  client.on('error', () => {});
+  // A protocol error (a bad frame): the object's webSocketError hears it; the close that
+  // `ws` reports next finds the end done with.
+  client.on('error', (e) => {
+    if (end.readyState !== 3) end._fail(e?.message ?? String(e));
+  });
 }

@@ -293,6 +293,15 @@ export class WebSocket extends EventTarget {
 
   /** @internal an event for an accepted end, delivered to this thread */
   _event(kind, data, code, clean) {
+    if (kind === 'e') {
+      // The peer's connection failed: an error, then nothing more (the core forgot the end).
+      this.#gotClose = true;
+      this.#sentClose = true;
+      untrack(this);
+      if (this._sink !== null) return this._sink.close(1011, '', false);
+      this.dispatchEvent(new ErrorEvent('error', { message: data, error: new Error(data) }));
+      return;
+    }
     if (kind === 'c') {
       this.#gotClose = true;
       // As workerd (web_socket_auto_reply_to_close): an accepted socket answers a Close with
@@ -330,6 +339,16 @@ export class WebSocket extends EventTarget {
     untrack(this);
     const end = this._end;
     outbound(() => native.wsForget(end));
+  }
+
+  /** @internal rt.listen's client connection failed (a protocol error): the peer hears why. */
+  _fail(message) {
+    if (this.#mode === FRESH) this.accept();
+    this.#sentClose = true;
+    this.#gotClose = true;
+    untrack(this);
+    const end = this._end;
+    outbound(() => native.wsFail(end, String(message)));
   }
 
   /** @internal the close of a hibernatable end, as the object's handler sees it */
@@ -533,7 +552,10 @@ export async function hibernationEvent(method, payload, instance) {
   const { end, kind, code, clean } = parseMethod(method);
   const ws = hibernatableSocket(end);
   try {
-    if (kind === 'c') {
+    if (kind === 'e') {
+      ws._gotClose();
+      if (typeof instance?.webSocketError === 'function') await instance.webSocketError(ws, new Error(payload));
+    } else if (kind === 'c') {
       ws._gotClose();
       if (typeof instance?.webSocketClose === 'function') {
         await instance.webSocketClose(ws, code === 0 ? 1005 : code, code === 0 ? '' : payload, clean);
@@ -543,7 +565,7 @@ export async function hibernationEvent(method, payload, instance) {
     }
   } finally {
     // A peer that went away sends nothing more: the end is done with once its handler ran.
-    if (kind === 'c' && !clean) {
+    if (kind === 'e' || (kind === 'c' && !clean)) {
       hibernatable.delete(end);
       outbound(() => native.wsForget(end));
     } else if (kind === 'c' && ws.readyState === CLOSED) {

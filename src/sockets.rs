@@ -87,6 +87,15 @@ pub fn ws_adopt(env: Env, end: f64) -> Result<()> {
     })
 }
 
+/// End `end`'s connection failed with `message`: its peer gets an error event.
+#[napi(js_name = "wsFail")]
+pub fn ws_fail(env: Env, end: f64, message: String) -> Result<()> {
+    guard(env, move || {
+        HUB.ws_fail(end as u64, message);
+        Ok(())
+    })
+}
+
 /// Forgets end `end` (its peer went away and its handler ran).
 #[napi(js_name = "wsForget")]
 pub fn ws_forget(env: Env, end: f64) -> Result<()> {

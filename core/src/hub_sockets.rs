@@ -45,6 +45,7 @@ fn encode(prefix: char, end: EndId, event: Event) -> (String, Payload) {
             format!("{prefix}{end}:c:{code}:{}", u8::from(clean)),
             Payload::Text(reason),
         ),
+        Event::Error(message) => (format!("{prefix}{end}:e"), Payload::Text(message)),
     }
 }
 
@@ -176,6 +177,13 @@ impl Hub {
         let instance = st.running_instance(from)?;
         st.sockets.adopt(end, (from, instance));
         Ok(())
+    }
+
+    /// End `end`'s connection failed (see `Sockets::fail`).
+    pub fn ws_fail(&self, end: EndId, message: String) {
+        let mut st = self.lock();
+        let outs = st.sockets.fail(end, message);
+        st.flush_sockets(outs);
     }
 
     /// The JS side is done with end `end` (see `Sockets::forget`).

@@ -44,6 +44,8 @@ pub enum Event {
         reason: String,
         clean: bool,
     },
+    /// The peer's connection failed (a protocol error): nothing follows.
+    Error(String),
 }
 
 /// Where an end's events go.
@@ -230,7 +232,7 @@ impl Sockets {
         let Some(e) = self.ends.get_mut(&to) else {
             return;
         };
-        if let Event::Close { .. } = event {
+        if let Event::Close { .. } | Event::Error(_) = event {
             e.got_close = true;
         }
         match &mut e.holder {
@@ -412,6 +414,22 @@ impl Sockets {
             );
         }
         self.forget_if_thread(peer);
+    }
+
+    /// End `end`'s connection failed with `message` (rt.listen's client sent a bad frame):
+    /// it is gone, and its peer hears an error instead of a close.
+    pub fn fail(&mut self, end: EndId, message: String) -> Vec<Out> {
+        let mut out = Vec::new();
+        if self.ends.get(&end).is_none_or(|e| e.sent_close) {
+            return self.forget(end);
+        }
+        self.remove(end);
+        let peer = end ^ 1;
+        if self.ends.contains_key(&peer) {
+            self.deliver(peer, Event::Error(message), &mut out);
+            self.forget_if_thread(peer);
+        }
+        out
     }
 
     /// The JS side is done with `end` (an object handled the close of a peer that went
@@ -732,6 +750,19 @@ mod tests {
         assert!(matches!(out[0].event, Event::Close { code: 1006, .. }));
         assert!(s.is_empty());
         assert!(s.auto(1, OBJ).is_none());
+    }
+
+    #[test]
+    fn a_failed_end_gives_its_peer_an_error_and_no_close() {
+        let mut s = Sockets::default();
+        let a = s.pair(T1);
+        let mut out = Vec::new();
+        s.claim(a, thread(T1), &mut out);
+        s.hibernate(a + 1, 1, OBJ, None, vec![], &mut out).unwrap();
+        let out = s.fail(a, "Invalid UTF-8 sequence".into());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].event, Event::Error("Invalid UTF-8 sequence".into()));
+        assert!(s.list(1, OBJ, None).is_empty());
     }
 
     #[test]
