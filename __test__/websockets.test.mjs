@@ -120,3 +120,18 @@ for (const [probe, expected] of Object.entries(PROBES)) {
     assert.equal(await rt.env.ROOMS.getByName('probe').probe(probe), expected);
   });
 }
+
+test('rt.dispose() closes open WebSockets: a main-thread end hears 1006, a client is disconnected', async (t) => {
+  const rt = wsRuntime(t);
+  const res = await rt.env.ROOMS.getByName('disposed').fetch('http://x/', { headers: { Upgrade: 'websocket' } });
+  const ws = res.webSocket;
+  ws.accept();
+  const closed = new Promise((resolve) => ws.addEventListener('close', (e) => resolve([e.code, e.reason, e.wasClean])));
+  const c = await connect(t, `${await wsBase(t, rt)}room/disposed-too`);
+  await ask(c, 'hi');
+  await rt.dispose();
+  assert.deepEqual(await closed, [1006, 'WebSocket disconnected without sending Close frame.', false]);
+  const [code] = await c.closed;
+  assert.ok(code === 1001 || code === 1006, `close code ${code}`);
+  assert.equal(ws.readyState, 3);
+});
