@@ -14,6 +14,36 @@ test('the entry point echoes text and binary frames over a real WebSocket throug
   assert.equal(await ask(c, 'héllo 🌍'), 'héllo 🌍');
 });
 
+test("the 101 response's subprotocol and headers reach the client", async (t) => {
+  const rt = wsRuntime(t);
+  const base = await wsBase(t, rt);
+  const { default: WebSocket } = await import('ws');
+  const ws = new WebSocket(`${base}entry-echo`, ['v1', 'v2']);
+  t.after(() => ws.terminate());
+  let headers;
+  ws.once('upgrade', (res) => (headers = res.headers));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  assert.equal(ws.protocol, 'v2');
+  assert.equal(headers['x-hello'], 'world');
+});
+
+test('no subprotocol is chosen when the 101 response names none', async (t) => {
+  const rt = wsRuntime(t);
+  const base = await wsBase(t, rt);
+  const { default: WebSocket } = await import('ws');
+  const ws = new WebSocket(`${base}room/protocols`, ['v1']);
+  t.after(() => ws.terminate());
+  const err = await new Promise((resolve) => {
+    ws.once('open', () => resolve(null));
+    ws.once('error', resolve);
+  });
+  // As a browser, `ws` refuses a handshake that ignores the protocols it offered.
+  assert.match(String(err?.message), /Server sent no subprotocol/);
+});
+
 test('an upgrade the entry point answers without a WebSocket gets that response and no socket', async (t) => {
   const rt = wsRuntime(t);
   const base = await wsBase(t, rt);

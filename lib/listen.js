@@ -82,6 +82,21 @@ export async function responseToNode(response, res, method) {
   await pipeline(Readable.fromWeb(body), res);
 }
 
+/** Where an upgrade request carries the 101 response's protocol and headers to `ws`. */
+const HANDSHAKE = Symbol('handshake');
+
+/** Headers `ws` writes itself in a 101 (besides the hop-by-hop ones). */
+const WS_OWN = new Set(['upgrade', 'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions']);
+
+/** The subprotocol and the extra header lines of a 101 response. */
+function handshake(response) {
+  const headers = [];
+  for (const [name, value] of response.headers) {
+    if (!HOP_BY_HOP.has(name) && !WS_OWN.has(name)) headers.push(`${name}: ${value}`);
+  }
+  return { protocol: response.headers.get('sec-websocket-protocol') ?? undefined, headers };
+}
+
 /** Answers an upgrade request with an ordinary response on the raw socket, then closes it. */
 async function writeRaw(socket, response) {
   let body = Buffer.alloc(0);
@@ -145,7 +160,10 @@ export async function listen(fetch, options, onClose = () => {}) {
   // WebSocket upgrades (SPEC §2.4): the entry point answers the upgrade request; a 101 with
   // a `webSocket` completes the handshake (the `ws` package speaks the protocol) and its
   // frames are bridged to that end; any other answer is written and the connection closed.
-  const wss = new WebSocketServer({ noServer: true });
+  // The subprotocol and the headers are the entry point's, as on Cloudflare: `ws` offers
+  // none of its own choosing.
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (_offered, req) => req[HANDSHAKE]?.protocol ?? false });
+  wss.on('headers', (lines, req) => lines.push(...(req[HANDSHAKE]?.headers ?? [])));
   /** Open client connections (closed with the listener: they outlive its HTTP server). */
   const clients = new Set();
   server.on('upgrade', (req, socket, head) => {
@@ -168,6 +186,7 @@ export async function listen(fetch, options, onClose = () => {}) {
       end._leave();
       return;
     }
+    req[HANDSHAKE] = handshake(response);
     wss.handleUpgrade(req, socket, head, (client) => {
       clients.add(client);
       client.on('close', () => clients.delete(client));
