@@ -188,7 +188,12 @@ export class WebSocket extends EventTarget {
     this.#mode = ACCEPTED;
     this.#sibling = null;
     track(this);
-    native.wsAccept(this._end);
+    // An end the core no longer has (its peer is long gone and it was forgotten) is closed.
+    if (!native.wsAccept(this._end)) {
+      this.#sentClose = true;
+      this.#gotClose = true;
+      untrack(this);
+    }
   }
 
   send(message) {
@@ -278,7 +283,8 @@ export class WebSocket extends EventTarget {
       throw plainError("you must call 'acceptWebSocket()' before attempting to access the tags of a WebSocket.", 'InvalidState');
     }
     if (this.#mode === ACCEPTED) throw plainError('only hibernatable websockets can have tags.', 'InvalidState');
-    return [...(this.#tags ?? [])];
+    this.#tags ??= native.wsInfo(this._end)?.tags ?? [];
+    return [...this.#tags];
   }
 
   /** @internal the end leaves in a Response; returns its number. */
@@ -527,17 +533,25 @@ export function socketEvent(method, payload) {
   ws._event(kind, payload, code, clean);
 }
 
-/** The `WebSocket` of hibernatable end `end` in this instance (rebuilt after a restart). */
-function hibernatableSocket(end) {
+/**
+ * The `WebSocket` of hibernatable end `end` in this instance (rebuilt after a restart).
+ * `closeState` (bit 0: sent a Close, bit 1: received one), when the caller knows it;
+ * the attachment and tags are read from the core when first used.
+ */
+function hibernatableSocket(end, closeState) {
   let ws = hibernatable.get(end);
   if (ws !== undefined) return ws;
-  const info = native.wsInfo(end);
+  let state = closeState;
+  if (state === undefined) {
+    const info = native.wsInfo(end);
+    state = info === null ? 3 : (info.sentClose ? 1 : 0) | (info.gotClose ? 2 : 0);
+  }
   ws = new WebSocket(INTERNAL, end, {
     mode: HIBERNATABLE,
-    sentClose: info?.sentClose ?? true,
-    gotClose: info?.gotClose ?? true,
-    attachment: info?.attachment ?? null,
-    tags: info?.tags ?? [],
+    sentClose: (state & 1) !== 0,
+    gotClose: (state & 2) !== 0,
+    attachment: undefined,
+    tags: null,
   });
   hibernatable.set(end, ws);
   return ws;
@@ -619,8 +633,10 @@ export function acceptWebSocket(name, ws, tags) {
 
 /** `ctx.getWebSockets(tag?)`: also those accepted by earlier instances of the object. */
 export function getWebSockets(tag) {
-  const ends = onRoot('ctx.getWebSockets()', () => native.wsList(tag === undefined || tag === null ? null : String(tag)));
-  return ends.map(hibernatableSocket);
+  const flat = onRoot('ctx.getWebSockets()', () => native.wsList(tag === undefined || tag === null ? null : String(tag)));
+  const out = new Array(flat.length / 2);
+  for (let i = 0; i < flat.length; i += 2) out[i / 2] = hibernatableSocket(flat[i], flat[i + 1]);
+  return out;
 }
 
 /** `ctx.getTags(ws)`. */

@@ -105,12 +105,17 @@ pub fn ws_forget(env: Env, end: f64) -> Result<()> {
     })
 }
 
-/// The hibernatable ends of the object this thread hosts (with tag `tag`).
+/// The hibernatable ends of the object this thread hosts (with tag `tag`), flat:
+/// `[end, closeState, end, closeState, …]` (see `Sockets::close_state`).
 #[napi(js_name = "wsList")]
 pub fn ws_list(env: Env, tag: Option<String>) -> Result<Vec<f64>> {
     guard(env, move || {
         HUB.ws_list(tid(&env)?, tag.as_deref())
-            .map(|v| v.into_iter().map(|e| e as f64).collect())
+            .map(|v| {
+                v.into_iter()
+                    .flat_map(|(e, s)| [e as f64, s as f64])
+                    .collect()
+            })
             .map_err(|e| core_error(&env, e))
     })
 }

@@ -48,6 +48,7 @@ fn a_message_to_an_evicted_objects_socket_starts_the_object_again() {
         .ws_hibernate(w, a + 1, Some("room".into()), vec!["t".into()])
         .unwrap();
     assert!(s.hub.ws_accept(s.main, a).unwrap());
+    assert_eq!(s.hub.ws_list(w, Some("t")).unwrap(), vec![(a + 1, 0)]);
     // Idle: the object retires; its socket stays.
     assert_eq!(s.hub.try_retire(w, 0), 0);
     assert!(s.hub.recycle(w), "the thread waits in its pool");

@@ -193,11 +193,17 @@ impl Hub {
         st.flush_sockets(outs);
     }
 
-    /// `ctx.getWebSockets(tag)` of the object thread `from` hosts.
-    pub fn ws_list(&self, from: Tid, tag: Option<&str>) -> Result<Vec<EndId>, CoreError> {
+    /// `ctx.getWebSockets(tag)` of the object thread `from` hosts: each end with its close
+    /// state (`Sockets::close_state`), so the JS side needs no second look per socket.
+    pub fn ws_list(&self, from: Tid, tag: Option<&str>) -> Result<Vec<(EndId, u8)>, CoreError> {
         let st = self.lock();
         let (rt, key) = st.hosted_root(from)?;
-        Ok(st.sockets.list(rt, key, tag))
+        Ok(st
+            .sockets
+            .list(rt, key, tag)
+            .into_iter()
+            .map(|e| (e, st.sockets.close_state(e)))
+            .collect())
     }
 
     pub fn ws_info(&self, end: EndId) -> Option<EndInfo> {

@@ -507,6 +507,13 @@ impl Sockets {
             .collect()
     }
 
+    /// The close state of `end`: bit 0 it sent a Close, bit 1 it received one (3 when gone).
+    pub fn close_state(&self, end: EndId) -> u8 {
+        self.ends
+            .get(&end)
+            .map_or(3, |e| u8::from(e.sent_close) | (u8::from(e.got_close) << 1))
+    }
+
     pub fn info(&self, end: EndId) -> Option<EndInfo> {
         self.ends.get(&end).map(|e| EndInfo {
             tags: e.tags.clone(),
