@@ -99,6 +99,17 @@ test('a protocol error on the client connection reaches webSocketError, and no w
   assert.deepEqual(await stub.sockets(), []);
 });
 
+test('an object that breaks (ctx.abort) disconnects its hibernatable sockets, as a reset on Cloudflare', async (t) => {
+  const { rt, base } = await setup(t);
+  const a = await connect(t, `${base}room/reset?user=a`);
+  const b = await connect(t, `${base}room/reset?user=b`);
+  await ask(b, 'hi');
+  a.ws.send('abort');
+  assert.equal((await a.closed)[0], 1006);
+  assert.equal((await b.closed)[0], 1006);
+  assert.deepEqual(await rt.env.ROOMS.getByName('reset').sockets(), [], 'the next instance has none');
+});
+
 test("an object's close() reaches the client", async (t) => {
   const { base } = await setup(t);
   const c = await connect(t, `${base}room/closer`);

@@ -1156,8 +1156,14 @@ impl HubState {
         }
         let role = rec.role;
         let runtime = rec.runtime;
-        // The sockets its instance held go with it (hibernatable ones are the object's).
-        let outs = self.sockets.thread_stopped(tid);
+        // The sockets its instance held go with it (hibernatable ones are the object's, and
+        // go only when the object broke: eviction keeps them).
+        let mut outs = self.sockets.thread_stopped(tid);
+        if let (Role::Hosting(Target::Root(key)), Some(rt), ReplyStatus::Reset) =
+            (role, runtime, status)
+        {
+            outs.extend(self.sockets.object_gone(rt, key));
+        }
         let Some(rec) = self.threads.get_mut(&tid) else {
             return;
         };

@@ -472,6 +472,17 @@ impl Sockets {
         out
     }
 
+    /// Root object `key` of runtime `rt` broke (abort, a throwing constructor, a dead thread):
+    /// as on Cloudflare, a reset disconnects its hibernatable sockets.
+    pub fn object_gone(&mut self, rt: RtId, key: ObjectKey) -> Vec<Out> {
+        let mut out = Vec::new();
+        self.auto.remove(&(rt, key));
+        for end in self.by_object.get(&(rt, key)).cloned().unwrap_or_default() {
+            self.drop_end(end, &mut out);
+        }
+        out
+    }
+
     /// Runtime `rt` was disposed: its objects' sockets are gone.
     pub fn runtime_gone(&mut self, rt: RtId) -> Vec<Out> {
         let mut out = Vec::new();
@@ -755,6 +766,27 @@ mod tests {
         s.set_auto(1, OBJ, Some(("a".into(), "b".into())));
         let out = s.runtime_gone(1);
         assert!(matches!(out[0].event, Event::Close { code: 1006, .. }));
+        assert!(s.is_empty());
+        assert!(s.auto(1, OBJ).is_none());
+    }
+
+    #[test]
+    fn a_broken_object_disconnects_its_hibernatable_sockets() {
+        let mut s = Sockets::default();
+        let a = s.pair(T1);
+        let mut out = Vec::new();
+        s.claim(a, thread(T2), &mut out);
+        s.hibernate(a + 1, 1, OBJ, None, vec![], &mut out).unwrap();
+        s.set_auto(1, OBJ, Some(("a".into(), "b".into())));
+        let out = s.object_gone(1, OBJ);
+        assert!(matches!(
+            out[0].event,
+            Event::Close {
+                code: 1006,
+                clean: false,
+                ..
+            }
+        ));
         assert!(s.is_empty());
         assert!(s.auto(1, OBJ).is_none());
     }
