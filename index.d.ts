@@ -25,8 +25,6 @@ interface DurableObjectClassTag<_T> {
   readonly durableObjectClass: true;
 }
 
-/** The global `WebSocket` type when the `DOM` lib or `@types/node` declares one, else `unknown`. */
-type WebSocketType = typeof globalThis extends { WebSocket: { prototype: infer W } } ? W : unknown;
 
 /** Names a stub never forwards as RPC: its own members and the reserved handler names. */
 type ReservedRpcName = 'constructor' | 'fetch' | 'alarm' | 'dup' | 'then' | 'id' | 'name' | `webSocket${string}`;
@@ -80,20 +78,89 @@ export declare abstract class DurableObject<Env = unknown, Props = {}> implement
   fetch?(request: Request): Response | Promise<Response>;
   /** Runs when the alarm set by `ctx.storage.setAlarm()` fires (root objects only). */
   alarm?(alarmInfo?: AlarmInvocationInfo): void | Promise<void>;
-  /** Cloudflare's WebSocket hibernation handler; never called by durable-facets. */
-  webSocketMessage?(ws: WebSocketType, message: string | ArrayBuffer): void | Promise<void>;
-  /** Cloudflare's WebSocket hibernation handler; never called by durable-facets. */
-  webSocketClose?(ws: WebSocketType, code: number, reason: string, wasClean: boolean): void | Promise<void>;
-  /** Cloudflare's WebSocket hibernation handler; never called by durable-facets. */
-  webSocketError?(ws: WebSocketType, error: unknown): void | Promise<void>;
+  /**
+   * A message on a socket accepted with `ctx.acceptWebSocket()`: a string for a text frame,
+   * an ArrayBuffer for a binary one. Runs on a new instance if the object was evicted.
+   */
+  webSocketMessage?(ws: WebSocket, message: string | ArrayBuffer): void | Promise<void>;
+  /**
+   * The peer closed a socket accepted with `ctx.acceptWebSocket()` (`wasClean` false and code
+   * 1006 when it went away without a Close frame). Call `ws.close()` to answer it.
+   */
+  webSocketClose?(ws: WebSocket, code: number, reason: string, wasClean: boolean): void | Promise<void>;
+  /** An error on a socket accepted with `ctx.acceptWebSocket()`. */
+  webSocketError?(ws: WebSocket, error: unknown): void | Promise<void>;
 }
 
 /**
- * Base class of objects passed by reference over RPC. Exported so that code importing it
- * loads; passing instances by reference is not supported yet (they throw `DataCloneError`).
+ * Base class of objects passed by reference over RPC (SPEC §2.2): an instance inside an
+ * argument or result arrives as a stub (`Rpc.Stub<T>`) whose method calls run where the
+ * instance lives. Its prototype methods and getters are reachable, its own fields are not.
+ * `[Symbol.dispose]()`, when defined, runs once the last reference to it was let go.
  */
 export declare abstract class RpcTarget implements RpcTargetBranded {
   [__RPC_TARGET_BRAND]: never;
+}
+
+/** Types of values crossing threads by reference (shaped like `@cloudflare/workers-types`). */
+export declare namespace Rpc {
+  /** What travels by reference: functions and RpcTarget instances (stubs of them too). */
+  type Stubable = RpcTargetBranded | ((...args: any[]) => any);
+
+  /** Members every stub of a reference has. */
+  interface StubBase<T extends Stubable> {
+    /** Another handle of the same reference; each handle is disposed on its own. */
+    dup(): Stub<T>;
+    /** Lets go of the reference (later calls reject: `RPC stub used after being disposed.`). */
+    [Symbol.dispose](): void;
+  }
+
+  /** A stub of a function (callable) or of an RpcTarget (its methods). */
+  type Stub<T extends Stubable> = Provider<T> & StubBase<T>;
+
+  /** The RPC methods of `T`: each returns a pipelinable `Result` of its awaited result. */
+  type Methods<T> = {
+    [K in keyof T as K extends ReservedRpcName
+      ? never
+      : K extends string
+        ? T[K] extends (...args: any[]) => any
+          ? K
+          : never
+        : never]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Result<Awaited<R>> : never;
+  };
+
+  /** What a stub of `T` offers: a call for a function, methods for an RpcTarget. */
+  type Provider<T> = (T extends (...args: infer A) => infer R ? (...args: A) => Result<Awaited<R>> : unknown) &
+    (T extends RpcTargetBranded ? Methods<T> : unknown);
+
+  /**
+   * The promise of a call's result, which is also a stub of that result (promise
+   * pipelining): `stub.counter("a").increment()` sends the second call at once.
+   */
+  type Result<R> = Promise<Stubify<R>> & (R extends Stubable ? Provider<R> : unknown);
+
+  /** A value as the receiver gets it: functions and RpcTargets inside it become stubs. */
+  type Stubify<T> = T extends Stubable
+    ? Stub<T>
+    : T extends
+          | Date
+          | RegExp
+          | Error
+          | ArrayBuffer
+          | ArrayBufferView
+          | Map<any, any>
+          | Set<any>
+          | DurableObjectId
+          | string
+          | number
+          | bigint
+          | boolean
+          | null
+          | undefined
+      ? T
+      : T extends object
+        ? { [K in keyof T]: Stubify<T[K]> }
+        : T;
 }
 
 /**
@@ -198,7 +265,7 @@ export interface DurableObjectNamespaceGetDurableObjectOptions {
 
 /**
  * The RPC methods of `T` as seen through a stub: each public method returns a Promise of its
- * (awaited) result. Fields, getters and reserved names (`constructor`, `fetch`, `alarm`, `dup`,
+ * (awaited) result, which is also a stub of it (`Rpc.Result`). Fields, getters and reserved names (`constructor`, `fetch`, `alarm`, `dup`,
  * `then`, `id`, `name`, `webSocket*`) are left out.
  */
 export type RpcMethods<T> = {
@@ -208,7 +275,7 @@ export type RpcMethods<T> = {
       ? T[K] extends (...args: any[]) => any
         ? K
         : never
-      : never]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+      : never]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Rpc.Result<Awaited<R>> : never;
 };
 
 /**
@@ -221,7 +288,7 @@ export type Fetcher<T extends DurableObjectBranded | undefined = undefined> = (I
     ? RpcMethods<T>
     : unknown) & {
   /** Delivers a request to the object's `fetch()` handler (bodies stream both ways, no size limit). */
-  fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
+  fetch(input: Request | string | URL, init?: RequestInit): Promise<FetchResponse>;
 };
 
 /**
@@ -242,7 +309,8 @@ export type DurableObjectStub<T extends DurableObjectBranded | undefined = undef
 
 /**
  * A stub for a facet (`ctx.facets.get()`): like a namespace stub, but without `id`, `name` or
- * `dup()`. It cannot be passed over RPC or stored (`DataCloneError`).
+ * `dup()`. Passed over RPC it arrives as a reference through this instance (the receiver's
+ * calls reach the facet while this instance runs); it cannot be stored (`DataCloneError`).
  */
 export type DurableObjectFacetStub<T extends DurableObjectBranded | undefined = undefined> = Fetcher<T> & {
   /** Does nothing (stubs hold no resources here). */
@@ -259,7 +327,7 @@ export type WorkerEntrypointStub<T extends WorkerEntrypointBranded | undefined =
     ? RpcMethods<T>
     : unknown) & {
   /** Calls the default export's `fetch` on a runtime thread (bodies stream both ways, no size limit). */
-  fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
+  fetch(input: Request | string | URL, init?: RequestInit): Promise<FetchResponse>;
   /** Does nothing (stubs hold no resources here). */
   [Symbol.dispose](): void;
 };
@@ -455,11 +523,101 @@ export interface DurableObjectAbortOptions {
   retryAlarm?: boolean;
 }
 
-/** A WebSocket auto-response pair (Cloudflare's hibernation API; not supported). */
-export interface WebSocketRequestResponsePair {
+// ---------------------------------------------------------------------------------------------
+// WebSockets (SPEC §2.4): also globals (`WebSocketPair`, …) inside the runtime's threads
+// ---------------------------------------------------------------------------------------------
+
+/** A `message` event of an accepted WebSocket. */
+export interface WebSocketMessageEvent extends Event {
+  readonly data: string | ArrayBuffer;
+}
+
+/** A `close` event (`code` 1005: a Close without a code; 1006: the peer went away). */
+export interface WebSocketCloseEvent extends Event {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+}
+
+/** An `error` event. */
+export interface WebSocketErrorEvent extends Event {
+  readonly error: unknown;
+  readonly message: string;
+}
+
+export interface WebSocketEventMap {
+  message: WebSocketMessageEvent;
+  close: WebSocketCloseEvent;
+  error: WebSocketErrorEvent;
+}
+
+/**
+ * One end of a `WebSocketPair`, or the client end a `Response` with status 101 handed over
+ * (`response.webSocket`). As on Cloudflare: `accept()` before `send()`, events through
+ * `addEventListener`, or `ctx.acceptWebSocket()` for the hibernation API.
+ */
+export declare class WebSocket extends EventTarget {
+  private constructor();
+  static readonly CONNECTING: 0;
+  static readonly OPEN: 1;
+  static readonly CLOSING: 2;
+  static readonly CLOSED: 3;
+  readonly CONNECTING: 0;
+  readonly OPEN: 1;
+  readonly CLOSING: 2;
+  readonly CLOSED: 3;
+  /** `OPEN` (even before `accept()`), `CLOSING` once a Close went one way, `CLOSED` both ways. */
+  readonly readyState: number;
+  /** Always null for pair ends. */
+  readonly url: string | null;
+  readonly protocol: string | null;
+  readonly extensions: string | null;
+  /** Binary messages arrive as ArrayBuffers. */
+  binaryType: 'arraybuffer';
+  /** Starts delivering this end's events to this thread. */
+  accept(options?: { allowHalfOpen?: boolean }): void;
+  /** Text for a string, binary otherwise. Throws before `accept()` and after `close()`. */
+  send(message: string | ArrayBuffer | ArrayBufferView): void;
+  /** Codes 1000-4999 except 1004-1006 and 1015; a reason (≤ 123 UTF-8 bytes) needs a code. */
+  close(code?: number, reason?: string): void;
+  /** Stores a structured clone of `value` (≤ 16 KiB serialized) that survives hibernation. */
+  serializeAttachment(value: unknown): void;
+  /** A copy of what `serializeAttachment()` stored, or null. */
+  deserializeAttachment(): any;
+  addEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: (this: WebSocket, event: WebSocketEventMap[K]) => void,
+    options?: boolean | { once?: boolean; signal?: AbortSignal },
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | { once?: boolean; signal?: AbortSignal }): void;
+}
+
+/** `new WebSocketPair()`: two connected ends, `{ 0: client, 1: server }` (iterable). */
+export declare class WebSocketPair {
+  constructor();
+  readonly 0: WebSocket;
+  readonly 1: WebSocket;
+  [Symbol.iterator](): IterableIterator<WebSocket>;
+}
+
+/** `ctx.setWebSocketAutoResponse()`'s pair: a text request answered by the core with `response`. */
+export declare class WebSocketRequestResponsePair {
+  constructor(request: string, response: string);
   readonly request: string;
   readonly response: string;
 }
+
+/**
+ * The init of a `Response` that hands over a WebSocket: `status: 101` and `webSocket`.
+ * `new Response(null, { status: 101, webSocket: client } satisfies WebSocketResponseInit)`.
+ */
+export interface WebSocketResponseInit extends ResponseInit {
+  status?: number;
+  webSocket?: WebSocket | null;
+}
+
+/** A `Response` as `stub.fetch()` and `rt.fetch()` resolve it: a 101 carries `webSocket`. */
+export type FetchResponse = Response & { readonly webSocket?: WebSocket | null };
 
 /** What an `alarm()` handler is told about the run. */
 export interface AlarmInvocationInfo {
@@ -501,22 +659,24 @@ export interface DurableObjectState<Props = unknown> {
   abort(reason?: string, options?: DurableObjectAbortOptions): void;
   /** Not supported: reading it throws `Error: ctx.container is not supported by durable-facets.` */
   readonly container: never;
-  /** WebSocket hibernation is not supported: throws. */
-  acceptWebSocket(ws: WebSocketType, tags?: string[]): void;
-  /** WebSocket hibernation is not supported: throws. */
-  getWebSockets(tag?: string): WebSocketType[];
-  /** WebSocket hibernation is not supported: throws. */
+  /**
+   * Accepts `ws` with the hibernation API (root objects): its events reach the
+   * `webSocket*` handlers, also after the object was evicted while the socket stayed open.
+   * At most 10 distinct tags of ≤ 256 bytes; at most 32768 sockets per object.
+   */
+  acceptWebSocket(ws: WebSocket, tags?: string[]): void;
+  /** The sockets accepted with `acceptWebSocket()` (by any instance of this object), or those with `tag`. */
+  getWebSockets(tag?: string): WebSocket[];
+  /** Text messages equal to `request` are answered with `response` without waking the object; no argument clears it. */
   setWebSocketAutoResponse(maybeReqResp?: WebSocketRequestResponsePair): void;
-  /** WebSocket hibernation is not supported: throws. */
   getWebSocketAutoResponse(): WebSocketRequestResponsePair | null;
-  /** WebSocket hibernation is not supported: throws. */
-  getWebSocketAutoResponseTimestamp(ws: WebSocketType): Date | null;
-  /** WebSocket hibernation is not supported: throws. */
+  /** When an auto-response last answered `ws`, or null. */
+  getWebSocketAutoResponseTimestamp(ws: WebSocket): Date | null;
+  /** Validated and kept as on Cloudflare; durable-facets does not time handlers out. */
   setHibernatableWebSocketEventTimeout(timeoutMs?: number): void;
-  /** WebSocket hibernation is not supported: throws. */
   getHibernatableWebSocketEventTimeout(): number | null;
-  /** WebSocket hibernation is not supported: throws. */
-  getTags(ws: WebSocketType): string[];
+  /** The tags `ws` was accepted with. */
+  getTags(ws: WebSocket): string[];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,3 +5,5 @@ export { DurableObject, RpcTarget, WorkerEntrypoint } from './lib/durable-object
 export { env } from './lib/worker/env.js';
 export { DurableObjectId } from './lib/ids.js';
 export { DurableObjectNamespace } from './lib/namespace.js';
+// WebSockets, as Workers (SPEC §2.4): also globals inside the runtime's threads.
+export { WebSocket, WebSocketPair, WebSocketRequestResponsePair } from './lib/websocket.js';

@@ -165,6 +165,16 @@ test('an object others hold references into is not evicted while idle', async (t
   assert.notEqual((await room.whoAmI()).instance, before.instance, 'evicted once let go');
 });
 
+test('an object calls back a function another object passed to it', async (t) => {
+  const ns = rooms(t);
+  assert.equal(await ns.getByName('relayer').relay('relayed'), 'relayer got ping');
+});
+
+test('a facet calls back a function its parent passed to it', async (t) => {
+  const room = rooms(t).getByName('parent');
+  assert.deepEqual(await room.facetCallback(), { result: 18, calls: 2 });
+});
+
 test('a namespace stub passed as an argument reaches the same object', async (t) => {
   const ns = rooms(t);
   const target = ns.getByName('shared-target');

@@ -270,10 +270,5 @@ test('many objects can be started and called concurrently', async (t) => {
 test('unsupported ctx APIs throw a clear error', async (t) => {
   const rt = runtime(t);
   const stub = rt.env.ECHO.getByName('unsupported');
-  assert.equal(
-    await stub.tryUnsupported('acceptWebSocket'),
-    'Error: WebSocket hibernation (ctx.acceptWebSocket) is not supported by durable-facets.',
-  );
-  assert.equal(await stub.tryUnsupported('getWebSockets'), 'Error: WebSocket hibernation (ctx.getWebSockets) is not supported by durable-facets.');
   assert.equal(await stub.tryUnsupported('container'), 'Error: ctx.container is not supported by durable-facets.');
 });

@@ -49,7 +49,17 @@ class RefSlot extends Uint8Array {
     super(0);
     this.desc = desc;
   }
+
+  /** On the JSON path, a one-key object the decoder turns back into a stub (see `revive`). */
+  toJSON() {
+    return { [REF_KEY]: this.desc };
+  }
 }
+
+/** The key of a reference on the JSON path; a user object with this key forces V8. */
+const REF_KEY = '\u0000ref';
+/** First character of a JSON payload that holds references. */
+const WITH_REFS = '\u0001';
 
 /** The state of one walk: JSON-safe so far, a lower bound of the payload size, copies made. */
 class Walk {
@@ -57,6 +67,8 @@ class Walk {
   bytes = 0;
   /** RPC values: references allowed; the ids this walk exported (null: references refused). */
   exported = null;
+  /** References in the copy (slots made). */
+  refs = 0;
   // Original → copy, for shared references and cycles. Small values (the hot path) keep
   // them in two short arrays: a linear scan beats a Map, whose first use of an object as a
   // key gives it an identity hash (a costly store).
@@ -98,6 +110,7 @@ class Walk {
     this.remembered = 0;
     this.map = null;
     this.exported = null;
+    this.refs = 0;
   }
 }
 
@@ -164,8 +177,12 @@ function copyValue(v, w) {
  */
 function byReference(v, w, kind) {
   const known = w.find(v);
-  if (known !== undefined) return known;
-  w.json = false;
+  if (known !== undefined) {
+    // Twice in one value: JSON would make two references of one transfer; V8 keeps one.
+    w.json = false;
+    return known;
+  }
+  w.refs++;
   let slot;
   if (isProxy(v)) {
     let how;
@@ -219,6 +236,7 @@ function copyObject(v, w) {
     w.remember(v, out);
     return copyOwnKeys(v, Object.keys(v), out, w);
   }
+  if (w.exported !== null && v instanceof RpcTarget) return byReference(v, w, 't');
   w.json = false;
   switch (proto) {
     case Map.prototype: {
@@ -267,7 +285,6 @@ function copyObject(v, w) {
     return v;
   }
   if (v instanceof Error) return v;
-  if (w.exported !== null && v instanceof RpcTarget) return byReference(v, w, 't');
   throw dataCloneError(ctorName(v));
 }
 
@@ -294,6 +311,7 @@ function copyArray(v, w) {
 function copyOwnKeys(v, keys, out, w) {
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
+    if (k === REF_KEY) w.json = false;
     const x = copyValue(v[k], w);
     // `out.__proto__ = x` would set the prototype; an own property named so is data.
     if (k === '__proto__') define(out, k, x);
@@ -334,6 +352,23 @@ export function setStubFactory(fn) {
   stubOf = fn;
 }
 
+/** A parsed JSON payload with references: each one-key `{ [REF_KEY]: desc }` becomes a stub. */
+function revive(v) {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = revive(v[i]);
+    return v;
+  }
+  const desc = v[REF_KEY];
+  if (desc !== undefined) return stubOf(desc);
+  for (const k of Object.keys(v)) {
+    const x = revive(v[k]);
+    if (k === '__proto__') define(v, k, x);
+    else v[k] = x;
+  }
+  return v;
+}
+
 /** V8 deserialization that turns addresses into stubs (other views as Node does). */
 class RpcDeserializer extends v8.DefaultDeserializer {
   /** A tag read ahead that was not ours: Node's own reader reads it again. */
@@ -365,9 +400,9 @@ function serializeV8(value) {
 }
 
 /** Serializes a copy made by `copyValue` (nothing user-defined runs). */
-function serializeCopy(copy, json) {
+function serializeCopy(copy, json, refs = 0) {
   if (json) {
-    const s = JSON.stringify(copy);
+    const s = refs === 0 ? JSON.stringify(copy) : WITH_REFS + JSON.stringify(copy);
     // UTF-8 takes at most 3 bytes per UTF-16 unit: measure only strings that may be over.
     if (s.length * 3 > MAX) {
       const bytes = Buffer.byteLength(s, 'utf8');
@@ -386,6 +421,34 @@ function serializeCopy(copy, json) {
 }
 
 /**
+ * One walk and its serialization. `exported` (RPC values) receives the ids of what went by
+ * reference, and is let go again when the encoding fails; null refuses references.
+ */
+function encodeWith(exported, copyOf) {
+  const w = takeWalk();
+  w.exported = exported;
+  try {
+    const copy = copyOf(w);
+    return serializeCopy(copy, w.json, w.refs);
+  } catch (e) {
+    if (exported !== null) unexport(exported);
+    throw e;
+  } finally {
+    returnWalk(w);
+  }
+}
+
+/**
+ * The copy of call arguments: the array made by a rest parameter has no holes, no other
+ * properties, and is referenced from nowhere, so it is copied by index.
+ */
+function copyArgs(args, w) {
+  const copy = [];
+  for (let i = 0; i < args.length; i++) copy.push(copyValue(args[i], w));
+  return copy;
+}
+
+/**
  * Encodes a value for another thread: a string (JSON) or a Buffer (V8 serialization).
  * Throws DataCloneError for values the spec rejects and RangeError over 32 MiB.
  * @param {unknown} value
@@ -393,81 +456,33 @@ function serializeCopy(copy, json) {
  */
 export function encode(value) {
   if (value === undefined) return UNDEFINED_PAYLOAD;
-  const w = takeWalk();
-  let copy;
-  let json;
-  try {
-    copy = copyValue(value, w);
-    json = w.json;
-  } finally {
-    returnWalk(w);
-  }
-  return serializeCopy(copy, json);
+  return encodeWith(null, (w) => copyValue(value, w));
 }
 
 /**
- * Encodes the arguments of a call (`encode` of the array made by a rest parameter, which
- * has no holes, no other properties, and is referenced from nowhere).
+ * Encodes the arguments of a call (as `encode` of the array).
  * @param {unknown[]} args
  * @returns {string | Buffer}
  */
 export function encodeArgs(args) {
-  const w = takeWalk();
-  const len = args.length;
-  const copy = [];
-  let json;
-  try {
-    for (let i = 0; i < len; i++) copy.push(copyValue(args[i], w));
-    json = w.json;
-  } finally {
-    returnWalk(w);
-  }
-  return serializeCopy(copy, json);
+  return encodeWith(null, (w) => copyArgs(args, w));
 }
 
 /**
- * Encodes an RPC value (arguments as an array, or a result): like `encode`, but functions,
- * RpcTarget instances and stubs go by reference (SPEC §2.2). The ids of what was exported
- * are pushed to `exported`.
+ * Encodes an RPC value (a result): like `encode`, but functions, RpcTarget instances and
+ * stubs go by reference (SPEC §2.2). The ids of what was exported are pushed to `exported`.
  * @param {unknown} value
  * @param {number[]} exported
  * @returns {string | Buffer}
  */
 export function encodeRpc(value, exported) {
   if (value === undefined) return UNDEFINED_PAYLOAD;
-  const w = takeWalk();
-  w.exported = exported;
-  let copy;
-  let json;
-  try {
-    copy = copyValue(value, w);
-    json = w.json;
-    return serializeCopy(copy, json);
-  } catch (e) {
-    unexport(exported);
-    throw e;
-  } finally {
-    returnWalk(w);
-  }
+  return encodeWith(exported, (w) => copyValue(value, w));
 }
 
-/** The arguments of a call, as `encodeRpc` (the rest-parameter array is copied by index). */
+/** The arguments of a call, as `encodeRpc`. */
 export function encodeRpcArgs(args, exported) {
-  const w = takeWalk();
-  w.exported = exported;
-  const len = args.length;
-  const copy = [];
-  let json;
-  try {
-    for (let i = 0; i < len; i++) copy.push(copyValue(args[i], w));
-    json = w.json;
-    return serializeCopy(copy, json);
-  } catch (e) {
-    unexport(exported);
-    throw e;
-  } finally {
-    returnWalk(w);
-  }
+  return encodeWith(exported, (w) => copyArgs(args, w));
 }
 
 /** A copy of `value` that serializes without running user code (throws as `encode`). */
@@ -482,7 +497,9 @@ function snapshot(value) {
 
 /** @param {string | Uint8Array} payload */
 export function decode(payload) {
-  if (typeof payload === 'string') return JSON.parse(payload);
+  if (typeof payload === 'string') {
+    return payload.charCodeAt(0) === 1 ? revive(JSON.parse(payload.slice(1))) : JSON.parse(payload);
+  }
   const der = new RpcDeserializer(payload);
   der.readHeader();
   return der.readValue();

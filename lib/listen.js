@@ -2,10 +2,12 @@
 // request becomes a `Request` handed to the entry point's `fetch` on a runtime thread; the
 // `Response` is written back. Bodies are piped between Node and web streams here, never
 // buffered by this module (how they cross threads is lib/http.js's business).
-import { createServer } from 'node:http';
+import { createServer, STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { WebSocketServer } from 'ws';
 import { withCode, codes } from './error-codes.js';
+import { bridgeWebSocket } from './listen-websocket.js';
 
 /** The listener's internal `closeAll()` (rt.dispose() ends connections in flight too). */
 export const CLOSE_ALL = Symbol('closeAll');
@@ -80,6 +82,35 @@ export async function responseToNode(response, res, method) {
   await pipeline(Readable.fromWeb(body), res);
 }
 
+/** Where an upgrade request carries the 101 response's protocol and headers to `ws`. */
+const HANDSHAKE = Symbol('handshake');
+
+/** Headers `ws` writes itself in a 101 (besides the hop-by-hop ones). */
+const WS_OWN = new Set(['upgrade', 'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions']);
+
+/** The subprotocol and the extra header lines of a 101 response. */
+function handshake(response) {
+  const headers = [];
+  for (const [name, value] of response.headers) {
+    if (!HOP_BY_HOP.has(name) && !WS_OWN.has(name)) headers.push(`${name}: ${value}`);
+  }
+  return { protocol: response.headers.get('sec-websocket-protocol') ?? undefined, headers };
+}
+
+/** Answers an upgrade request with an ordinary response on the raw socket, then closes it. */
+async function writeRaw(socket, response) {
+  let body = Buffer.alloc(0);
+  try {
+    if (response.body !== null) body = Buffer.from(await response.arrayBuffer());
+  } catch {}
+  let head = `HTTP/1.1 ${response.status} ${response.statusText || STATUS_CODES[response.status] || ''}\r\n`;
+  for (const [name, value] of response.headers) {
+    if (!HOP_BY_HOP.has(name) && name !== 'content-length') head += `${name}: ${value}\r\n`;
+  }
+  head += `content-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+}
+
 /** The status of a failed request: 413 for a body over the limit, else 500. */
 function failureStatus(error) {
   try {
@@ -126,6 +157,43 @@ export async function listen(fetch, options, onClose = () => {}) {
     await responseToNode(response, res, req.method);
   }
 
+  // WebSocket upgrades (SPEC §2.4): the entry point answers the upgrade request; a 101 with
+  // a `webSocket` completes the handshake (the `ws` package speaks the protocol) and its
+  // frames are bridged to that end; any other answer is written and the connection closed.
+  // The subprotocol and the headers are the entry point's, as on Cloudflare: `ws` offers
+  // none of its own choosing.
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (_offered, req) => req[HANDSHAKE]?.protocol ?? false });
+  wss.on('headers', (lines, req) => lines.push(...(req[HANDSHAKE]?.headers ?? [])));
+  /** Open client connections (closed with the listener: they outlive its HTTP server). */
+  const clients = new Set();
+  server.on('upgrade', (req, socket, head) => {
+    upgrade(req, socket, head).catch(() => socket.destroy());
+  });
+
+  async function upgrade(req, socket, head) {
+    socket.on('error', () => {});
+    let response;
+    try {
+      response = await fetch(nodeToRequest(req, origin));
+    } catch (e) {
+      if (socket.destroyed) return;
+      console.error(`durable-facets: rt.listen: WebSocket upgrade ${req.url} failed:`, e);
+      return writeRaw(socket, new Response('Internal Server Error\n', { status: 500 }));
+    }
+    const end = response.status === 101 ? response.webSocket : null;
+    if (end === null || end === undefined) return writeRaw(socket, response);
+    if (socket.destroyed) {
+      end._leave();
+      return;
+    }
+    req[HANDSHAKE] = handshake(response);
+    wss.handleUpgrade(req, socket, head, (client) => {
+      clients.add(client);
+      client.on('close', () => clients.delete(client));
+      bridgeWebSocket(client, end);
+    });
+  }
+
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, hostname, () => {
@@ -145,6 +213,7 @@ export async function listen(fetch, options, onClose = () => {}) {
     close() {
       closed ??= new Promise((resolve) => {
         server.close(() => resolve());
+        for (const client of clients) client.close(1001, 'Server is shutting down');
         // Keep-alive connections with no request in flight would hold close() open.
         server.closeIdleConnections();
       }).then(() => onClose(listener));
@@ -156,6 +225,7 @@ export async function listen(fetch, options, onClose = () => {}) {
     value() {
       const p = listener.close();
       server.closeAllConnections();
+      for (const client of clients) client.terminate();
       return p;
     },
   });

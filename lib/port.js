@@ -9,6 +9,7 @@ import { encodeArgs, decode, decodeError } from './codec.js';
 import { undecodableReply } from './errors.js';
 import { setImmediate, now } from './timers.js';
 import { serveCall } from './ref-server.js';
+import { socketEvent, onHolding, setOutbound, THREAD_EVENT } from './websocket.js';
 
 const KIND_CALL = 1;
 const KIND_REPLY = 2;
@@ -60,7 +61,9 @@ function dispatchOne(batch, i) {
       settle(batch[i + 1], batch[i + 2], batch[i + 3]);
       break;
     case KIND_CALL:
-      handlers.call(batch[i + 1], batch[i + 2], batch[i + 3]);
+      // An event of a WebSocket this thread accepted (SPEC §2.4; never answered).
+      if (batch[i + 1] === 0 && batch[i + 2].charCodeAt(0) === THREAD_EVENT) socketEvent(batch[i + 2], batch[i + 3]);
+      else handlers.call(batch[i + 1], batch[i + 2], batch[i + 3]);
       break;
     case KIND_START:
       handlers.start(batch[i + 1], batch[i + 2], batch[i + 3]);
@@ -208,10 +211,17 @@ export function scheduleSpin() {
   }
 }
 
-/** The main thread keeps the process alive only while it waits for answers. */
+/** Accepted WebSockets on the main thread: their events keep the process alive too. */
+let holdingSockets = false;
+onHolding((on) => {
+  holdingSockets = on;
+  updateRef();
+});
+
+/** The main thread keeps the process alive only while it waits for answers (or socket events). */
 function updateRef() {
-  if (worker) return;
-  const want = pending.size > 0;
+  if (worker || !attached) return;
+  const want = pending.size > 0 || holdingSockets;
   if (want !== referenced) {
     referenced = want;
     native.setRef(want);
@@ -312,6 +322,14 @@ function dispatchCall(start, ticket) {
     scheduleSpin();
   });
 }
+
+/** Sends a WebSocket frame of this thread's instance (held, as results, while the gate is closed). */
+function afterGate(send) {
+  if (gate || holdResults) held.push(send);
+  else send();
+  scheduleSpin();
+}
+setOutbound(afterGate);
 
 /** Answers a call made to this thread's instance (held while the output gate is closed). */
 export function reply(callId, status, payload) {

@@ -180,7 +180,9 @@ function member(obj, name, instance) {
   if (instance && (FORBIDDEN.has(name) || name.startsWith('webSocket'))) return { found: false };
   if (isStubValue(obj)) return { found: true, value: obj[name] };
   if (typeof obj === 'function') return { found: false };
-  if (isClassTarget(obj)) {
+  // The hosted instance (an object, or the entry point's handler) and class instances:
+  // prototype members only.
+  if (instance || isClassTarget(obj)) {
     for (let p = Object.getPrototypeOf(obj); p && !HIDDEN_PROTOS.has(p); p = Object.getPrototypeOf(p)) {
       const d = Object.getOwnPropertyDescriptor(p, name);
       if (d === undefined) continue;

@@ -1,18 +1,8 @@
 // DurableObjectState (`this.ctx`): the instance's id, lifetime controls and (later) storage.
 import { notSupported } from './errors.js';
+import * as ws from './websocket.js';
 
 const BCW_TIMEOUT_MS = 30_000;
-
-const UNSUPPORTED = [
-  ['acceptWebSocket', 'WebSocket hibernation'],
-  ['getWebSockets', 'WebSocket hibernation'],
-  ['setWebSocketAutoResponse', 'WebSocket hibernation'],
-  ['getWebSocketAutoResponse', 'WebSocket hibernation'],
-  ['getWebSocketAutoResponseTimestamp', 'WebSocket hibernation'],
-  ['setHibernatableWebSocketEventTimeout', 'WebSocket hibernation'],
-  ['getHibernatableWebSocketEventTimeout', 'WebSocket hibernation'],
-  ['getTags', 'WebSocket hibernation'],
-];
 
 export class DurableObjectState {
   #host;
@@ -54,17 +44,46 @@ export class DurableObjectState {
     this.#host.abort(reason);
   }
 
+  // ---- WebSocket hibernation (SPEC §2.4; lib/websocket.js) ----
+
+  /** Accepts `ws` for this object: its events reach the handlers, even after eviction. */
+  acceptWebSocket(webSocket, tags) {
+    ws.acceptWebSocket(this.#host.name, webSocket, tags);
+  }
+
+  /** Sockets accepted with `acceptWebSocket` (by any instance of this object), by tag. */
+  getWebSockets(tag) {
+    return ws.getWebSockets(tag);
+  }
+
+  getTags(webSocket) {
+    return ws.getTags(webSocket);
+  }
+
+  setWebSocketAutoResponse(pair) {
+    ws.setWebSocketAutoResponse(pair);
+  }
+
+  getWebSocketAutoResponse() {
+    return ws.getWebSocketAutoResponse();
+  }
+
+  getWebSocketAutoResponseTimestamp(webSocket) {
+    return ws.getWebSocketAutoResponseTimestamp(webSocket);
+  }
+
+  /** Kept and validated as workerd; handlers are not timed out by durable-facets. */
+  setHibernatableWebSocketEventTimeout(ms) {
+    this.#eventTimeout = ws.checkEventTimeout(ms);
+  }
+
+  getHibernatableWebSocketEventTimeout() {
+    return this.#eventTimeout;
+  }
+
+  #eventTimeout = null;
+
   get container() {
     throw notSupported('ctx.container');
   }
-}
-
-for (const [method, api] of UNSUPPORTED) {
-  Object.defineProperty(DurableObjectState.prototype, method, {
-    value() {
-      throw notSupported(`${api} (ctx.${method})`);
-    },
-    writable: true,
-    configurable: true,
-  });
 }

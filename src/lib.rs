@@ -9,6 +9,7 @@
 
 mod cli;
 mod facets;
+mod sockets;
 mod storage;
 mod values;
 mod wake;

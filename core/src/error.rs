@@ -166,6 +166,9 @@ pub enum CoreError {
     /// The owner of an RPC reference stopped: what it exported is gone with it.
     #[error("{REFERENCE_GONE_MESSAGE}")]
     ReferenceGone,
+    /// workerd's text (legacy-hibernation-manager.c++).
+    #[error("only 32768 websockets can be accepted on a single Durable Object instance")]
+    SocketLimit,
 }
 
 /// Calls through a reference whose owner stopped (workerd's text for a capability whose
@@ -192,6 +195,7 @@ impl CoreError {
             CoreError::FacetDepth => ErrorCode::FacetDepth,
             CoreError::Stopped => ErrorCode::Stopped,
             CoreError::ReferenceGone => ErrorCode::ReferenceGone,
+            CoreError::SocketLimit => ErrorCode::InvalidState,
         }
     }
 

@@ -163,6 +163,9 @@ struct HubState {
     next_instance: u64,
     /// File work decided under the lock, carried out once it is released (see `Locked`).
     deferred: Vec<Io>,
+    /// Every WebSocket end (SPEC §2.4; `hub_sockets.rs`).
+    sockets: crate::sockets::Sockets,
+    next_socket_call: u64,
 }
 
 pub struct Hub {
@@ -619,6 +622,12 @@ impl Hub {
             }
             st.finish(call, flight, ReplyStatus::Error, disposed());
         }
+        // Its objects' sockets and its threads' close (peers elsewhere hear a 1006).
+        let mut outs = st.sockets.runtime_gone(rt);
+        for tid in &tids {
+            outs.extend(st.sockets.thread_stopped(*tid));
+        }
+        st.flush_sockets(outs);
         // The directories stay locked until the databases above are closed.
         st.deferred
             .push(Io::KeepDirs(std::mem::take(&mut rtrec.dirs)));
@@ -1152,6 +1161,17 @@ impl HubState {
         }
         let role = rec.role;
         let runtime = rec.runtime;
+        // The sockets its instance held go with it (hibernatable ones are the object's, and
+        // go only when the object broke: eviction keeps them).
+        let mut outs = self.sockets.thread_stopped(tid);
+        if let (Role::Hosting(Target::Root(key)), Some(rt), ReplyStatus::Reset) =
+            (role, runtime, status)
+        {
+            outs.extend(self.sockets.object_gone(rt, key));
+        }
+        let Some(rec) = self.threads.get_mut(&tid) else {
+            return;
+        };
         if matches!(role, Role::Hosting(_)) {
             // The thread is recycled (SPEC §6.1): it tears its instance down — at once when
             // it stopped itself, on this `Stop` when someone else stopped it — and comes
@@ -1227,6 +1247,7 @@ impl HubState {
             }
             self.finish(call, flight, status, payload.clone());
         }
+        self.flush_sockets(outs);
         if let (Some(rt), Role::Hosting(target), ReplyStatus::Reset) = (runtime, role, status) {
             self.cascade_break(rt, target, &payload);
         }
@@ -1293,6 +1314,9 @@ impl RuntimeRec {
 #[path = "hub_facets.rs"]
 pub mod facet_ops;
 
+#[path = "hub_sockets.rs"]
+pub mod socket_ops;
+
 #[path = "hub_inspect.rs"]
 pub mod inspect;
 
@@ -1303,3 +1327,7 @@ mod tests;
 #[cfg(test)]
 #[path = "hub_death_tests.rs"]
 mod death_tests;
+
+#[cfg(test)]
+#[path = "hub_socket_tests.rs"]
+mod socket_tests;

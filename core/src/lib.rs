@@ -20,5 +20,6 @@ pub mod hub;
 pub mod ids;
 pub mod inbox;
 pub mod pool;
+pub mod sockets;
 pub mod storage;
 pub mod tree;

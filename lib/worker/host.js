@@ -18,6 +18,7 @@ import { DurableObjectNamespace } from '../namespace.js';
 import { DurableObjectState } from '../state.js';
 import { wireToRequest, responseToWire } from '../http.js';
 import { entryInstance } from './entry.js';
+import * as sockets from '../websocket.js';
 import { StorageEngine, DurableObjectStorage } from '../storage/index.js';
 import { Alarms, ALARM_METHOD, ALARM_GIVE_UP_METHOD } from './alarms.js';
 import { memoryGuard } from './memory-guard.js';
@@ -78,6 +79,8 @@ process.on('uncaughtException', (error) => report('Uncaught', error));
 process.on('unhandledRejection', (reason) => report('Uncaught (in promise)', reason));
 // Before any user code: timers its instances start are theirs, cancelled when they stop.
 installInstanceScope();
+// The Workers globals of WebSockets (WebSocketPair, a Response that carries one).
+sockets.installWebSocketGlobals();
 
 const namespaces = config.namespaces.map(
   (_, i) => new DurableObjectNamespace(config.rt, i, `${config.rt}:${i}`),
@@ -359,6 +362,12 @@ class Host {
   }
 
   invoke(callId, method, payload) {
+    // An event of a socket accepted with ctx.acceptWebSocket() (SPEC §2.4); what a
+    // handler throws is logged, as workerd reports it.
+    if (method.charCodeAt(0) === sockets.OBJECT_EVENT) {
+      const done = sockets.hibernationEvent(method, payload, this.instance).catch((e) => report('Uncaught', e));
+      return this.settle(callId, done);
+    }
     let args;
     try {
       args = decode(payload);
@@ -405,7 +414,9 @@ class Host {
       if (typeof this.instance.fetch !== 'function') {
         throw withCode(new Error('Handler does not export a fetch() function.'), 'NoFetchHandler');
       }
-      const res = await this.instance.fetch(wireToRequest(wire));
+      const req = wireToRequest(wire);
+      const res = await this.instance.fetch(req);
+      sockets.checkUpgradeRequest(req, res);
       this.succeed(callId, await responseToWire(res));
     } catch (e) {
       this.fail(callId, e);
@@ -547,6 +558,7 @@ class Host {
     endInstance();
     forgetLoadedCode();
     refs.resetRefs();
+    sockets.resetSockets();
     port.resetInstance();
     try {
       native.storageClose();
@@ -560,7 +572,7 @@ class Host {
   /** Too many running threads: end this one now if it is idle. */
   evict() {
     // References others hold to what it exported keep an instance running, as in workerd.
-    if (this.ending || this.holds > 0 || this.blocked > 0 || refs.exporting()) return;
+    if (this.ending || this.holds > 0 || this.blocked > 0 || refs.exporting() || sockets.holding()) return;
     // Writes of a turn that has not ended yet (a timer callback's) commit first.
     this.engine?.endOfTurn();
     if (this.ending || port.gateClosed()) return;
@@ -569,7 +581,8 @@ class Host {
 
   checkIdle() {
     if (this.ending) return;
-    if (this.holds > 0 || this.blocked > 0 || refs.exporting()) return this.armIdleTimer(config.idleTimeoutMs);
+    // Accepted (not hibernatable) WebSockets keep it running, as on Cloudflare.
+    if (this.holds > 0 || this.blocked > 0 || refs.exporting() || sockets.holding()) return this.armIdleTimer(config.idleTimeoutMs);
     // Writes of a turn that has not ended yet (a timer callback's) commit first.
     this.engine?.endOfTurn();
     if (this.ending) return;
