@@ -287,7 +287,7 @@ export type Fetcher<T extends DurableObjectBranded | undefined = undefined> = (I
   : T extends DurableObjectBranded
     ? RpcMethods<T>
     : unknown) & {
-  /** Delivers a request to the object's `fetch()` handler (bodies are buffered, ≤ 32 MiB). */
+  /** Delivers a request to the object's `fetch()` handler (bodies stream both ways, no size limit). */
   fetch(input: Request | string | URL, init?: RequestInit): Promise<FetchResponse>;
 };
 
@@ -326,7 +326,7 @@ export type WorkerEntrypointStub<T extends WorkerEntrypointBranded | undefined =
   : T extends WorkerEntrypointBranded
     ? RpcMethods<T>
     : unknown) & {
-  /** Calls the default export's `fetch` on a runtime thread (bodies are buffered, ≤ 32 MiB). */
+  /** Calls the default export's `fetch` on a runtime thread (bodies stream both ways, no size limit). */
   fetch(input: Request | string | URL, init?: RequestInit): Promise<FetchResponse>;
   /** Does nothing (stubs hold no resources here). */
   [Symbol.dispose](): void;

@@ -6,6 +6,7 @@ import { withCode } from './error-codes.js';
 import * as port from './port.js';
 import { STUB, REF, encode, decode, encodeError, decodeError } from './codec.js';
 import { memberTable, fetchOver } from './stub.js';
+import { orderedSender } from './fetch-over.js';
 import { DurableObjectId, namespaceOf } from './ids.js';
 
 /** Marks DurableObjectClass handles; the value is the class descriptor. */
@@ -404,8 +405,10 @@ function makeFacetStub(rt, begin) {
     );
   }
 
-  const method = memberTable({ send });
-  const fetch = (input, init) => fetchOver(send, input, init);
+  // E-order around a fetch() that gathers the first bytes of its body (lib/fetch-over.js).
+  const ordered = orderedSender(send);
+  const method = memberTable({ send: ordered });
+  const fetch = (input, init) => fetchOver(ordered, input, init);
 
   return new Proxy(new DurableObjectFacetStub(), {
     get(_t, prop) {

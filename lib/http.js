@@ -1,30 +1,29 @@
-// Request/Response crossing threads for `stub.fetch()`: bodies fully buffered.
+// Request/Response crossing threads for `stub.fetch()`, `rt.fetch()` and `rt.listen()`:
+// head fields by value, bodies streamed (lib/body-stream.js).
 import { withCode } from './error-codes.js';
+import { bodyToWire, wireToBody } from './body-stream.js';
 import { responseSocket, webSocketResponse } from './websocket.js';
 
-export const MAX_BODY_BYTES = 32 * 1024 * 1024;
-
-async function readBody(msg, what) {
-  if (msg.body === null) return null;
-  const body = await msg.arrayBuffer();
-  if (body.byteLength > MAX_BODY_BYTES) {
-    throw withCode(new RangeError(`${what} body is larger than 32 MiB.`), 'PayloadTooLarge');
-  }
-  return body;
-}
-
-/** @param {Request} req */
-export async function requestToWire(req) {
-  return {
-    url: req.url,
-    method: req.method,
-    headers: [...req.headers],
-    body: await readBody(req, 'Request'),
-  };
+/**
+ * The wire form of a request. A body is gathered only as far as it is ready now (see
+ * bodyToWire); with none, the wire is made synchronously (the hot path).
+ * @param {Request} req
+ * @returns {object | Promise<object>}
+ */
+export function requestToWire(req) {
+  const wire = { url: req.url, method: req.method, headers: [...req.headers], body: null };
+  if (req.body === null) return wire;
+  return bodyToWire(req.body).then((body) => {
+    wire.body = body;
+    return wire;
+  });
 }
 
 export function wireToRequest(w) {
-  return new Request(w.url, { method: w.method, headers: w.headers, body: w.body });
+  const body = wireToBody(w.body);
+  const init = { method: w.method, headers: w.headers, body };
+  if (body instanceof ReadableStream) init.duplex = 'half';
+  return new Request(w.url, init);
 }
 
 /** @param {Response} res */
@@ -39,7 +38,7 @@ export async function responseToWire(res) {
     status: res.status,
     statusText: res.statusText,
     headers: [...res.headers],
-    body: await readBody(res, 'Response'),
+    body: await bodyToWire(res.body),
   };
 }
 
@@ -47,9 +46,11 @@ const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 export function wireToResponse(w) {
   if (w.webSocket != null) return webSocketResponse(w.webSocket, w);
-  return new Response(NULL_BODY_STATUS.has(w.status) ? null : w.body, {
-    status: w.status,
-    statusText: w.statusText,
-    headers: w.headers,
-  });
+  const body = wireToBody(w.body);
+  if (NULL_BODY_STATUS.has(w.status)) {
+    // A body the status forbids is never read: let its source go.
+    if (body instanceof ReadableStream) body.cancel().catch(() => {});
+    return new Response(null, { status: w.status, statusText: w.statusText, headers: w.headers });
+  }
+  return new Response(body, { status: w.status, statusText: w.statusText, headers: w.headers });
 }

@@ -7,7 +7,7 @@
 // reads `x`, and `stub.x.y` goes one level deeper. A call returns an RpcPromise: a promise of
 // the result that is also a stub of it, so `stub.a().b()` sends `b` without waiting for `a`.
 import { STUB, REF, encode, encodeRpcArgs, setStubFactory } from './codec.js';
-import { requestToWire, wireToResponse } from './http.js';
+import { fetchOver, orderedSender } from './fetch-over.js';
 import { DurableObjectId } from './ids.js';
 import { withCode } from './error-codes.js';
 import * as port from './port.js';
@@ -174,15 +174,7 @@ export function memberTable(route) {
   };
 }
 
-/**
- * `stub.fetch()` over `send`: the request (body read in full) goes as a `fetch` call, the
- * response comes back.
- */
-export async function fetchOver(send, input, init) {
-  const req = input instanceof Request && init === undefined ? input : new Request(input, init);
-  const wire = await requestToWire(req);
-  return wireToResponse(await send('fetch', encode([wire])));
-}
+export { fetchOver };
 
 /**
  * @param {{rt: number, ns: number}} target the namespace the object lives in
@@ -192,29 +184,10 @@ export function makeStub(target, id) {
   const { rt, ns } = target;
   const hex = id.toString();
   const name = id.name;
-  // Set while a fetch() reads its request body: later calls wait, to keep E-order.
-  let tail = null;
-
-  const direct = (method, payload, ticket) => port.send(rt, ns, hex, name, method, payload, ticket);
-
-  function invoke(method, payload, ticket) {
-    if (tail === null) return direct(method, payload, ticket);
-    const p = tail.then(() => direct(method, payload, ticket));
-    tail = p.catch(() => {});
-    return p;
-  }
-
-  const member = memberTable({ send: invoke });
-  const fetchImpl = (input, init) => fetchOver(direct, input, init);
-
-  function fetch(input, init) {
-    if (tail === null && (input instanceof Request ? input.body === null : init?.body == null)) {
-      return fetchImpl(input, init);
-    }
-    const p = (tail ?? Promise.resolve()).then(() => fetchImpl(input, init));
-    tail = p.catch(() => {});
-    return p;
-  }
+  // Calls keep E-order around a fetch() that gathers the first bytes of its body.
+  const send = orderedSender((method, payload, ticket) => port.send(rt, ns, hex, name, method, payload, ticket));
+  const member = memberTable({ send });
+  const fetch = (input, init) => fetchOver(send, input, init);
 
   // Namespace stubs travel by value: the receiver addresses the same object.
   const ref = { value: ['n', rt, ns, hex, name ?? null] };

@@ -603,11 +603,16 @@ impl Hub {
                 }
             }
         }
-        // Reject calls addressed to the runtime's objects; drop those its threads made.
+        // Reject calls addressed to the runtime's objects or to what their instances
+        // exported (a streamed body's source, say); drop those its threads made.
         let doomed: Vec<u64> = st
             .calls
             .iter()
-            .filter(|(_, f)| f.object.is_some_and(|(r, _)| r == rt) || tids.contains(&f.caller))
+            .filter(|(_, f)| {
+                f.object.is_some_and(|(r, _)| r == rt)
+                    || f.target.is_some_and(|t| tids.contains(&t))
+                    || tids.contains(&f.caller)
+            })
             .map(|(c, _)| *c)
             .collect();
         for call in doomed {
