@@ -195,3 +195,18 @@ test('the main thread can be called back while it awaits the object', async (t) 
   const result = await room.callWith(async (n) => (await room.readCounter('none')) + n, 5);
   assert.equal(result, 5);
 });
+
+test('a reference in an answer its caller no longer waits for is let go', async (t) => {
+  const ns = rooms(t);
+  await ns.getByName('slow').whoAmI(); // running, so the call is delivered before the abort
+  await assert.rejects(ns.getByName('impatient').callThenAbort('slow'), { message: 'stopped before the answer' });
+  await until(async () => (await ns.getByName('slow').disposedCount()) === 1);
+});
+
+test('dispose() rejects calls in flight through references', async (t) => {
+  const rt = new Runtime({ main: fixture('rpc-refs.mjs'), durableObjects: { ROOMS: 'Room' }, warmThreads: 0 });
+  const c = await rt.env.ROOMS.getByName('pending').counter('p');
+  const rejected = assert.rejects(c.never(), { code: 'ERR_DO_DISPOSED' });
+  await rt.dispose();
+  await rejected;
+});

@@ -9,6 +9,7 @@ import { encodeArgs, decode, decodeError } from './codec.js';
 import { undecodableReply } from './errors.js';
 import { setImmediate, now } from './timers.js';
 import { serveCall } from './ref-server.js';
+import { discardReferences } from './refs.js';
 import { socketEvent, onHolding, setOutbound, THREAD_EVENT } from './websocket.js';
 
 const KIND_CALL = 1;
@@ -99,7 +100,12 @@ function reportError(e) {
 /** Settles the promise of a call; a reply that cannot be decoded rejects it (never throws). */
 function settle(callId, status, payload) {
   const p = pending.get(callId);
-  if (p === undefined) return;
+  if (p === undefined) {
+    // Nobody waits for it any more (its instance stopped): what the result exported by
+    // reference is let go at once, or its owner would count the reference forever.
+    if (status === 0) discardReferences(() => decode(payload));
+    return;
+  }
   pending.delete(callId);
   if (status !== 0) {
     // decodeError never throws: an undecodable error payload becomes an Error saying so.

@@ -15,7 +15,7 @@ const STATUS_ERROR = 1;
  * @param {string | Uint8Array} payload
  */
 export function serveCall(callId, method, payload) {
-  if (callId === 0) return performRelease(method);
+  if (callId === 0) return performRelease(method, payload, decode);
   let result;
   try {
     result = perform(method, decode(payload), null);

@@ -256,9 +256,16 @@ export function perform(method, args, instance) {
   throw withCode(new TypeError(`Unknown RPC operation "${kind}".`), 'Internal');
 }
 
-/** A release (call id 0) arrived: one transfer of an export is let go. */
-export function performRelease(method) {
+/** An answer this thread gave that nobody read came back (see the hub's `bounce`). */
+const UNREAD_ANSWER = '\x07';
+
+/**
+ * A call with id 0 arrived, never answered: a release (one transfer of an export is let
+ * go), or an unread answer of this thread, whose references are let go (`decode` reads it).
+ */
+export function performRelease(method, payload, decode) {
   if (method.startsWith(RELEASE_PREFIX)) releaseExport(Number(method.slice(1)));
+  else if (method === UNREAD_ANSWER) discardReferences(() => decode(payload));
 }
 
 // ---- Imports ------------------------------------------------------------------------------
@@ -322,6 +329,18 @@ export function resetRefs() {
   idOf.clear();
   answers.clear();
   token = null;
+}
+
+/**
+ * Runs `decode` (of a payload nobody will use) and lets go of every reference it made.
+ * Never throws.
+ */
+export function discardReferences(decode) {
+  const before = new Set(imports);
+  try {
+    decode();
+  } catch {}
+  for (const rec of [...imports]) if (!before.has(rec)) letGo(rec);
 }
 
 /** Whether others hold references to what this thread's instance exported. */

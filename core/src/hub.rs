@@ -34,6 +34,9 @@ use crate::pool::{prune, ThreadPool, MIN_POOL_CAP};
 pub use crate::pool::Tid;
 pub type RtId = u32;
 
+/// The method of a bounced answer (see `HubState::bounce`).
+pub const UNREAD_ANSWER: &str = "\u{7}";
+
 /// A thread tearing its stopped instance down for this long is stuck (the supervisor,
 /// which asks after 250 ms, terminates it).
 const STUCK_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
@@ -472,7 +475,11 @@ impl Hub {
     pub fn reply(&self, from: Tid, call: u64, status: ReplyStatus, payload: Payload) {
         let mut st = self.lock();
         let Some(flight) = st.calls.get(&call) else {
-            return; // caller gone or the call was already rejected
+            // Caller gone or the call was already rejected: nobody reads the answer.
+            if status == ReplyStatus::Ok {
+                st.bounce(from, payload);
+            }
+            return;
         };
         if flight.target != Some(from) {
             return; // a late answer from an instance that was already replaced
@@ -940,6 +947,26 @@ impl HubState {
             st.balance(rt);
         }
         true
+    }
+
+    /// An answer nobody reads goes back to the thread that gave it when it may hold RPC
+    /// references (JSON marked `\u{1}`, or V8 bytes): that thread lets them go, or their
+    /// owner would count them forever (and never be idle-evicted).
+    fn bounce(&self, to: Tid, payload: Payload) {
+        let may_hold_refs = match &payload {
+            Payload::Text(t) => t.starts_with('\u{1}'),
+            Payload::Bytes(_) => true,
+        };
+        if !may_hold_refs {
+            return;
+        }
+        if let Some(inbox) = self.threads.get(&to).and_then(|r| r.inbox.as_ref()) {
+            inbox.push(Delivery::Call {
+                call: 0,
+                method: UNREAD_ANSWER.into(),
+                payload,
+            });
+        }
     }
 
     /// A stopped instance's thread may still run until it is terminated: nothing it sends

@@ -535,3 +535,31 @@ fn a_stateless_namespace_gets_no_storage_directory() {
     hub.dispose_runtime(rt);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn an_unread_answer_that_may_hold_references_goes_back_to_its_sender() {
+    let s = setup(0);
+    let (w, wi) = hosted_object(&s, [8u8; 32]);
+    // No call 999 is in flight: nobody reads these answers.
+    s.hub.reply(w, 999, ReplyStatus::Ok, text("{\"plain\":1}"));
+    assert_eq!(drain(&wi), vec![], "plain data needs nothing");
+    s.hub
+        .reply(w, 999, ReplyStatus::Ok, text("\u{1}{\"\\u0000ref\":[]}"));
+    s.hub
+        .reply(w, 999, ReplyStatus::Ok, Payload::Bytes(vec![0xff, 0x0f]));
+    assert_eq!(
+        drain(&wi),
+        vec![
+            Delivery::Call {
+                call: 0,
+                method: UNREAD_ANSWER.into(),
+                payload: text("\u{1}{\"\\u0000ref\":[]}")
+            },
+            Delivery::Call {
+                call: 0,
+                method: UNREAD_ANSWER.into(),
+                payload: Payload::Bytes(vec![0xff, 0x0f])
+            }
+        ]
+    );
+}

@@ -346,7 +346,7 @@ class Host {
 
   onCall(callId, method, payload) {
     // A reference this instance exported was let go (never answered, never held back).
-    if (callId === 0) return refs.performRelease(method);
+    if (callId === 0) return refs.performRelease(method, payload, decode);
     if (this.ending) return;
     if (this.blocked > 0) this.queue.push(callId, method, payload);
     else this.deliver(callId, method, payload);
