@@ -105,15 +105,9 @@ const env = Object.freeze({
 });
 setThreadEnv(env);
 
+/** `main`'s exports, once `boot()` loaded them (or why they could not be loaded). */
 let mainModule = null;
 let loadError = null;
-try {
-  mainModule = await importUserModule(config.main);
-  checkWorkerExports(mainModule);
-} catch (e) {
-  mainModule = null;
-  loadError = e;
-}
 
 const NAMESPACE_METHODS = ['idFromName', 'newUniqueId', 'idFromString', 'get', 'getByName', 'jurisdiction'];
 
@@ -636,22 +630,43 @@ function recycleThread() {
   });
 }
 
-try {
-  port.attachWorker(tid, {
-    start: (ns, idHex, name) => host.start(ns, idHex, name),
-    startFacet: (entry, startup) => host.startFacet(entry, startup),
-    evict: () => host.evict(),
-    // Also for a host that never began: the hub may stop an instance whose start it had
-    // queued but this thread had not taken yet (the stop cleared the queue).
-    stop: () => {
-      if (!host.ending && !handingBack) recycleThread();
-    },
-    call: (callId, method, payload) => host.onCall(callId, method, payload),
-    error: (e) => report('internal error:', e),
-  }, beat);
-  parentPort.postMessage({ kind: 'durable-facets:ready' });
-  armPoolTimer();
-} catch {
-  // The runtime was disposed while this thread started.
-  process.exit(0);
+/**
+ * Loads `main`, then attaches to the hub. Not a top-level `await`: V8 can abort the whole
+ * process when a thread is terminated (dispose, a stuck stop) or exits while a module with
+ * top-level await is still evaluating (nodejs/node#43182, #53238); this module's own
+ * evaluation ends synchronously, and the loading runs as an ordinary async function.
+ */
+async function boot() {
+  try {
+    mainModule = await importUserModule(config.main);
+    checkWorkerExports(mainModule);
+  } catch (e) {
+    mainModule = null;
+    loadError = e;
+  }
+  attach();
 }
+
+function attach() {
+  try {
+    port.attachWorker(tid, {
+      start: (ns, idHex, name) => host.start(ns, idHex, name),
+      startFacet: (entry, startup) => host.startFacet(entry, startup),
+      evict: () => host.evict(),
+      // Also for a host that never began: the hub may stop an instance whose start it had
+      // queued but this thread had not taken yet (the stop cleared the queue).
+      stop: () => {
+        if (!host.ending && !handingBack) recycleThread();
+      },
+      call: (callId, method, payload) => host.onCall(callId, method, payload),
+      error: (e) => report('internal error:', e),
+    }, beat);
+    parentPort.postMessage({ kind: 'durable-facets:ready' });
+    armPoolTimer();
+  } catch {
+    // The runtime was disposed while this thread started.
+    process.exit(0);
+  }
+}
+
+boot();
