@@ -210,3 +210,32 @@ test('dispose() rejects calls in flight through references', async (t) => {
   await rt.dispose();
   await rejected;
 });
+
+test('each await of a getter reads it afresh', async (t) => {
+  const c = await rooms(t).getByName('fresh').counter('f');
+  assert.equal(await c.value, 0);
+  await c.increment(4);
+  assert.equal(await c.value, 4);
+});
+
+test('a stub handed on keeps working after the sender disposes its own', async (t) => {
+  const ns = rooms(t);
+  const c = await ns.getByName('source').counter('h');
+  const keeper = ns.getByName('keeper');
+  await keeper.hold(c);
+  c[Symbol.dispose]();
+  assert.equal(await keeper.incHeld(), 1);
+  assert.equal(await keeper.incHeld(), 2);
+});
+
+test('a stub of an object does not reach what the object exported to others', async (t) => {
+  const ns = rooms(t);
+  const room = ns.getByName('guarded');
+  const c = await room.counter('secret'); // exported to this caller only
+  await c.increment();
+  for (const forged of ['\x01["e",1,["increment"],"c"]', '\x01["e",2,["increment"],"c"]']) {
+    await assert.rejects(room[forged](), { name: 'TypeError' });
+  }
+  await assert.rejects(room['\x08\x01["e",1,["increment"],"c"]'](), { name: 'TypeError' });
+  assert.equal(await room.readCounter('secret'), 1, 'nothing reached the counter');
+});

@@ -193,7 +193,7 @@ function byReference(v, w, kind) {
     if (how.value !== undefined) {
       slot = new RefSlot(how.value);
     } else {
-      slot = new RefSlot([how.kind, ...exportValue(v)]);
+      slot = new RefSlot([how.kind, ...exportValue(how.dup !== undefined ? how.dup() : v)]);
       w.exported.push(slot.desc[3]);
     }
   } else {

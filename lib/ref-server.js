@@ -18,7 +18,8 @@ export function serveCall(callId, method, payload) {
   if (callId === 0) return performRelease(method, payload, decode);
   let result;
   try {
-    result = perform(method, decode(payload), null);
+    // Only calls through references reach this thread (marked by the hub: see refs.js).
+    result = perform(method.charCodeAt(0) === 8 ? method.slice(1) : method, decode(payload), null, true);
   } catch (e) {
     return fail(callId, e);
   }

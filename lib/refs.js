@@ -87,6 +87,13 @@ function unlinkAnswer(callId) {
  * what it throws is reported as uncaught, never to the one who let go.
  */
 function disposeTarget(value) {
+  // A stub handed on was exported as a dup of its own: let that go too.
+  if (isStubValue(value)) {
+    try {
+      value[Symbol.dispose]?.();
+    } catch {}
+    return;
+  }
   if (!(value instanceof RpcTarget)) return;
   let dispose;
   try {
@@ -232,15 +239,18 @@ export function notAFunction(path) {
 
 /**
  * Carries out an operation method (OP_PREFIX …) on this thread: on the hosted `instance`,
- * an export, or an answer. Returns the result (maybe a promise).
+ * an export, or an answer. Returns the result (maybe a promise). An export is reached only
+ * `viaRef`, by a call through a reference (the hub marks those), so holding a stub of this
+ * instance does not give access to what it handed to others.
  */
-export function perform(method, args, instance) {
+export function perform(method, args, instance, viaRef) {
   const [kind, key, path, op] = JSON.parse(method.slice(1));
   switch (kind) {
     case 'i':
       if (instance === null || instance === undefined) throw noMethod(path[0] ?? 'call');
       return applyOp(instance, path, op, args, true);
     case 'e': {
+      if (!viaRef) throw noMethod(path[0] ?? 'call');
       const e = table.get(key);
       if (e === undefined) throw withCode(new Error(DISPOSED_STUB_MESSAGE), 'ReferenceGone');
       return applyOp(e.value, path, op, args);

@@ -63,6 +63,12 @@ function operate(route, base, path, op, args) {
   }
   const ticket = {};
   let p = route.send(methodFor(base, path, op), payload, ticket);
+  if (exported.length > 0) {
+    // Never sent (the owner stopped, the runtime was disposed): nobody will release them.
+    p.catch(() => {
+      if (ticket.error !== undefined) refs.unexport(exported);
+    });
+  }
   if (base[0] === 'a') {
     const first = base[2];
     p = p.catch((e) => {
@@ -92,8 +98,8 @@ function noMember(name) {
 
 /** A handle on member `path` of `base`: call it, await it, or go deeper. */
 function memberHandle(route, base, path) {
-  let read = null;
-  const value = () => (read ??= operate(route, base, path, 'g', []));
+  // Each await reads afresh (a getter's value may have changed since).
+  const value = () => operate(route, base, path, 'g', []);
   return new Proxy(function member() {}, {
     apply(_t, _this, args) {
       return operate(route, base, path, 'c', args);
@@ -250,6 +256,9 @@ function refHandle(rec, kind, route) {
     release();
   };
   const guarded = {
+    /** Member handles and RpcPromises hold the route: it holds the stub, so the stub is
+     * not collected (and its reference let go) while anything made from it is reachable. */
+    stub: null,
     send(method, payload, ticket) {
       if (disposed) return Promise.reject(withCode(new Error(refs.DISPOSED_STUB_MESSAGE), 'ReferenceGone'));
       return route.send(method, payload, ticket);
@@ -273,7 +282,9 @@ function refHandle(rec, kind, route) {
         case STUB:
           return 'RpcStub';
         case REF:
-          return { kind };
+          // Handed on, the receiver gets a reference of its own: a dup of this handle,
+          // let go when the receiver lets go (not when this handle is disposed).
+          return { kind, dup: () => stub.dup() };
       }
       if (prop === Symbol.dispose) return dispose;
       if (typeof prop === 'symbol') return undefined;
@@ -290,6 +301,7 @@ function refHandle(rec, kind, route) {
   });
   // The registry must not hold the stub: `release` closes over `rec` only.
   release = refs.watch(stub, rec);
+  guarded.stub = stub;
   return stub;
 }
 

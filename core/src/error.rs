@@ -163,6 +163,9 @@ pub enum CoreError {
     FacetDepth,
     #[error("This Durable Object instance was stopped.")]
     Stopped,
+    /// A method name carrying the mark of calls through references, on another call.
+    #[error("This method name is reserved for calls through RPC references.")]
+    ReservedMethod,
     /// The owner of an RPC reference stopped: what it exported is gone with it.
     #[error("{REFERENCE_GONE_MESSAGE}")]
     ReferenceGone,
@@ -195,6 +198,7 @@ impl CoreError {
             CoreError::FacetDepth => ErrorCode::FacetDepth,
             CoreError::Stopped => ErrorCode::Stopped,
             CoreError::ReferenceGone => ErrorCode::ReferenceGone,
+            CoreError::ReservedMethod => ErrorCode::MethodNotFound,
             CoreError::SocketLimit => ErrorCode::InvalidState,
         }
     }
@@ -203,7 +207,10 @@ impl CoreError {
     pub fn is_type_error(&self) -> bool {
         matches!(
             self,
-            CoreError::IdMalformed | CoreError::IdWrongNamespace | CoreError::BadConfig(_)
+            CoreError::IdMalformed
+                | CoreError::IdWrongNamespace
+                | CoreError::BadConfig(_)
+                | CoreError::ReservedMethod
         )
     }
 }

@@ -34,6 +34,11 @@ use crate::pool::{prune, ThreadPool, MIN_POOL_CAP};
 pub use crate::pool::Tid;
 pub type RtId = u32;
 
+/// Marks the method of a call through a reference (`Hub::ref_call`): only those may
+/// address an instance's exports, and no other call may carry the mark, so a holder of a
+/// namespace or facet stub cannot reach references it was never given.
+pub const REF_DELIVERY: char = '\u{8}';
+
 /// The method of a bounced answer (see `HubState::bounce`).
 pub const UNREAD_ANSWER: &str = "\u{7}";
 
@@ -307,9 +312,12 @@ impl Hub {
         rec.inflight_in += 1;
         rec.last_activity = now;
         if let Some(inbox) = &rec.inbox {
+            let mut marked = String::with_capacity(method.len() + 1);
+            marked.push(REF_DELIVERY);
+            marked.push_str(&method);
             inbox.push(Delivery::Call {
                 call,
-                method,
+                method: marked,
                 payload,
             });
         }
@@ -453,6 +461,9 @@ impl Hub {
         method: String,
         payload: Payload,
     ) -> Result<u64, CoreError> {
+        if method.starts_with(REF_DELIVERY) {
+            return Err(CoreError::ReservedMethod);
+        }
         let call = self.next_call.fetch_add(1, Ordering::Relaxed);
         let mut st = self.lock();
         st.check_caller(from)?;

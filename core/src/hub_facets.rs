@@ -254,6 +254,9 @@ impl Hub {
         method: String,
         payload: Payload,
     ) -> Result<u64, CoreError> {
+        if method.starts_with(super::REF_DELIVERY) {
+            return Err(CoreError::ReservedMethod);
+        }
         let call = self.next_call.fetch_add(1, Ordering::Relaxed);
         let mut st = self.lock();
         st.check_caller(from)?;

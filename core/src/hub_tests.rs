@@ -430,9 +430,23 @@ fn a_reference_call_reaches_the_owner_instance_and_is_answered() {
         drain(&wi),
         vec![Delivery::Call {
             call,
-            method: "\u{1}op".into(),
+            method: "\u{8}\u{1}op".into(),
             payload: text("[]")
-        }]
+        }],
+        "marked as a call through a reference"
+    );
+    // No other call may carry that mark.
+    assert_eq!(
+        s.hub.call(
+            s.main,
+            s.rt,
+            0,
+            [3u8; 32],
+            None,
+            "\u{8}\u{1}op".into(),
+            text("[]")
+        ),
+        Err(CoreError::ReservedMethod)
     );
     // The owner is busy while it serves the call: it cannot retire.
     assert!(s.hub.try_retire(w, 0) > 0);

@@ -340,7 +340,8 @@ class Host {
 
   onCall(callId, method, payload) {
     // A reference this instance exported was let go (never answered, never held back).
-    if (callId === 0) return refs.performRelease(method, payload, decode);
+    // (Behind the input gate it waits its turn: calls that arrived before it use it.)
+    if (callId === 0 && this.blocked === 0) return refs.performRelease(method, payload, decode);
     if (this.ending) return;
     if (this.blocked > 0) this.queue.push(callId, method, payload);
     else this.deliver(callId, method, payload);
@@ -348,6 +349,7 @@ class Host {
 
   /** Runs one call; whatever happens (even a hostile result or instance), it is answered. */
   deliver(callId, method, payload) {
+    if (callId === 0) return refs.performRelease(method, payload, decode);
     try {
       this.invoke(callId, method, payload);
     } catch (e) {
@@ -368,8 +370,11 @@ class Host {
     } catch (e) {
       return this.fail(callId, e);
     }
-    // An operation on a member path, an export or a pipelined answer (SPEC §2.2).
-    if (method.charCodeAt(0) === 1) return this.answer(callId, refs.perform(method, args, this.instance));
+    // An operation on a member path or a pipelined answer (SPEC §2.2); through a reference
+    // (marked by the hub) also on an export.
+    const first = method.charCodeAt(0);
+    if (first === 1) return this.answer(callId, refs.perform(method, args, this.instance, false));
+    if (first === 8) return this.answer(callId, refs.perform(method.slice(1), args, this.instance, true));
     if (method === 'fetch') return this.fetch(callId, args[0]);
     if (method === ALARM_METHOD) return this.settle(callId, this.alarms.run(args[0]));
     if (method === ALARM_GIVE_UP_METHOD) return this.settle(callId, Promise.resolve().then(() => this.alarms.giveUp()));
