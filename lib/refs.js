@@ -84,7 +84,8 @@ function unlinkAnswer(callId) {
 
 /**
  * As workerd: an RpcTarget's `[Symbol.dispose]()` runs once its last reference was let go;
- * what it throws is reported as uncaught, never to the one who let go.
+ * what it throws is logged, never thrown to the one who let go (nor, on the user's main
+ * thread, as an uncaught exception that would end the process).
  */
 function disposeTarget(value) {
   // A stub handed on was exported as a dup of its own: let that go too.
@@ -100,9 +101,7 @@ function disposeTarget(value) {
     dispose = value[Symbol.dispose];
     if (typeof dispose === 'function') dispose.call(value);
   } catch (e) {
-    queueMicrotask(() => {
-      throw e;
-    });
+    console.error('durable-facets: the [Symbol.dispose]() of an RpcTarget threw:', e);
   }
 }
 
