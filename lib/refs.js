@@ -17,10 +17,20 @@ export const OP_PREFIX = '\x01';
 const RELEASE_PREFIX = '\x02';
 
 /** workerd's text for a stub used after `[Symbol.dispose]()`. */
-export const DISPOSED_STUB_MESSAGE = 'RPC stub used after being disposed.';
+const DISPOSED_STUB_MESSAGE = 'RPC stub used after being disposed.';
+
+/** The error of a call through a disposed stub (or to an export that was let go). */
+export function disposedStub() {
+  return withCode(new Error(DISPOSED_STUB_MESSAGE), 'ReferenceGone');
+}
 
 /** Names an instance stub never exposes (SPEC §2.2), as on Cloudflare. */
 const FORBIDDEN = new Set(['constructor', 'alarm', 'fetch', 'dup']);
+
+/** Whether member `name` of a hosted instance is reserved (never reachable over RPC). */
+export function reservedOnInstance(name) {
+  return FORBIDDEN.has(name) || name.startsWith('webSocket');
+}
 
 // ---- Exports of this thread's current instance ---------------------------------------------
 
@@ -165,7 +175,8 @@ export function opMethod(kind, key, path, op) {
   return OP_PREFIX + JSON.stringify([kind, key, path, op]);
 }
 
-function noMethod(name) {
+/** workerd's text for a member the receiver does not have. */
+export function noMethod(name) {
   return withCode(new TypeError(`The RPC receiver does not implement the method "${name}".`), 'MethodNotFound');
 }
 
@@ -183,7 +194,7 @@ const HIDDEN_PROTOS = new Set([Object.prototype, RpcTarget.prototype, DurableObj
  */
 function member(obj, name, instance) {
   if (obj === null || (typeof obj !== 'object' && typeof obj !== 'function')) return { found: false };
-  if (instance && (FORBIDDEN.has(name) || name.startsWith('webSocket'))) return { found: false };
+  if (instance && reservedOnInstance(name)) return { found: false };
   if (isStubValue(obj)) return { found: true, value: obj[name] };
   if (typeof obj === 'function') return { found: false };
   // The hosted instance (an object, or the entry point's handler) and class instances:
@@ -251,7 +262,7 @@ export function perform(method, args, instance, viaRef) {
     case 'e': {
       if (!viaRef) throw noMethod(path[0] ?? 'call');
       const e = table.get(key);
-      if (e === undefined) throw withCode(new Error(DISPOSED_STUB_MESSAGE), 'ReferenceGone');
+      if (e === undefined) throw disposedStub();
       return applyOp(e.value, path, op, args);
     }
     case 'a': {

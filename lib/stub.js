@@ -83,7 +83,7 @@ function operate(route, base, path, op, args) {
 function applyLocal(v, path, op, args) {
   let holder;
   for (const name of path) {
-    if (v === null || v === undefined) throw noMember(name);
+    if (v === null || v === undefined) throw refs.noMethod(name);
     holder = v;
     v = isStub(v) ? v[name] : Object.hasOwn(Object(v), name) ? v[name] : undefined;
   }
@@ -92,9 +92,6 @@ function applyLocal(v, path, op, args) {
   return Reflect.apply(v, holder, args);
 }
 
-function noMember(name) {
-  return withCode(new TypeError(`The RPC receiver does not implement the method "${name}".`), 'MethodNotFound');
-}
 
 /** A handle on member `path` of `base`: call it, await it, or go deeper. */
 function memberHandle(route, base, path) {
@@ -239,7 +236,7 @@ export class RpcStub {}
 function makeRefStub(rec, kind) {
   const route = {
     send(method, payload, ticket) {
-      if (!rec.live) return Promise.reject(withCode(new Error(refs.DISPOSED_STUB_MESSAGE), 'ReferenceGone'));
+      if (!rec.live) return Promise.reject(refs.disposedStub());
       return port.sendRef(rec.tid, rec.instance, method, payload, ticket);
     },
   };
@@ -260,7 +257,7 @@ function refHandle(rec, kind, route) {
      * not collected (and its reference let go) while anything made from it is reachable. */
     stub: null,
     send(method, payload, ticket) {
-      if (disposed) return Promise.reject(withCode(new Error(refs.DISPOSED_STUB_MESSAGE), 'ReferenceGone'));
+      if (disposed) return Promise.reject(refs.disposedStub());
       return route.send(method, payload, ticket);
     },
   };
@@ -275,7 +272,7 @@ function refHandle(rec, kind, route) {
           return undefined;
         case 'dup':
           return () => {
-            if (!rec.live || disposed) throw withCode(new Error(refs.DISPOSED_STUB_MESSAGE), 'ReferenceGone');
+            if (!rec.live || disposed) throw refs.disposedStub();
             rec.handles++;
             return refHandle(rec, kind, route);
           };

@@ -214,11 +214,9 @@ async function resolveClass(desc) {
   return cls;
 }
 
-const FORBIDDEN = new Set(['constructor', 'alarm', 'fetch', 'dup']);
-
 /** The public method `name` of `instance`, or undefined (own fields are not exposed). */
 function findMethod(instance, name) {
-  if (FORBIDDEN.has(name) || name.startsWith('webSocket')) return undefined;
+  if (refs.reservedOnInstance(name)) return undefined;
   for (let p = Object.getPrototypeOf(instance); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
     const d = Object.getOwnPropertyDescriptor(p, name);
     if (d) return typeof d.value === 'function' ? d.value : undefined;
@@ -382,10 +380,7 @@ class Host {
     if (fn === undefined) {
       fn = findMethod(this.instance, method);
       if (fn === undefined) {
-        return this.fail(
-          callId,
-          withCode(new TypeError(`The RPC receiver does not implement the method "${method}".`), 'MethodNotFound'),
-        );
+        return this.fail(callId, refs.noMethod(method));
       }
       this.methods.set(method, fn);
     }
