@@ -174,6 +174,12 @@ export interface ExecutionContext<Props = unknown> {
   passThroughOnException(): void;
   /** Always `{}` for the entry point served by `rt.fetch()` / `rt.listen()`. */
   readonly props: Props;
+  /**
+   * Loopback bindings of `main`'s exports, as `DurableObjectState.exports`: Durable Object
+   * classes, and one service stub per exported entry point (`default`, named
+   * `WorkerEntrypoint` classes).
+   */
+  readonly exports: DurableObjectExports;
 }
 
 /**

@@ -108,7 +108,7 @@ test('a WorkerEntrypoint default export serves fetch with this.env and this.ctx'
   assert.deepEqual(await res.json(), { n: 1, greeting: 'hi' });
   const identity = await (await rt.fetch('http://app/identity')).json();
   assert.equal(identity.envIsImported, true);
-  assert.deepEqual(identity.ctx, ['passThroughOnException', 'props', 'waitUntil']);
+  assert.deepEqual(identity.ctx, ['exports', 'passThroughOnException', 'props', 'waitUntil']);
   assert.notEqual(identity.threadId, threadId);
 });
 

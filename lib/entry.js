@@ -3,6 +3,7 @@
 // one instance of a hidden namespace. That namespace is stateless: the hub gives it no
 // storage directory (its unique key is "", after every real namespace), it has no binding
 // (so `rt.inspect`, `rt.listIds` and the CLI never see it) and it never sets alarms.
+import { createHash } from 'node:crypto';
 import { STUB } from './codec.js';
 import { fetchOver, memberTable } from './stub.js';
 import * as port from './port.js';
@@ -10,8 +11,20 @@ import * as port from './port.js';
 /** The hub's unique key of the entry point's namespace: no directory (core/src/hub.rs). */
 export const ENTRY_KEY = '';
 
-/** The fixed id of the entry point's one instance (any 64 hex digits do: never stored). */
+/** The fixed id of the default export's instance (any 64 hex digits do: never stored). */
 export const ENTRY_ID = '0'.repeat(64);
+
+/**
+ * The id of the hidden namespace's instance that serves export `name` of `main`: the default
+ * export has ENTRY_ID, a named `WorkerEntrypoint` export (reached through `ctx.exports`) a
+ * digest of its name. The main thread never loads `main`, so it cannot number the exports;
+ * a digest lets a thread that did find the export from the id alone.
+ * @param {string} name
+ */
+export function entrypointId(name) {
+  if (name === 'default') return ENTRY_ID;
+  return createHash('sha256').update(`entrypoint:${name}`).digest('hex');
+}
 
 /** The class of `rt.entrypoint` (its name shows in DataCloneError messages). */
 export class WorkerEntrypointStub {}
@@ -20,8 +33,8 @@ export class WorkerEntrypointStub {}
  * Sends an encoded call to the entry point of runtime `rt` (namespace `ns`).
  * @returns {(method: string, payload: string | Buffer, ticket?: object) => Promise<unknown>}
  */
-export function entrySender(rt, ns) {
-  return (method, payload, ticket) => port.send(rt, ns, ENTRY_ID, null, method, payload, ticket);
+export function entrySender(rt, ns, id = ENTRY_ID) {
+  return (method, payload, ticket) => port.send(rt, ns, id, null, method, payload, ticket);
 }
 
 /**

@@ -3,15 +3,19 @@
 // host (host.js) delivers `fetch` and RPC calls to the handler built here exactly as to a
 // Durable Object instance, so routing, eviction, recycling and errors are the objects' own.
 import { isWorkerEntrypointClass, WorkerEntrypoint } from '../durable-object.js';
+import { entrypointId } from '../entry.js';
 
 /**
  * The `ctx` of one event (Cloudflare's ExecutionContext). `waitUntil` keeps the entry point's
  * thread from being evicted until the promise settles; as workerd, a rejection is logged.
  * `passThroughOnException` has no origin to pass through to here: a no-op.
+ * `exports` is the thread's `ctx.exports` (as workerd's loopback bindings).
  * @param {{ hold(p: Promise<unknown>): void }} host
+ * @param {object} exports
  */
-function executionContext(host) {
+function executionContext(host, exports) {
   return Object.freeze({
+    exports,
     waitUntil(promise) {
       const p = Promise.resolve(promise);
       host.hold(p);
@@ -48,12 +52,12 @@ function entrypointMethods(cls) {
  * @param {object} env the thread's env (the same object as objects' `this.env`)
  * @param {{ hold(p: Promise<unknown>): void }} host
  */
-export function entryInstance(handler, env, host) {
+export function entryInstance(handler, env, host, exports) {
   if (isWorkerEntrypointClass(handler)) {
     const methods = Object.create(null);
     for (const name of entrypointMethods(handler)) {
       methods[name] = function (...args) {
-        const instance = new handler(executionContext(host), env);
+        const instance = new handler(executionContext(host, exports), env);
         return instance[name](...args);
       };
     }
@@ -61,7 +65,27 @@ export function entryInstance(handler, env, host) {
   }
   const instance = Object.create(null);
   if (handler !== null && (typeof handler === 'object' || typeof handler === 'function') && typeof handler.fetch === 'function') {
-    instance.fetch = (request) => handler.fetch(request, env, executionContext(host));
+    instance.fetch = (request) => handler.fetch(request, env, executionContext(host, exports));
   }
   return instance;
+}
+
+/** True for what `ctx.exports` offers as an entry point: a WorkerEntrypoint class, or (only as
+ * the default export) an object with a `fetch` handler. */
+export function isEntrypointExport(name, value) {
+  if (isWorkerEntrypointClass(value)) return true;
+  return name === 'default' && value !== null && typeof value === 'object' && typeof value.fetch === 'function';
+}
+
+/**
+ * The export of `main` that the entry namespace's instance `idHex` serves (see
+ * `entrypointId`), or undefined when no export has that id.
+ * @param {Record<string, unknown>} mainModule
+ * @param {string} idHex
+ */
+export function entrypointExport(mainModule, idHex) {
+  for (const [name, value] of Object.entries(mainModule)) {
+    if (isEntrypointExport(name, value) && entrypointId(name) === idHex) return value;
+  }
+  return entrypointId('default') === idHex ? mainModule.default : undefined;
 }

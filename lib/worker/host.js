@@ -17,7 +17,8 @@ import { DurableObjectId } from '../ids.js';
 import { DurableObjectNamespace } from '../namespace.js';
 import { DurableObjectState } from '../state.js';
 import { wireToRequest, responseToWire } from '../http.js';
-import { entryInstance } from './entry.js';
+import { entryInstance, entrypointExport, isEntrypointExport } from './entry.js';
+import { entrySender, entrypointId, entrypointStub } from '../entry.js';
 import * as sockets from '../websocket.js';
 import { StorageEngine, DurableObjectStorage } from '../storage/index.js';
 import { Alarms, ALARM_METHOD, ALARM_GIVE_UP_METHOD } from './alarms.js';
@@ -114,12 +115,18 @@ const NAMESPACE_METHODS = ['idFromName', 'newUniqueId', 'idFromString', 'get', '
 /**
  * `ctx.exports`: for each DurableObject class of `main`, a class handle (usable as a facet
  * class, callable as `X({ props })`); for a class with a namespace binding it is also that
- * namespace.
+ * namespace. For each entry point `main` exports (a WorkerEntrypoint class, or a default
+ * export with `fetch`), a loopback service stub, as workerd's: its `fetch()` and RPC methods
+ * run on the runtime's hidden entry namespace, one instance per export (lib/entry.js).
  */
 function buildExports() {
   const out = {};
   if (!mainModule) return out;
   for (const [name, value] of Object.entries(mainModule)) {
+    if (isEntrypointExport(name, value)) {
+      out[name] = entrypointStub(entrySender(config.rt, config.entryNamespace, entrypointId(name)));
+      continue;
+    }
     if (!isDurableObjectClass(value)) continue;
     const ns = config.namespaces.findIndex((n) => n.className === name);
     const extra = {};
@@ -246,7 +253,7 @@ class Host {
 
   start(ns, idHex, name) {
     this.begun = true;
-    if (ns === config.entryNamespace) return this.startEntry();
+    if (ns === config.entryNamespace) return this.startEntry(idHex);
     this.root = idHex;
     const binding = config.namespaces[ns];
     const option = `durableObjects.${binding.bindings[0]}`;
@@ -272,14 +279,17 @@ class Host {
   }
 
   /**
-   * Hosts the Worker's entry point (SPEC §2.3): the default export of `main`, with this
-   * thread's env, no storage and no id (its errors carry no durableObjectId).
+   * Hosts the Worker's entry point (SPEC §2.3): the default export of `main` (or, for
+   * instance `idHex` other than the default's, the named WorkerEntrypoint export
+   * `ctx.exports` addressed), with this thread's env, no storage and no id (its errors carry
+   * no durableObjectId).
    */
-  startEntry() {
+  startEntry(idHex) {
     if (loadError) return this.break(loadError);
     hosted = { entry: true };
     beginInstance();
-    this.instance = entryInstance(mainModule.default, env, this);
+    exportsCache ??= buildExports();
+    this.instance = entryInstance(entrypointExport(mainModule, idHex), env, this, exportsCache);
     this.armIdleTimer(config.idleTimeoutMs);
   }
 
