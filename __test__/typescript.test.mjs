@@ -165,3 +165,12 @@ test('Node never imports a .ts main on the main thread (options, entry point, li
   await listener.close();
   assert.equal(globalThis.__durableFacetsTsEvaluated, undefined);
 });
+
+test('object code written for Cloudflare in TypeScript runs unchanged (facets from ctx.exports, SQL, env)', async (t) => {
+  const rt = start(t, { main: ts('portable/worker.ts'), vars: { GREETING: 'hello' } });
+  const room = rt.env.ROOMS.getByName('lobby');
+  assert.deepEqual(await room.join('bob'), ['bob']);
+  assert.deepEqual(await room.join('ann'), ['ann', 'bob']);
+  assert.equal(await room.counted(2), 2);
+  assert.equal(await room.greeting(), 'hello from the same env');
+});
