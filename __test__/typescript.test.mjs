@@ -174,3 +174,17 @@ test('object code written for Cloudflare in TypeScript runs unchanged (facets fr
   assert.equal(await room.counted(2), 2);
   assert.equal(await room.greeting(), 'hello from the same env');
 });
+
+test('cache entries older than a week are removed when a thread strips', async (t) => {
+  const old = path.join(CACHE, `${'0'.repeat(40)}.js`);
+  fs.writeFileSync(old, 'export {};');
+  const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+  fs.utimesSync(old, eightDaysAgo, eightDaysAgo);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'durable-facets-ts-prune-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A source never seen before: a cache miss.
+  fs.writeFileSync(path.join(dir, 'main.ts'), `import { DurableObject } from 'cloudflare:workers';\nexport class Room extends DurableObject { n(): number { return ${Date.now()}; } }\n`);
+  const rt = start(t, { main: path.join(dir, 'main.ts') });
+  await rt.env.ROOMS.getByName('a').n();
+  assert.equal(fs.existsSync(old), false);
+});

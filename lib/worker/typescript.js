@@ -75,11 +75,32 @@ function cacheDir() {
 }
 let cacheDirMemo;
 
-/** Stripped sources of this thread, by cache key. */
+/**
+ * Stripped sources of this thread, by cache key: the most recent few (a recycled thread may
+ * load many apps' loader code over its life; the disk cache keeps the rest).
+ */
 const memory = new Map();
+const MEMORY_ENTRIES = 128;
 
-/** How many sources this thread stripped (not found in a cache); for tests and benchmarks. */
-export const stats = { stripped: 0, fromDisk: 0 };
+/** Cache entries unused this long are removed (a hit does not refresh an entry: one re-strip a week). */
+const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+let pruned = false;
+
+/** Removes old entries, once per thread, on its first cache miss (edits leave old versions). */
+function prune(dir) {
+  if (pruned) return;
+  pruned = true;
+  const cutoff = Date.now() - MAX_AGE_MS;
+  try {
+    for (const name of fs.readdirSync(dir)) {
+      const file = path.join(dir, name);
+      try {
+        if (fs.statSync(file).mtimeMs < cutoff) fs.rmSync(file, { force: true });
+      } catch {}
+    }
+  } catch {}
+}
+
 
 function readCached(key) {
   const dir = cacheDir();
@@ -94,6 +115,7 @@ function readCached(key) {
 function writeCached(key, code) {
   const dir = cacheDir();
   if (dir === null) return;
+  prune(dir);
   // Write aside, then rename: a concurrent reader (another thread booting) sees all or nothing.
   const tmp = path.join(dir, `${key}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
@@ -120,14 +142,12 @@ export function stripTypes(source, where) {
   let code = memory.get(key);
   if (code !== undefined) return code;
   code = readCached(key);
-  if (code !== undefined) {
-    stats.fromDisk++;
-  } else {
+  if (code === undefined) {
     code = strip(source, where);
-    stats.stripped++;
     writeCached(key, code);
   }
   memory.set(key, code);
+  if (memory.size > MEMORY_ENTRIES) memory.delete(memory.keys().next().value);
   return code;
 }
 
