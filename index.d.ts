@@ -8,8 +8,10 @@
 // is typed but not supported here, the JSDoc says what happens at run time.
 //
 // Request, Response and RequestInit come from the `DOM` lib or from `@types/node`.
-// TypeScript code that imports from "cloudflare:workers" (as the runtime's threads allow) can
-// map that specifier to these typings: `"paths": { "cloudflare:workers": ["./node_modules/durable-facets/index.d.ts"] }`.
+// TypeScript code that imports from "cloudflare:workers" (as the runtime's threads allow) gets
+// that module, and Cloudflare's global names, from `"types": ["durable-facets/globals"]`
+// (globals.d.ts), or can map the specifier to these typings:
+// `"paths": { "cloudflare:workers": ["./node_modules/durable-facets/index.d.ts"] }`.
 
 // ---------------------------------------------------------------------------------------------
 // Brands and helpers (not exported: see the `export {}` at the end of this file)
@@ -451,7 +453,9 @@ export interface WorkerCode {
   mainModule: string;
   /**
    * Module name → ES module source. Modules import each other by name, and may import
-   * "cloudflare:workers" and `node:` builtins. (Cloudflare's module objects are not supported.)
+   * "cloudflare:workers" and `node:` builtins. Modules named `*.ts` / `*.mts` are TypeScript,
+   * stripped of their types (erasable syntax only). (Cloudflare's module objects are not
+   * supported.)
    */
   modules: Record<string, string>;
   /** The `env` of the loaded classes: structured-cloneable values and class bindings. */
@@ -945,7 +949,8 @@ export interface DurableObjectClassBinding {
 export interface RuntimeOptions {
   /**
    * The module whose exports are the Durable Object classes: a file path (relative to the
-   * current working directory) or a `file:` URL (object or string). JavaScript only.
+   * current working directory) or a `file:` URL (object or string). JavaScript, or TypeScript
+   * (`.ts`/`.mts`, erasable syntax only: the runtime strips the types; README "TypeScript").
    */
   main: string | URL;
   /**
