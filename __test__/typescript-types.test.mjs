@@ -26,10 +26,10 @@ function workersTypesDir() {
 }
 
 /** A project: the portable fixture's sources, `files`, a tsconfig, node_modules links. */
-function project(t, { types, files = {}, withEnvDts = false }) {
+function project(t, { types, files = {}, withEnvDts = false, portable = true }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'durable-facets-types-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  for (const name of ['worker.ts', 'counter.ts', ...(withEnvDts ? ['env.d.ts'] : [])]) {
+  for (const name of portable ? ['worker.ts', 'counter.ts', ...(withEnvDts ? ['env.d.ts'] : [])] : []) {
     fs.copyFileSync(path.join(PORTABLE, name), path.join(dir, name));
   }
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
@@ -169,5 +169,28 @@ await rt.inspect('GREETING', 'lobby');
 `,
     },
   });
+  assert.equal(await tsc(dir), '');
+});
+
+test('rt.entrypoint is typed by the WorkerEntrypoint main exports as default (from GlobalProps)', async (t) => {
+  const dir = project(t, {
+    types: ['durable-facets/globals'],
+    portable: false,
+    files: {
+      'front.ts': `import { DurableObject, WorkerEntrypoint } from 'cloudflare:workers';
+export class Room extends DurableObject { hi(): string { return 'hi'; } }
+export default class Front extends WorkerEntrypoint { add(a: number, b: number): number { return a + b; } }
+`,
+      'main.ts': `import { Runtime } from 'durable-facets';
+const rt = new Runtime({ main: './front.ts', durableObjects: { ROOMS: 'Room' } });
+const sum: number = await rt.entrypoint.add(1, 2);
+const hi: string = await rt.env.ROOMS.getByName('x').hi();
+void sum, hi;
+// @ts-expect-error not a method of Front
+await rt.entrypoint.sub(1, 2);
+`,
+    },
+  });
+  fs.writeFileSync(path.join(dir, 'env.d.ts'), await generateTypes({ main: path.join(dir, 'front.ts'), outFile: path.join(dir, 'env.d.ts'), durableObjects: { ROOMS: 'Room' } }));
   assert.equal(await tsc(dir), '');
 });
