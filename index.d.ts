@@ -8,16 +8,22 @@
 // is typed but not supported here, the JSDoc says what happens at run time.
 //
 // Request, Response and RequestInit come from the `DOM` lib or from `@types/node`.
-// TypeScript code that imports from "cloudflare:workers" (as the runtime's threads allow) can
-// map that specifier to these typings: `"paths": { "cloudflare:workers": ["./node_modules/durable-facets/index.d.ts"] }`.
+// TypeScript code that imports from "cloudflare:workers" (as the runtime's threads allow) gets
+// that module, and Cloudflare's global names, from `"types": ["durable-facets/globals"]`
+// (globals.d.ts), or can map the specifier to these typings:
+// `"paths": { "cloudflare:workers": ["./node_modules/durable-facets/index.d.ts"] }`.
 
 // ---------------------------------------------------------------------------------------------
 // Brands and helpers (not exported: see the `export {}` at the end of this file)
 // ---------------------------------------------------------------------------------------------
 
-declare const __DURABLE_OBJECT_BRAND: unique symbol;
-declare const __RPC_TARGET_BRAND: unique symbol;
-declare const __WORKER_ENTRYPOINT_BRAND: unique symbol;
+// The brands are the string keys @cloudflare/workers-types uses (`Rpc.DurableObjectBranded` is
+// `{ "__DURABLE_OBJECT_BRAND": never }`): a class typed against either package is branded for
+// both, so `DurableObjectNamespace<Room>` accepts a `Room` extending workers-types'
+// `DurableObject`, and these typings accept an `Env` written with workers-types' namespaces.
+declare const __DURABLE_OBJECT_BRAND: '__DURABLE_OBJECT_BRAND';
+declare const __RPC_TARGET_BRAND: '__RPC_TARGET_BRAND';
+declare const __WORKER_ENTRYPOINT_BRAND: '__WORKER_ENTRYPOINT_BRAND';
 declare const __DURABLE_OBJECT_CLASS_BRAND: unique symbol;
 
 /** Carries a `DurableObjectClass`'s type argument without constraining assignability. */
@@ -27,7 +33,16 @@ interface DurableObjectClassTag<_T> {
 
 
 /** Names a stub never forwards as RPC: its own members and the reserved handler names. */
-type ReservedRpcName = 'constructor' | 'fetch' | 'alarm' | 'dup' | 'then' | 'id' | 'name' | `webSocket${string}`;
+type ReservedRpcName =
+  | 'constructor'
+  | 'fetch'
+  | 'alarm'
+  | 'dup'
+  | 'then'
+  | 'id'
+  | 'name'
+  | `webSocket${string}`
+  | `__${string}_BRAND`;
 
 /** True for `any`. */
 type IsAny<T> = 0 extends 1 & T ? true : false;
@@ -218,6 +233,13 @@ declare global {
   /** As in @cloudflare/workers-types: augment `Cloudflare.Env` to type the importable `env`. */
   namespace Cloudflare {
     interface Env {}
+    /**
+     * As in @cloudflare/workers-types (and as `durable-facets types` writes it): declare
+     * `mainModule: typeof import("./worker.ts")` (and `durableNamespaces: "Room" | …`, the
+     * classes with a namespace binding) to type `ctx.exports` and what `new Runtime(options)`
+     * infers for `rt.env`.
+     */
+    interface GlobalProps {}
   }
 }
 
@@ -409,6 +431,25 @@ export interface DurableObjectExports {
   [className: string]: LoopbackDurableObjectClass;
 }
 
+/** Names of `main`'s classes with a namespace binding (`Cloudflare.GlobalProps.durableNamespaces`). */
+type DurableNamespaces = Cloudflare.GlobalProps extends { durableNamespaces: infer N } ? N : never;
+
+/** `ctx.exports` computed from `main`'s module type: one loopback per DurableObject class. */
+export type ExportsOf<M> = {
+  [K in keyof M as M[K] extends abstract new (...args: any[]) => DurableObjectBranded ? K : never]: M[K] extends abstract new (
+    ...args: any[]
+  ) => infer I
+    ? I extends DurableObjectBranded
+      ? K extends DurableNamespaces
+        ? LoopbackDurableObjectNamespace<I>
+        : LoopbackDurableObjectClass<I>
+      : never
+    : never;
+};
+
+/** The type of `ctx.exports`: from `MainModule` when declared, else `DurableObjectExports`. */
+type CtxExports = Cloudflare.GlobalProps extends { mainModule: infer M } ? ExportsOf<M> : DurableObjectExports;
+
 /**
  * Code supplied at run time to a worker loader (Cloudflare's `WorkerLoaderWorkerCode`).
  * durable-facets runs `modules` as ES modules; other fields are accepted and ignored.
@@ -418,7 +459,9 @@ export interface WorkerCode {
   mainModule: string;
   /**
    * Module name → ES module source. Modules import each other by name, and may import
-   * "cloudflare:workers" and `node:` builtins. (Cloudflare's module objects are not supported.)
+   * "cloudflare:workers" and `node:` builtins. Modules named `*.ts` / `*.mts` are TypeScript,
+   * stripped of their types (erasable syntax only). (Cloudflare's module objects are not
+   * supported.)
    */
   modules: Record<string, string>;
   /** The `env` of the loaded classes: structured-cloneable values and class bindings. */
@@ -617,10 +660,11 @@ export declare class WebSocketRequestResponsePair {
  * The init of a `Response` that hands over a WebSocket: `status: 101` and `webSocket`.
  * `new Response(null, { status: 101, webSocket: client } satisfies WebSocketResponseInit)`.
  */
-export interface WebSocketResponseInit extends ResponseInit {
+export type WebSocketResponseInit = Omit<ResponseInit, 'webSocket'> & {
   status?: number;
+  // (Omit: @cloudflare/workers-types gives ResponseInit a `webSocket` of its own WebSocket.)
   webSocket?: WebSocket | null;
-}
+};
 
 /** A `Response` as `stub.fetch()` and `rt.fetch()` resolve it: a 101 carries `webSocket`. */
 export type FetchResponse = Response & { readonly webSocket?: WebSocket | null };
@@ -647,8 +691,12 @@ export interface DurableObjectState<Props = unknown> {
   readonly storage: DurableObjectStorage;
   /** The facets (child objects) of this object. */
   readonly facets: DurableObjectFacets;
-  /** The classes exported by this worker's `main` module (see `DurableObjectExports`). */
-  readonly exports: DurableObjectExports;
+  /**
+   * The classes exported by this worker's `main` module: typed from
+   * `Cloudflare.GlobalProps.mainModule` when declared (see `MainModule`), else by
+   * `DurableObjectExports`.
+   */
+  readonly exports: CtxExports;
   /** The props of the class this instance was started from (`{}` when none). */
   readonly props: Props;
   /** Keeps the instance from being evicted until `promise` settles. */
@@ -907,7 +955,8 @@ export interface DurableObjectClassBinding {
 export interface RuntimeOptions {
   /**
    * The module whose exports are the Durable Object classes: a file path (relative to the
-   * current working directory) or a `file:` URL (object or string). JavaScript only.
+   * current working directory) or a `file:` URL (object or string). JavaScript, or TypeScript
+   * (`.ts`/`.mts`, erasable syntax only: the runtime strips the types; README "TypeScript").
    */
   main: string | URL;
   /**
@@ -995,10 +1044,64 @@ export interface InspectResult {
   facets: FacetInfo[];
 }
 
-/** The keys of `Env` that hold a `DurableObjectNamespace` (any string for an untyped `Env`). */
+/**
+ * The keys of `Env` that hold a namespace (any string for an untyped `Env`). Checked by shape,
+ * so a namespace typed by `@cloudflare/workers-types` (a global `DurableObjectNamespace`) counts.
+ */
 export type NamespaceBindingName<Env> = string extends keyof Env
   ? string
-  : { [K in keyof Env]-?: Env[K] extends DurableObjectNamespace<any> ? K : never }[keyof Env] & string;
+  : { [K in keyof Env]-?: Env[K] extends NamespaceLike ? K : never }[keyof Env] & string;
+
+/** What both packages' `DurableObjectNamespace` have. */
+interface NamespaceLike {
+  idFromName(name: string): unknown;
+  idFromString(id: string): unknown;
+  newUniqueId(...args: any[]): unknown;
+  getByName(name: string, ...args: any[]): unknown;
+}
+
+/**
+ * The module type of `main` when declared as in `@cloudflare/workers-types` (and written by
+ * `durable-facets types` / `wrangler types`):
+ * `declare namespace Cloudflare { interface GlobalProps { mainModule: typeof import("./worker.ts") } }`;
+ * `{}` when not declared.
+ */
+export type MainModule = Cloudflare.GlobalProps extends { mainModule: infer M } ? M : {};
+
+/** The instance type of `main`'s export `className`, if it is a DurableObject class; else `undefined`. */
+export type MainClass<ClassName> = ClassName extends keyof MainModule
+  ? MainModule[ClassName] extends abstract new (...args: any[]) => infer I
+    ? I extends DurableObjectBranded
+      ? I
+      : undefined
+    : undefined
+  : undefined;
+
+/** The class name a `durableObjects` entry names. */
+type BindingClassName<S> = S extends string ? S : S extends { readonly className: infer C } ? C : never;
+
+/**
+ * `rt.env` of `new Runtime(options)` without type arguments: its namespace bindings
+ * (`DurableObjectNamespace` of the class, typed when `Cloudflare.GlobalProps.mainModule` is
+ * declared — see `MainModule`) and its vars. Options whose keys are not known to the compiler
+ * (a `RuntimeOptions` variable) give `Record<string, unknown>`.
+ */
+export type RuntimeEnv<O extends RuntimeOptions> = string extends keyof NonNullable<O['durableObjects']>
+  ? Record<string, unknown>
+  : string extends keyof NonNullable<O['vars']>
+    ? Record<string, unknown>
+    : {
+        -readonly [K in keyof NonNullable<O['durableObjects']>]: DurableObjectNamespace<
+          MainClass<BindingClassName<NonNullable<O['durableObjects']>[K]>>
+        >;
+      } & { -readonly [K in keyof NonNullable<O['vars']>]: NonNullable<O['vars']>[K] };
+
+/** The `WorkerEntrypoint` class `main` exports as default (see `MainModule`), else `undefined`. */
+export type MainEntrypoint = MainModule extends { default: abstract new (...args: any[]) => infer I }
+  ? I extends WorkerEntrypointBranded
+    ? I
+    : undefined
+  : undefined;
 
 /**
  * The `code` of every error durable-facets creates (README "Error codes"; declared once in
@@ -1050,23 +1153,6 @@ export type DurableFacetsErrorCode =
   | 'ERR_DO_PANIC'
   | 'ERR_DO_INTERNAL';
 
-/**
- * Hosts Durable Object classes in this process, each object on its own thread:
- *
- * ```ts
- * const rt = new Runtime<{ ROOMS: DurableObjectNamespace<Room> }>({
- *   main: new URL("./worker.mjs", import.meta.url),
- *   durableObjects: { ROOMS: "Room" },
- * });
- * await rt.env.ROOMS.getByName("lobby").join("alice");
- * await rt.dispose();
- * ```
- *
- * @typeParam Env the type of `rt.env`: the namespace bindings and vars (not checked against
- *   `options`)
- * @typeParam Entry the `WorkerEntrypoint` class `main` exports as default, for a typed
- *   `rt.entrypoint` (not checked against `main`)
- */
 /** durable-facets: options of `rt.listen()`. */
 export interface ListenOptions {
   /** TCP port; `0` (the default) picks a free one. */
@@ -1085,12 +1171,30 @@ export interface RuntimeListener {
   close(): Promise<void>;
 }
 
-export declare class Runtime<
+/**
+ * Hosts Durable Object classes in this process, each object on its own thread:
+ *
+ * ```ts
+ * const rt = new Runtime<{ ROOMS: DurableObjectNamespace<Room> }>({
+ *   main: new URL("./worker.mjs", import.meta.url),
+ *   durableObjects: { ROOMS: "Room" },
+ * });
+ * await rt.env.ROOMS.getByName("lobby").join("alice");
+ * await rt.dispose();
+ * ```
+ *
+ * Without type arguments, `rt.env` is inferred from `options` (see `RuntimeEnv`): a binding
+ * typo is a compile error.
+ *
+ * @typeParam Env the type of `rt.env`: the namespace bindings and vars (given explicitly: not
+ *   checked against `options`)
+ * @typeParam Entry the `WorkerEntrypoint` class `main` exports as default, for a typed
+ *   `rt.entrypoint` (not checked against `main`)
+ */
+export interface Runtime<
   Env extends object = Record<string, unknown>,
   Entry extends WorkerEntrypointBranded | undefined = undefined,
 > {
-  /** Validates `options` and starts the runtime (threads start on demand). */
-  constructor(options: RuntimeOptions);
   /** Namespace bindings and vars, for the main thread (frozen). */
   readonly env: Readonly<Env>;
   /**
@@ -1126,5 +1230,38 @@ export declare class Runtime<
   /** `dispose()`, for `await using rt = new Runtime(…)`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/** Keys of `O` that `Shape` does not know (a typo), typed `never`. */
+type Unknown<O, Shape> = { [K in Exclude<keyof O, keyof Shape>]: never };
+
+/**
+ * What makes an options literal with a misspelt key fail to compile, as a `RuntimeOptions`
+ * parameter would (an inferred type parameter alone accepts extra keys): top-level options
+ * and the fields of namespace and class bindings.
+ */
+type UnknownOptions<O> = Unknown<O, RuntimeOptions> &
+  (O extends { durableObjects: infer D }
+    ? { durableObjects: { [K in keyof D]: D[K] extends string ? unknown : Unknown<D[K], DurableObjectNamespaceBinding> } }
+    : unknown) &
+  (O extends { classes: infer C } ? { classes: { [K in keyof C]: Unknown<C[K], DurableObjectClassBinding> } } : unknown);
+
+/** `new Runtime(options)`: see `Runtime`. */
+export interface RuntimeConstructor {
+  /**
+   * Validates `options` and starts the runtime (threads start on demand). `rt.env` is
+   * inferred from `options`: its `durableObjects` and `vars`.
+   */
+  new <const O extends RuntimeOptions>(options: O & UnknownOptions<O>): Runtime<RuntimeEnv<O>, MainEntrypoint>;
+  /** Validates `options` and starts the runtime, with `rt.env` typed `Env`. */
+  new <
+    Env extends object = Record<string, unknown>,
+    Entry extends WorkerEntrypointBranded | undefined = undefined,
+  >(
+    options: RuntimeOptions,
+  ): Runtime<Env, Entry>;
+  readonly prototype: Runtime<any, any>;
+}
+
+export declare const Runtime: RuntimeConstructor;
 
 export {};

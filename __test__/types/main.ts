@@ -80,10 +80,14 @@ const thing = untyped.env.THINGS.getByName('t');
 await thing.fetch('https://thing/');
 await untyped.dispose();
 
-// Default Env: anything, unknown.
-const loose = new Runtime({ main: 'file:///srv/worker.mjs' });
+// Options typed RuntimeOptions (keys unknown to the compiler): anything, unknown.
+const loose = new Runtime(options);
 assertType<Equals<typeof loose.env, Readonly<Record<string, unknown>>>>();
 await loose.inspect('ANY', 'name');
+
+// Explicit Env, as before inference: anything, unknown by default.
+const explicit = new Runtime<Record<string, unknown>>({ main: 'file:///srv/worker.mjs' });
+await explicit.inspect('ANY', 'name');
 
 // Inspection.
 const info = await rt.inspect('ROOMS', 'lobby');

@@ -24,6 +24,7 @@ import {
   thrownAt,
   decoratedAt,
 } from './load-errors.js';
+import { isTypeScript, stripTypes, suggestExtension } from './typescript.js';
 
 const CF_SPECIFIER = 'cloudflare:workers';
 const CF_PREFIX = 'cloudflare:';
@@ -148,6 +149,9 @@ function isUserEsm(url) {
   const file = fileURLToPath(url);
   if (file.split(path.sep).includes('node_modules')) return false;
   if (file.endsWith('.mjs')) return true;
+  // TypeScript is always ours to strip (SPEC §1): never left to Node, which cannot load it
+  // on Node 20 and, on Node 22+, would not map "cloudflare:workers".
+  if (isTypeScript(file)) return true;
   if (file.endsWith('.js')) return packageType(path.dirname(file)) === 'module';
   return false;
 }
@@ -231,6 +235,7 @@ async function linker(specifier, referencing, extra) {
     const url = resolve(specifier, referencing.identifier);
     return await loadUrl(url, extra?.attributes ?? extra?.assert ?? {});
   } catch (e) {
+    if (isTypeScript(referencing.identifier)) suggestExtension(e, specifier, referencing.identifier);
     throw importFailed(e, referencing.identifier, specifier);
   }
 }
@@ -258,7 +263,8 @@ async function importNative(url, attributes) {
 
 async function compile(url) {
   const file = fileURLToPath(url);
-  const source = await fs.promises.readFile(file, 'utf8');
+  let source = await fs.promises.readFile(file, 'utf8');
+  if (isTypeScript(file)) source = stripTypes(source, file);
   return compileModule(source, url, file, {
     initializeImportMeta(meta) {
       meta.url = url;
@@ -355,11 +361,12 @@ export async function importLoaderCode(worker, code, env) {
   const moduleFor = (name) => {
     let m = compiled.get(name);
     if (m) return m;
-    const source = code.modules[name];
+    let source = code.modules[name];
     if (typeof source !== 'string') {
       const error = withCode(new Error(`Worker "${worker}" has no module named "${name}".`), 'ModuleNotFound');
       throw error;
     }
+    if (isTypeScript(name)) source = stripTypes(source, name);
     m = compileModule(source, idFor(name), name, {
       initializeImportMeta(meta) {
         meta.url = idFor(name);
