@@ -194,7 +194,7 @@ export interface ExecutionContext<Props = unknown> {
    * classes, and one service stub per exported entry point (`default`, named
    * `WorkerEntrypoint` classes).
    */
-  readonly exports: DurableObjectExports;
+  readonly exports: CtxExports;
 }
 
 /**
@@ -434,17 +434,33 @@ export interface DurableObjectExports {
 /** Names of `main`'s classes with a namespace binding (`Cloudflare.GlobalProps.durableNamespaces`). */
 type DurableNamespaces = Cloudflare.GlobalProps extends { durableNamespaces: infer N } ? N : never;
 
-/** `ctx.exports` computed from `main`'s module type: one loopback per DurableObject class. */
+/** An export of `main` that `ctx.exports` offers as an entry point's loopback service stub. */
+type EntrypointExport<K, V> = V extends abstract new (...args: any[]) => WorkerEntrypointBranded
+  ? true
+  : K extends 'default'
+    ? V extends { fetch: (...args: any[]) => unknown }
+      ? true
+      : false
+    : false;
+
+/**
+ * `ctx.exports` computed from `main`'s module type: one loopback per DurableObject class, and
+ * one service stub per entry point (`default`, named `WorkerEntrypoint` classes).
+ */
 export type ExportsOf<M> = {
-  [K in keyof M as M[K] extends abstract new (...args: any[]) => DurableObjectBranded ? K : never]: M[K] extends abstract new (
-    ...args: any[]
-  ) => infer I
+  [K in keyof M as M[K] extends abstract new (...args: any[]) => DurableObjectBranded
+    ? K
+    : EntrypointExport<K, M[K]> extends true
+      ? K
+      : never]: M[K] extends abstract new (...args: any[]) => infer I
     ? I extends DurableObjectBranded
       ? K extends DurableNamespaces
         ? LoopbackDurableObjectNamespace<I>
         : LoopbackDurableObjectClass<I>
-      : never
-    : never;
+      : I extends WorkerEntrypointBranded
+        ? WorkerEntrypointStub<I>
+        : never
+    : WorkerEntrypointStub;
 };
 
 /** The type of `ctx.exports`: from `MainModule` when declared, else `DurableObjectExports`. */

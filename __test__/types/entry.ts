@@ -110,3 +110,19 @@ await rt.listen({ host: 'localhost' });
 // @ts-expect-error the listener's fields are read-only
 listener.port = 1;
 void url, port;
+
+/** `ctx.exports` of a module with a named entry point and a default handler object. */
+interface EntryModule {
+  Counter: typeof Counter;
+  Front: typeof Front;
+  default: { fetch(request: Request): Promise<Response> };
+  helper: (x: number) => number;
+}
+declare const loopbacks: import('../../index.js').ExportsOf<EntryModule>;
+// Each entry point is a service stub: its RPC methods return promises of their results.
+assertType<Equals<keyof typeof loopbacks, 'Counter' | 'Front' | 'default'>>();
+export const viaDefault: Promise<Response> = loopbacks.default.fetch('https://app/');
+export const viaFront: Promise<Response> = loopbacks.Front.fetch('https://app/');
+// @ts-expect-error a plain function export is not an entry point
+loopbacks.helper;
+export const added: Promise<number> = loopbacks.Front.add(1, 2);
