@@ -13,6 +13,7 @@ import { fixture } from './helpers.mjs';
 
 const CLI = fileURLToPath(new URL('../bin/durable-facets.js', import.meta.url));
 const ALARM = Date.UTC(2030, 0, 1);
+const HEX_NAME = 'ab'.repeat(32);
 
 let work; // the project directory: wrangler.jsonc and data/
 let data;
@@ -47,6 +48,8 @@ test.before(async () => {
   await alice.leaf('docs', 'title', 'Hello');
   const bob = rt.env.STORES.getByName('bob-store');
   await bob.fill();
+  // A name that looks like an id: reachable with --name only.
+  await rt.env.STORES.getByName(HEX_NAME).leaf('x', 'k', 'v');
   aliceId = rt.env.STORES.idFromName('alice-store').toString();
   bobId = rt.env.STORES.idFromName('bob-store').toString();
   await rt.dispose();
@@ -55,7 +58,7 @@ test.after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 test('inspect shows the binding, the known name and the pending alarm of each object', () => {
   const out = ok(['inspect', data]);
-  assert.match(out, /^Store\/ \(2 objects; binding STORES\)$/m);
+  assert.match(out, /^Store\/ \(3 objects; binding STORES\)$/m);
   assert.match(out, new RegExp(`^  ${aliceId}  "alice-store"  \\d+(\\.\\d)? KiB  alarm 2030-01-01T00:00:00\\.000Z$`, 'm'));
   assert.match(out, new RegExp(`^  ${bobId}  \\d+(\\.\\d)? KiB$`, 'm'));
   assert.match(out, /^ {4}└─ docs {2}\(#1, \d+(\.\d)? KiB\)$/m);
@@ -154,6 +157,19 @@ test('an unknown facet lists the facets of the object', () => {
   const r = cli(['kv', data, 'STORES', 'alice-store', '--facet', 'images']);
   assert.equal(r.status, 2);
   assert.equal(r.stderr, `durable-facets: object ${aliceId} has no facet images.\nFacets of ${aliceId}:\n  docs\n`);
+});
+
+test('--name reads a name that is 64 hex digits as a name, not an id', () => {
+  assert.match(ok(['kv', data, 'STORES', HEX_NAME, '--name', '--facet', 'x']), /^k {3}\| 'v'$/m);
+  const r = cli(['kv', data, 'STORES', HEX_NAME, '--facet', 'x']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, new RegExp(`^durable-facets: no database for ${HEX_NAME} in namespace Store\\.`));
+});
+
+test('an object whose root stored nothing is reported with its facets', () => {
+  const r = cli(['sql', data, 'STORES', HEX_NAME, '--name', 'SELECT 1']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^durable-facets: object [0-9a-f]{64} has no database of its own \(it never stored anything\)\.\nFacets of [0-9a-f]{64}:\n  x\n$/);
 });
 
 test('--json output of a miss is still an error on stderr with exit code 2', () => {

@@ -110,11 +110,15 @@ export function resolveDatabase(dir, uniqueKey, idOrName, { forceName = false, f
   const root = native.offlineDatabaseFile(dir, uniqueKey, idOrName, forceName, null);
   const id = path.basename(root).slice(0, 64);
   const byName = forceName || !HEX_ID.test(idOrName);
-  if (!fs.existsSync(root)) {
+  // An object whose root never stored anything may still have facets (and an index).
+  if (!fs.existsSync(root) && !fs.existsSync(path.join(nsDir, `${id}.facets`))) {
     const what = byName ? `${idOrName} (name → id ${id})` : idOrName;
     throw new ArgumentError(`no database for ${what} in namespace ${uniqueKey}.\n${listObjects(nsDir, uniqueKey)}`);
   }
-  if (facet === null || facet === '') return { file: root, id };
+  if (facet === null || facet === '') {
+    if (!fs.existsSync(root)) throw new ArgumentError(`object ${id} has no database of its own (it never stored anything).\n${listFacets(nsDir, id)}`);
+    return { file: root, id };
+  }
   let file;
   try {
     file = native.offlineDatabaseFile(dir, uniqueKey, idOrName, forceName, facet);
