@@ -61,6 +61,16 @@ test('a wrangler.json gives the same options', async () => {
   assert.deepEqual(await readWranglerConfig(fileURLToPath(fixture('wrangler/wrangler.json'))), EXPECTED);
 });
 
+test('a directory is read through the configuration wrangler would find in it', async (t) => {
+  assert.deepEqual(await readWranglerConfig(fixture('wrangler/')), EXPECTED);
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'df-wrangler-empty-'));
+  t.after(() => fs.rmSync(empty, { recursive: true, force: true }));
+  await assert.rejects(readWranglerConfig(empty), {
+    code: 'ERR_DO_INVALID_OPTION',
+    message: `No wrangler configuration in ${empty} (looked for wrangler.json, wrangler.jsonc, wrangler.toml).`,
+  });
+});
+
 test('main resolves against the configuration file, not the working directory', async () => {
   const cwd = process.cwd();
   process.chdir(os.tmpdir());

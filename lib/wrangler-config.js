@@ -74,7 +74,7 @@ const UNSUPPORTED = {
  * Keys an `env.<name>` section inherits from the top level when it does not set them (as
  * wrangler does); bindings and vars are not inherited. `migrations` is top-level only.
  */
-const INHERITED = new Set(['main', 'compatibility_date', 'compatibility_flags', 'name', 'define', 'alias', 'rules', 'triggers', 'assets', 'limits']);
+const INHERITED = new Set(['main', 'compatibility_date', 'compatibility_flags', 'name', 'alias', 'rules', 'triggers', 'assets', 'limits']);
 
 /** The overrides merged per binding rather than replaced. */
 const MERGED_PER_KEY = new Set(['classes', 'vars']);
@@ -132,12 +132,21 @@ export async function findWranglerConfig(dir) {
 /**
  * Reads and parses a wrangler configuration file, as it is (no validation).
  * @param {string | URL} configPath `.jsonc`/`.json` (JSON with comments and trailing
- *   commas, as wrangler accepts) or `.toml`
+ *   commas, as wrangler accepts) or `.toml`; or a directory, whose configuration is found
+ *   as wrangler finds it (`wrangler.json`, `.jsonc`, `.toml`)
  * @returns {Promise<{ file: string, config: Record<string, unknown> }>}
  * @throws {Error} the file is missing or does not parse (with line:column)
  */
 export async function parseWranglerConfig(configPath) {
-  const file = toPath(configPath);
+  let file = toPath(configPath);
+  // A directory: its configuration, found as wrangler finds it.
+  if ((await fs.stat(file).catch(() => null))?.isDirectory()) {
+    const found = await findWranglerConfig(file);
+    if (found === null) {
+      throw withCode(new Error(`No wrangler configuration in ${file} (looked for ${WRANGLER_CONFIG_FILES.join(', ')}).`), 'InvalidOption');
+    }
+    file = found;
+  }
   const ext = path.extname(file).toLowerCase();
   if (!['.json', '.jsonc', '.toml'].includes(ext)) {
     throw invalid(file, 'a wrangler configuration is a .jsonc, .json or .toml file.');
