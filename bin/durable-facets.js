@@ -14,7 +14,8 @@ const USAGE = `Usage:
   durable-facets kv <dir> <class-or-binding> <id-or-name> [--facet a/b] [--prefix p] [--name] [--json]
       Print the KV entries (ctx.storage.kv / put) of one database, values decoded.
   durable-facets types [wrangler.jsonc] [--out file]
-      Print TypeScript declarations of Env and ctx.exports for a wrangler configuration.
+      Write TypeScript declarations of Env and ctx.exports for a wrangler configuration
+      to worker-configuration.d.ts (--out: another file; --out -: print them).
   durable-facets --version | --help
 
 Arguments:

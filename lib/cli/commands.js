@@ -1,6 +1,7 @@
 // The commands of the durable-facets CLI (bin/durable-facets.js parses and dispatches).
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { native } from '../native.js';
 import { findWranglerConfig, readNamespaceBindings, readWranglerConfig } from '../wrangler-config.js';
 import { ArgumentError, UsageError } from './args.js';
@@ -103,7 +104,8 @@ export async function kvCommand(args, out) {
 
 /**
  * `types [config]`: TypeScript declarations of `Env` and `ctx.exports` for a wrangler
- * configuration, printed (or written to `--out <file>`).
+ * configuration, written to `worker-configuration.d.ts` (as `wrangler types`), to
+ * `--out <file>`, or printed with `--out -`.
  *
  * HOOK: the generator is lib/tooling/generate-types.js (`generateTypes(runtimeOptions) →
  * Promise<string>`), written separately; until it is there the command says so.
@@ -115,15 +117,19 @@ export async function typesCommand({ positionals, flags }, out) {
   if (config === null || config === undefined) {
     throw new UsageError('types needs a wrangler configuration: types <wrangler.jsonc>, or one in the current directory');
   }
+  const generator = new URL('../tooling/generate-types.js', import.meta.url);
   let generateTypes;
   try {
-    ({ generateTypes } = await import('../tooling/generate-types.js'));
+    ({ generateTypes } = await import(generator.href));
   } catch (e) {
-    if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes('generate-types')) throw e;
+    // Only the generator itself missing; a module it imports that is missing is its error.
+    if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).startsWith(`Cannot find module '${fileURLToPath(generator)}'`)) throw e;
     throw new Error('types: the type generator is not part of this build (lib/tooling/generate-types.js).');
   }
-  const text = await generateTypes(await readWranglerConfig(config, flags['--env'] === undefined ? {} : { env: flags['--env'] }));
-  if (flags['--out'] === undefined) return out.log(text.replace(/\n$/, ''));
-  fs.writeFileSync(path.resolve(flags['--out']), text);
-  out.err(`durable-facets: wrote ${flags['--out']}`);
+  const options = await readWranglerConfig(config, flags['--env'] === undefined ? {} : { env: flags['--env'] });
+  // `--out -` prints; imports in the file are relative to where it is written.
+  if (flags['--out'] === '-') return out.log((await generateTypes(options)).replace(/\n$/, ''));
+  const outFile = path.resolve(flags['--out'] ?? 'worker-configuration.d.ts');
+  fs.writeFileSync(outFile, await generateTypes({ ...options, outFile }));
+  out.err(`durable-facets: wrote ${path.relative(process.cwd(), outFile) || outFile}`);
 }
