@@ -179,6 +179,12 @@ test('--json output of a miss is still an error on stderr with exit code 2', () 
   assert.match(r.stderr, /no database for nobody/);
 });
 
+test('inspect of a namespace directory names the storage directory to inspect instead', () => {
+  const r = cli(['inspect', path.join(data, 'Store')]);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, `durable-facets: ${path.join(data, 'Store')} is the directory of one namespace, not a storage directory: inspect ${data}\n`);
+});
+
 test('--version prints the package version', () => {
   const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   assert.equal(ok(['--version']), `durable-facets ${pkg.version}\n`);

@@ -32,6 +32,10 @@ export async function inspectCommand({ positionals, flags }, out) {
   if (extra.length) throw new UsageError(`unexpected argument: ${extra[0]}`);
   const dir = storageDir(dirArg);
   const namespaces = readStore(dir, await configBindings(flags, out.err));
+  if (!namespaces.length && native.offlineObjects(dir).length) {
+    // <dir>/<uniqueKey> given for <dir>: say which directory to give instead.
+    throw new ArgumentError(`${dir} is the directory of one namespace, not a storage directory: inspect ${path.dirname(dir)}`);
+  }
   if (flags['--json']) return out.json({ dir, namespaces });
   const lines = [];
   for (const ns of namespaces) {
