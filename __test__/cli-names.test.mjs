@@ -88,6 +88,15 @@ test('sql accepts the class name, with --config naming the configuration', () =>
   assert.equal(out, 'key\n-----\ncount\n(1 row)\n');
 });
 
+test('bindings to classes of other Workers in the configuration do not stop the CLI', () => {
+  const config = path.join(work, 'with-script-name.jsonc');
+  fs.writeFileSync(config, JSON.stringify({
+    main: 'x.js',
+    durable_objects: { bindings: [{ name: 'REMOTE', class_name: 'Elsewhere', script_name: 'other' }, { name: 'STORES', class_name: 'Store' }] },
+  }));
+  assert.equal(ok(['sql', data, 'STORES', 'bob-store', '--config', config, 'SELECT 1 AS one']), 'one\n---\n1\n(1 row)\n');
+});
+
 test('sql --json gives typed cells: numbers, text, null and blobs as base64', () => {
   const out = ok(['sql', data, 'STORES', 'bob-store', '--json', "SELECT 7 AS i, 1.5 AS r, 'x' AS t, NULL AS n, x'ff00' AS b"]);
   assert.deepEqual(JSON.parse(out), { columns: ['i', 'r', 't', 'n', 'b'], rows: [[7, 1.5, 'x', null, { base64: '/wA=' }]] });

@@ -248,14 +248,18 @@ function migratedClasses(file, migrations) {
   return classes;
 }
 
-/** `durable_objects.bindings` → `[{ binding, className }]`, checked. */
-function doBindings(file, config) {
+/**
+ * `durable_objects.bindings` → `[{ binding, className }]`, checked; not `strict`: the
+ * bindings to classes of other Workers are left out instead of failing.
+ */
+function doBindings(file, config, strict = true) {
   const dos = config.durable_objects;
   if (dos === undefined) return [];
   if (!isPlainObject(dos) || (dos.bindings !== undefined && !Array.isArray(dos.bindings))) {
     throw invalid(file, 'durable_objects must be { bindings: [{ name, class_name }] }.');
   }
-  return (dos.bindings ?? []).map((b, i) => {
+  const bindings = strict ? dos.bindings ?? [] : (dos.bindings ?? []).filter((b) => b?.script_name === undefined && b?.environment === undefined);
+  return bindings.map((b, i) => {
     const where = `durable_objects.bindings[${i}]`;
     if (!isPlainObject(b) || typeof b.name !== 'string' || typeof b.class_name !== 'string' || b.class_name === '') {
       throw invalid(file, `${where} must be { name, class_name }.`);
@@ -287,7 +291,7 @@ export async function readNamespaceBindings(configPath, options = {}) {
       return new Map();
     }
   })();
-  return doBindings(file, config).map(({ binding, className }) => ({
+  return doBindings(file, config, false).map(({ binding, className }) => ({
     binding,
     className,
     uniqueKey: classes.get(className)?.uniqueKey ?? className,
