@@ -1037,6 +1037,31 @@ export interface RuntimeOptions {
   memoryLimitMb?: number;
 }
 
+/**
+ * The second argument of `Runtime.fromWranglerConfig()` / `readWranglerConfig()`: Runtime
+ * options merged over the ones read from the wrangler configuration (`durableObjects` per
+ * binding and field, `classes` and `vars` per key, `workerLoaders` added, anything else
+ * replaced), and `env`, the `env.<name>` section to use (as `wrangler --env <name>`).
+ */
+export type WranglerConfigOverrides = Omit<Partial<RuntimeOptions>, 'durableObjects'> & {
+  /** Per binding, merged over the binding read (`{ TENANTS: { facetFailure: "isolate" } }`). */
+  durableObjects?: Record<string, string | Partial<DurableObjectNamespaceBinding>>;
+  /** The `env.<name>` section to read instead of the top level. */
+  env?: string;
+};
+
+/**
+ * Reads a wrangler configuration (`wrangler.jsonc`, `wrangler.json`, `wrangler.toml`) into
+ * `Runtime` options: `main` (relative to the file), `durable_objects.bindings` (each class
+ * created by a `new_sqlite_classes` migration), `vars`, `worker_loaders`. Bindings
+ * durable-facets does not provide fail with `ERR_DO_NOT_SUPPORTED`; see README
+ * "Configuration from wrangler".
+ */
+export declare function readWranglerConfig(
+  path: string | URL,
+  overrides?: WranglerConfigOverrides,
+): Promise<RuntimeOptions>;
+
 /** One database of an object, as `rt.inspect()` reports it. */
 export interface FacetInfo {
   /** Full facet name (`foo/bar`); `""` for the root object. */
@@ -1275,6 +1300,14 @@ export interface RuntimeConstructor {
   >(
     options: RuntimeOptions,
   ): Runtime<Env, Entry>;
+  /**
+   * A runtime configured by a wrangler configuration file, `overrides` merged over it
+   * (see `readWranglerConfig`).
+   */
+  fromWranglerConfig<Env extends object = Record<string, unknown>>(
+    path: string | URL,
+    overrides?: WranglerConfigOverrides,
+  ): Promise<Runtime<Env>>;
   readonly prototype: Runtime<any, any>;
 }
 

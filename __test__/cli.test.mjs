@@ -52,7 +52,7 @@ test('sql runs a read-only query on a facet database by name', () => {
 test('sql accepts a 64-hex id and reads the root database', () => {
   const r = cli('sql', dir, 'mykey', ID, "SELECT key FROM _cf_KV WHERE key = 'root'");
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, "key \n----\nroot\n(1 row)\n");
+  assert.equal(r.stdout, "key\n----\nroot\n(1 row)\n");
 });
 
 test('sql refuses to write', () => {

@@ -1,102 +1,90 @@
 #!/usr/bin/env node
 // durable-facets CLI: look into a storage directory without starting a runtime.
-import path from 'node:path';
+// The commands live in lib/cli/; this file parses the command line and reports errors.
 import fs from 'node:fs';
-import { native } from '../lib/native.js';
+import { parseArgs, ArgumentError, UsageError } from '../lib/cli/args.js';
+import { inspectCommand, kvCommand, sqlCommand, typesCommand } from '../lib/cli/commands.js';
 
 const USAGE = `Usage:
-  durable-facets inspect <dir>
+  durable-facets inspect <dir> [--json]
       Print every stored object of the storage directory <dir> as a tree of facets with
-      their database sizes.
-  durable-facets sql <dir> <uniqueKey> <id-or-name> [--facet a/b] [--name] "<query>"
-      Run a read-only query on one database and print the result as a table. A 64-hex
-      argument is an id, anything else a name (--name: always a name).
-  durable-facets --help
+      their database sizes, the object's name where known and its pending alarm.
+  durable-facets sql <dir> <class-or-binding> <id-or-name> [--facet a/b] [--name] [--json] "<query>"
+      Run a read-only query on one database and print the result as a table.
+  durable-facets kv <dir> <class-or-binding> <id-or-name> [--facet a/b] [--prefix p] [--name] [--json]
+      Print the KV entries (ctx.storage.kv / put) of one database, values decoded.
+  durable-facets types [wrangler.jsonc] [--out file]
+      Write TypeScript declarations of Env and ctx.exports for a wrangler configuration
+      to worker-configuration.d.ts (--out: another file; --out -: print them).
+  durable-facets --version | --help
 
-Exit codes: 0 success, 1 the query or the storage failed, 2 bad usage (arguments, paths, ids).`;
+Arguments:
+  <class-or-binding>  a namespace: its storage directory name (uniqueKey, by default the
+                      class name), or a binding or class name of the wrangler configuration
+  <id-or-name>        a 64-hex-digit id, anything else a name (--name: always a name)
+  --facet a/b         a facet of the object, by full name (default: the object itself)
+  --config <file>     the wrangler configuration that gives binding names (default:
+                      wrangler.json, wrangler.jsonc or wrangler.toml of the current directory)
+  --env <name>        the env section of the wrangler configuration to read
+  --json              print JSON instead of text
 
-class UsageError extends Error {}
+An argument that matches nothing is reported with what exists instead.
+Exit codes: 0 success, 1 the query or the storage failed, 2 bad usage or nothing matched.`;
 
-function size(bytes) {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const COMMANDS = {
+  inspect: inspectCommand,
+  sql: sqlCommand,
+  kv: kvCommand,
+  types: typesCommand,
+};
+
+function version() {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return `durable-facets ${pkg.version}`;
 }
 
-function checkDir(dir) {
-  if (dir === undefined) throw new UsageError('missing <dir>');
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`not a directory: ${dir}`);
-  return path.resolve(dir);
-}
+const out = {
+  log: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  json: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+};
 
-function inspect(args) {
-  const dir = checkDir(args[0]);
-  const lines = [];
-  for (const uniqueKey of native.offlineNamespaces(dir)) {
-    const nsDir = path.join(dir, uniqueKey);
-    const ids = native.offlineObjects(nsDir);
-    lines.push(`${uniqueKey}/ (${ids.length} object${ids.length === 1 ? '' : 's'})`);
-    for (const id of ids) {
-      const tree = native.offlineTree(nsDir, id);
-      const [, , rootSize] = tree[0];
-      lines.push(`  ${id}  ${size(rootSize)}`);
-      for (const [name, facetId, bytes] of tree.slice(1)) {
-        const depth = name.split('/').length;
-        lines.push(`${'  '.repeat(depth + 1)}└─ ${name}  (#${facetId}, ${size(bytes)})`);
-      }
-    }
+async function main(argv) {
+  const [command, ...rest] = argv;
+  if (command === undefined) {
+    out.err(USAGE);
+    return 2;
   }
-  console.log(lines.length ? lines.join('\n') : `(no objects in ${dir})`);
-}
-
-function table(columns, rows) {
-  const cells = [columns, ...rows.map((r) => r.map((c) => (c === null ? 'NULL' : c)))];
-  const widths = columns.map((_, i) => Math.max(...cells.map((r) => String(r[i]).length)));
-  const line = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join(' | ');
-  return [line(columns), widths.map((w) => '-'.repeat(w)).join('-+-'), ...cells.slice(1).map(line)].join('\n');
-}
-
-function sql(args) {
-  const rest = [];
-  let facet = null;
-  let forceName = false;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--facet') {
-      facet = args[++i];
-      if (facet === undefined) throw new UsageError('--facet needs a value');
-    } else if (args[i] === '--name') forceName = true;
-    else rest.push(args[i]);
+  if (command === '--help' || command === '-h' || command === 'help') {
+    out.log(USAGE);
+    return 0;
   }
-  const [dirArg, uniqueKey, idOrName, query, ...extra] = rest;
-  const dir = checkDir(dirArg);
-  if (uniqueKey === undefined || idOrName === undefined || query === undefined) throw new UsageError('sql needs <dir> <uniqueKey> <id-or-name> "<query>"');
-  if (extra.length) throw new UsageError(`unexpected argument: ${extra[0]}`);
-  let file;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    out.log(version());
+    return 0;
+  }
+  const run = COMMANDS[command];
   try {
-    file = native.offlineDatabaseFile(dir, uniqueKey, idOrName, forceName, facet);
+    if (run === undefined) throw new UsageError(`unknown command: ${command}`);
+    const args = parseArgs(command, rest);
+    if (args.flags['--help']) {
+      out.log(USAGE);
+      return 0;
+    }
+    await run(args, out);
+    return 0;
   } catch (e) {
-    throw new UsageError(e.message);
+    if (e instanceof UsageError) {
+      out.err(`durable-facets: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof ArgumentError) {
+      out.err(`durable-facets: ${e.message}`);
+      return 2;
+    }
+    out.err(`durable-facets: ${e?.message ?? e}`);
+    return 1;
   }
-  if (!fs.existsSync(file)) throw new UsageError(`no database for ${idOrName}${facet ? ` facet ${facet}` : ''} (${file})`);
-  const [columns, rows] = native.offlineQuery(file, query);
-  console.log(columns.length ? table(columns, rows) : '(no result columns)');
-  console.log(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
 }
 
-const [command, ...args] = process.argv.slice(2);
-try {
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    console.log(USAGE);
-    process.exitCode = command === undefined ? 2 : 0;
-  } else if (command === 'inspect') inspect(args);
-  else if (command === 'sql') sql(args);
-  else throw new UsageError(`unknown command: ${command}`);
-} catch (e) {
-  if (e instanceof UsageError) {
-    console.error(`durable-facets: ${e.message}\n\n${USAGE}`);
-    process.exitCode = 2;
-  } else {
-    console.error(`durable-facets: ${e.message}`);
-    process.exitCode = 1;
-  }
-}
+process.exitCode = await main(process.argv.slice(2));

@@ -227,6 +227,19 @@ export class Runtime {
   /** Namespace bindings and vars, for the main thread. */
   env;
 
+  /**
+   * A runtime configured by a wrangler configuration (`wrangler.jsonc`, `.json`, `.toml`),
+   * with `overrides` merged over the options read: see lib/wrangler-config.js.
+   * @param {string | URL} configPath
+   * @param {Record<string, unknown> & { env?: string }} [overrides]
+   * @returns {Promise<Runtime>}
+   */
+  static async fromWranglerConfig(configPath, overrides) {
+    // Loaded on demand: the parsers are of no use to runtimes built from options.
+    const { readWranglerConfig } = await import('./wrangler-config.js');
+    return new this(await readWranglerConfig(configPath, overrides));
+  }
+
   /** @param {import('../index.js').RuntimeOptions} options */
   constructor(options) {
     const config = normalizeOptions(options);

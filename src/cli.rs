@@ -69,10 +69,11 @@ pub fn offline_database_file(
     })
 }
 
-/// `[columns, rows]` of a read-only query; cells are display strings or null.
+/// `[columns, rows, kinds]` of a read-only query; cells are display strings or null, `kinds`
+/// one string per row with the SQLite type of each cell (`n`, `i`, `r`, `t`, `b`).
 #[napi(
     js_name = "offlineQuery",
-    ts_return_type = "[string[], Array<Array<string | null>>]"
+    ts_return_type = "[string[], Array<Array<string | null>>, string[]]"
 )]
 pub fn offline_query(env: Env, path: String, sql: String) -> Result<offline::QueryResult> {
     guard(env, move || {

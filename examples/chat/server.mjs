@@ -3,9 +3,8 @@
 // WebSocket client to ws://…/room/<name>?name=<you> and send {"text": "…"}.
 import { Runtime } from 'durable-facets';
 
-const rt = new Runtime({
-  main: new URL('./worker.mjs', import.meta.url),
-  durableObjects: { ROOMS: 'Room' },
+// The bindings are those wrangler.jsonc declares for Cloudflare (main, ROOMS → Room).
+const rt = await Runtime.fromWranglerConfig(new URL('./wrangler.jsonc', import.meta.url), {
   // A quiet room is evicted after 10 s while its sockets stay open (hibernation).
   idleTimeoutMs: 10_000,
 });

@@ -146,43 +146,68 @@ pub fn database_file(
     Ok(ns_dir.join(format!("{id}.{fid}.sqlite")))
 }
 
-/// A query's result: column names, and rows of display strings (None: NULL).
-pub type QueryResult = (Vec<String>, Vec<Vec<Option<String>>>);
+/// A query's result: column names, rows of display strings (None: NULL), and per row the
+/// SQLite type of each cell, one letter per column (`n`ull, `i`nteger, `r`eal, `t`ext,
+/// `b`lob), so that callers can give typed values (`--json`, decoded KV values).
+pub type QueryResult = (Vec<String>, Vec<Vec<Option<String>>>, Vec<String>);
 
-/// Runs a read-only query; returns the column names and the rows as display strings.
+/// Opens `path` for reading only, leaving no file behind (see [`database_size`]): a
+/// read-write connection with `query_only` (so that closing the last connection removes the
+/// `-wal`/`-shm` files it made), or a read-only one where the file cannot be written.
+fn open_for_reading(path: &Path) -> Result<rusqlite::Connection, String> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .or_else(|_| rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY))
+    .map_err(|e| e.to_string())?;
+    conn.execute_batch("PRAGMA query_only = ON")
+        .map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
+/// Runs a read-only query; returns the column names, the rows as display strings and the
+/// cells' types.
 pub fn query(path: &Path, sql: &str) -> Result<QueryResult, String> {
     if !path.exists() {
         return Err(format!("no database {}", path.display()));
     }
-    let conn =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| e.to_string())?;
-    conn.execute_batch("PRAGMA query_only = ON")
-        .map_err(|e| e.to_string())?;
+    let conn = open_for_reading(path)?;
     let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
     let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
     let width = columns.len();
     let rows = stmt
         .query_map([], |r| {
-            (0..width)
+            let mut kinds = String::with_capacity(width);
+            let cells = (0..width)
                 .map(|i| {
                     use rusqlite::types::ValueRef;
-                    Ok(match r.get_ref(i)? {
-                        ValueRef::Null => None,
-                        ValueRef::Integer(v) => Some(v.to_string()),
-                        ValueRef::Real(v) => Some(v.to_string()),
-                        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-                        ValueRef::Blob(b) => Some(format!(
-                            "x'{}'",
-                            b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-                        )),
-                    })
+                    let (kind, cell) = match r.get_ref(i)? {
+                        ValueRef::Null => ('n', None),
+                        ValueRef::Integer(v) => ('i', Some(v.to_string())),
+                        ValueRef::Real(v) => ('r', Some(v.to_string())),
+                        ValueRef::Text(t) => ('t', Some(String::from_utf8_lossy(t).into_owned())),
+                        ValueRef::Blob(b) => (
+                            'b',
+                            Some(format!(
+                                "x'{}'",
+                                b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+                            )),
+                        ),
+                    };
+                    kinds.push(kind);
+                    Ok::<_, rusqlite::Error>(cell)
                 })
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((cells, kinds))
         })
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(|e| e.to_string())?;
-    Ok((columns, rows))
+    drop(stmt);
+    conn.close().map_err(|(_, e)| e.to_string())?;
+    let (rows, kinds) = rows.into_iter().unzip();
+    Ok((columns, rows, kinds))
 }
 
 #[cfg(test)]
@@ -235,6 +260,39 @@ mod tests {
         assert_eq!(database_size(&dir.join("none.sqlite")), 0.0);
         std::fs::write(dir.join("junk.sqlite"), b"not a database").unwrap();
         assert_eq!(database_size(&dir.join("junk.sqlite")), 0.0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_query_reports_cell_types_and_leaves_no_file_behind() {
+        let dir = std::env::temp_dir().join(format!("df-query-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("q.sqlite");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "PRAGMA journal_mode=WAL; CREATE TABLE t (a, b, c, d, e); \
+             INSERT INTO t VALUES (NULL, 7, 1.5, 'x', x'ff01');",
+        )
+        .unwrap();
+        c.close().unwrap();
+        let (columns, rows, kinds) = query(&path, "SELECT * FROM t").unwrap();
+        assert_eq!(columns, ["a", "b", "c", "d", "e"]);
+        assert_eq!(
+            rows,
+            [[
+                None,
+                Some("7".into()),
+                Some("1.5".into()),
+                Some("x".into()),
+                Some("x'ff01'".into())
+            ]]
+        );
+        assert_eq!(kinds, ["nirtb"]);
+        assert_eq!(names(&dir), ["q.sqlite"]);
+        assert!(query(&path, "DELETE FROM t")
+            .unwrap_err()
+            .contains("readonly"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
