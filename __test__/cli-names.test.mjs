@@ -229,14 +229,7 @@ test('reading leaves no file behind in the storage directory', () => {
 });
 
 test('types prints declarations of the bindings of the wrangler configuration', () => {
-  const generator = new URL('../lib/tooling/generate-types.js', import.meta.url);
   const r = cli(['types', '--out', '-']);
-  if (!fs.existsSync(generator)) {
-    // The generator is written separately (lib/tooling/generate-types.js); until it is merged:
-    assert.equal(r.status, 1);
-    assert.equal(r.stderr, 'durable-facets: types: the type generator is not part of this build (lib/tooling/generate-types.js).\n');
-    return;
-  }
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /STORES: .*DurableObjectNamespace<.*Store>/);
 });

@@ -1,7 +1,6 @@
 // The commands of the durable-facets CLI (bin/durable-facets.js parses and dispatches).
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { native } from '../native.js';
 import { findWranglerConfig, readNamespaceBindings, readWranglerConfig } from '../wrangler-config.js';
 import { ArgumentError, UsageError } from './args.js';
@@ -110,9 +109,6 @@ export async function kvCommand(args, out) {
  * `types [config]`: TypeScript declarations of `Env` and `ctx.exports` for a wrangler
  * configuration, written to `worker-configuration.d.ts` (as `wrangler types`), to
  * `--out <file>`, or printed with `--out -`.
- *
- * HOOK: the generator is lib/tooling/generate-types.js (`generateTypes(runtimeOptions) →
- * Promise<string>`), written separately; until it is there the command says so.
  */
 export async function typesCommand({ positionals, flags }, out) {
   const [configArg, ...extra] = positionals;
@@ -121,15 +117,8 @@ export async function typesCommand({ positionals, flags }, out) {
   if (config === null || config === undefined) {
     throw new UsageError('types needs a wrangler configuration: types <wrangler.jsonc>, or one in the current directory');
   }
-  const generator = new URL('../tooling/generate-types.js', import.meta.url);
-  let generateTypes;
-  try {
-    ({ generateTypes } = await import(generator.href));
-  } catch (e) {
-    // Only the generator itself missing; a module it imports that is missing is its error.
-    if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).startsWith(`Cannot find module '${fileURLToPath(generator)}'`)) throw e;
-    throw new Error('types: the type generator is not part of this build (lib/tooling/generate-types.js).');
-  }
+  // Loaded here: no other command needs the generator.
+  const { generateTypes } = await import('../tooling/generate-types.js');
   const options = await readWranglerConfig(config, flags['--env'] === undefined ? {} : { env: flags['--env'] });
   // `--out -` prints; imports in the file are relative to where it is written.
   if (flags['--out'] === '-') return out.log((await generateTypes(options)).replace(/\n$/, ''));
