@@ -519,10 +519,14 @@ export function checkUpgradeRequest(request, response) {
 
 // ---- Deliveries ---------------------------------------------------------------------------------
 
-/** Parses `"\x05<end>:<kind>[:<code>:<clean>]"`. */
+/** Parses `"\x05<end>:<kind>[:<code>:<clean>]"` (per message: no split, no array). */
 function parseMethod(method) {
-  const parts = method.slice(1).split(':');
-  return { end: Number(parts[0]), kind: parts[1], code: Number(parts[2] ?? 0), clean: parts[3] === '1' };
+  const colon = method.indexOf(':', 1);
+  const end = Number(method.slice(1, colon));
+  const kind = method[colon + 1];
+  if (method.length === colon + 2) return { end, kind, code: 0, clean: false };
+  const second = method.indexOf(':', colon + 3);
+  return { end, kind, code: Number(method.slice(colon + 3, second)), clean: method[second + 1] === '1' };
 }
 
 /** An event for an accepted end of this thread (a delivery with call id 0). */
