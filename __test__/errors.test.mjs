@@ -286,6 +286,16 @@ test('BlockConcurrencyTimeout: blockConcurrencyWhile() over 30 s breaks the obje
   expectCode(await blockedTooLong, 'BlockConcurrencyTimeout', { durableObjectReset: true });
 });
 
+test('EventTimeout: a hibernatable WebSocket handler past its event timeout breaks the object', async () => {
+  const timed = start({ main: fixture('websocket-gates.mjs'), durableObjects: { TIMED: 'Timed' }, workerLoaders: [] });
+  const stub = timed.env.TIMED.getByName('event-timeout');
+  const ws = (await stub.fetch('http://x/?timeout=100', { headers: { Upgrade: 'websocket' } })).webSocket;
+  ws.accept();
+  const pending = failure(stub.wait());
+  ws.send('hang');
+  expectCode(await pending, 'EventTimeout', { durableObjectReset: true });
+});
+
 test('ReferenceGone: a function stub whose owner instance stopped, or that was disposed', async () => {
   const stub = obj('reference-gone');
   const fn = await stub.giveFunction();

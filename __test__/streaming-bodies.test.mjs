@@ -57,10 +57,13 @@ test('a 100 MB request body streams to an object chunk by chunk with bounded mem
   // Each pull asks the object first: the answer lags by what is in flight at most.
   assert.ok(maxOutstanding <= 2 * MB, `at most 2 MiB outstanding, saw ${maxOutstanding}`);
   // A body buffered whole would be held at once (100 MB) by each thread's heap. Streamed,
-  // each heap holds a few chunks plus what its garbage collector has not reclaimed yet.
-  assert.ok(maxArrayBuffers < 64 * MB, `main thread: ${(maxArrayBuffers / MB).toFixed(1)} MB of ArrayBuffers`);
-  assert.ok(m.maxArrayBuffers < 64 * MB, `object thread: ${(m.maxArrayBuffers / MB).toFixed(1)} MB of ArrayBuffers`);
+  // each heap holds a few chunks plus what its garbage collector has not reclaimed yet:
+  // collections paced by the bytes moved (lib/gc.js) keep that to ~13–24 MB here (V8 alone
+  // let each thread reach ~34–45 MB).
+  assert.ok(maxArrayBuffers < 40 * MB, `main thread: ${(maxArrayBuffers / MB).toFixed(1)} MB of ArrayBuffers`);
+  assert.ok(m.maxArrayBuffers < 40 * MB, `object thread: ${(m.maxArrayBuffers / MB).toFixed(1)} MB of ArrayBuffers`);
   t.diagnostic(`RSS growth ${((maxRss - rss0) / MB).toFixed(1)} MB (process-wide, includes allocator and GC slack)`);
+  t.diagnostic(`ArrayBuffers: main ${(maxArrayBuffers / MB).toFixed(1)} MB, object ${(m.maxArrayBuffers / MB).toFixed(1)} MB`);
 });
 
 test('a streaming response is read chunk by chunk before the producer has finished', async (t) => {

@@ -11,6 +11,7 @@
 //    another process; and the cold start: the first message after eviction (constructor
 //    included) vs a message to the running object.
 import { fork } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -74,6 +75,22 @@ async function echo() {
   wss.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(binary ? data : data.toString())));
   const baseline = await open(`ws://127.0.0.1:${wss.address().port}/`);
 
+  // Floor of any design with the object on another thread: the same plain `ws` server,
+  // each message posted to a plain worker_threads Worker (MessagePort) and echoed back from
+  // there — two thread hops and nothing else.
+  const worker = new Worker(
+    "const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m));",
+    { eval: true },
+  );
+  await new Promise((r) => worker.once('online', r));
+  const hopWss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((r) => hopWss.once('listening', r));
+  hopWss.on('connection', (ws) => {
+    worker.on('message', (m) => ws.send(m));
+    ws.on('message', (data, binary) => worker.postMessage(binary ? data : data.toString()));
+  });
+  const hop = await open(`ws://127.0.0.1:${hopWss.address().port}/`);
+
   // Reference: one RPC round trip main thread → the same object (two thread hops, as the
   // echo's own hops between the main thread, which owns the TCP socket, and the object).
   const stub = rt.env.ECHO.getByName('echo');
@@ -89,11 +106,13 @@ async function echo() {
 
   await echoRounds(project, 200); // warm-up: the object started, JIT warm
   await echoRounds(baseline, 200);
+  await echoRounds(hop, 200);
   await rpcRounds(200);
-  const [p, b, c] = await interleave(
+  const [p, b, h, c] = await interleave(
     ROUNDS,
     () => echoRounds(project, MESSAGES),
     () => echoRounds(baseline, MESSAGES),
+    () => echoRounds(hop, MESSAGES),
     () => rpcRounds(MESSAGES),
   );
   const pm = p.map(median);
@@ -103,10 +122,15 @@ async function echo() {
   console.log(`  rt.listen → object (hibernation API): ${fmt(median(pm))} µs  p90 ${fmt(quantile(p.flat(), 0.9))}  rounds [${pm.map((x) => fmt(x)).join(' ')}]`);
   console.log(`  plain ws server on the main thread:   ${fmt(median(bm))} µs  p90 ${fmt(quantile(b.flat(), 0.9))}  rounds [${bm.map((x) => fmt(x)).join(' ')}]`);
   console.log(`  ratio ${fmt(ratio, 2)}× (goal ≤ 2×) ${mark(ratio <= 2)}`);
+  const hm = h.map(median);
+  console.log(`  floor: plain ws server + a worker_threads hop each way: ${fmt(median(hm))} µs (${fmt(median(hm) / median(bm), 2)}× the plain server)  rounds [${hm.map((x) => fmt(x)).join(' ')}]`);
   console.log(`  reference: stub.ping() RPC round trip main thread → the same object: ${fmt(median(c.map(median)))} µs`);
   project.close();
   baseline.close();
+  hop.close();
   wss.close();
+  hopWss.close();
+  await worker.terminate();
   await listener.close();
   await rt.dispose();
 }

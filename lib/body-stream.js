@@ -16,6 +16,8 @@
 import { RpcTarget } from './durable-object.js';
 import { setImmediate } from './timers.js';
 import { withCode } from './error-codes.js';
+import { bytesMoved } from './gc.js';
+import { RawBytes } from './raw-bytes.js';
 
 /** A body that has ended within this many bytes (when first gathered) goes inline. */
 export const INLINE_BYTES = 64 * 1024;
@@ -31,12 +33,21 @@ function badChunk() {
   return withCode(new TypeError('Received non-Uint8Array chunk'), 'InvalidArgument');
 }
 
-/** Bytes of a chunk, in a buffer of their own (V8 serializes a view's whole backing buffer). */
-function ownBytes(view, start, end) {
-  if (start === 0 && end === view.byteLength && view.byteOffset === 0 && view.buffer.byteLength === end && view instanceof Uint8Array) {
-    return view;
+/** Parts joined into one Uint8Array of their own (V8 serializes a view's whole backing buffer). */
+function joined(parts) {
+  if (parts.length === 1) {
+    const v = parts[0];
+    if (v.byteOffset === 0 && v.buffer.byteLength === v.byteLength) return v;
   }
-  return new Uint8Array(view.buffer.slice(view.byteOffset + start, view.byteOffset + end));
+  let bytes = 0;
+  for (const p of parts) bytes += p.byteLength;
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
 
 /** Reads a body stream in bounded pieces (the sending side). */
@@ -52,9 +63,9 @@ class Gatherer {
   }
 
   /**
-   * Up to `max` bytes as one Uint8Array (null: none). With `block`, waits for the first
-   * chunk; then takes only chunks ready before the next macrotask, so a producer that waits
-   * for the consumer is never waited for.
+   * Up to `max` bytes, as the chunks they came in (views; null: none). With `block`, waits
+   * for the first chunk; then takes only chunks ready before the next macrotask, so a
+   * producer that waits for the consumer is never waited for.
    */
   async gather(max, block) {
     const parts = [];
@@ -102,15 +113,7 @@ class Gatherer {
       if (n < chunk.byteLength) this.carry = chunk.subarray(n);
       bytes += n;
     }
-    if (bytes === 0) return null;
-    if (parts.length === 1) return ownBytes(parts[0], 0, parts[0].byteLength);
-    const out = new Uint8Array(bytes);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.byteLength;
-    }
-    return out;
+    return bytes === 0 ? null : parts;
   }
 
   /** Whether everything was read (nothing carried over). */
@@ -143,7 +146,10 @@ export class BodySource extends RpcTarget {
   /** Pulls in progress: the receiver may ask again before an answer came (read-ahead). */
   #last = Promise.resolve();
 
-  /** The next chunk (a Uint8Array of at most CHUNK_BYTES), or null at the end. */
+  /**
+   * The next chunk (at most CHUNK_BYTES), or null at the end. It goes as raw bytes: the
+   * receiver gets one Uint8Array (lib/raw-bytes.js).
+   */
   pull() {
     const p = this.#last.then(() => this.#next());
     this.#last = p.catch(() => {});
@@ -154,9 +160,15 @@ export class BodySource extends RpcTarget {
     const g = this.#g;
     if (g === null) return null;
     try {
-      const chunk = await g.gather(CHUNK_BYTES, true);
-      if (chunk === null) this.#g = null;
-      return chunk;
+      const parts = await g.gather(CHUNK_BYTES, true);
+      if (parts === null) {
+        this.#g = null;
+        return null;
+      }
+      let n = 0;
+      for (const p of parts) n += p.byteLength;
+      bytesMoved(n);
+      return new RawBytes(parts);
     } catch (e) {
       this.#g = null;
       throw e;
@@ -185,7 +197,8 @@ export class BodySource extends RpcTarget {
 export async function bodyToWire(stream) {
   if (stream === null) return null;
   const g = new Gatherer(stream);
-  const head = await g.gather(INLINE_BYTES, false);
+  const parts = await g.gather(INLINE_BYTES, false);
+  const head = parts === null ? null : joined(parts);
   if (g.ended) return head ?? new Uint8Array(0);
   return { head, source: new BodySource(g) };
 }
@@ -253,6 +266,7 @@ function sourceStream(head, source) {
           release();
           controller.close();
         } else {
+          bytesMoved(chunk.byteLength);
           controller.enqueue(chunk);
         }
       },

@@ -13,6 +13,7 @@ import { dataCloneError, payloadTooLarge, undecodableReply, MAX_RPC_PAYLOAD_BYTE
 import { codes } from './error-codes.js';
 import { RpcTarget } from './durable-object.js';
 import { exportValue, unexport } from './refs.js';
+import { RawBytes, isRaw, rawBytes } from './raw-bytes.js';
 
 const STUB = Symbol.for('durable-facets.stub');
 /**
@@ -477,6 +478,8 @@ export function encodeArgs(args) {
  */
 export function encodeRpc(value, exported) {
   if (value === undefined) return UNDEFINED_PAYLOAD;
+  // A streamed body's chunk: copied once by the native layer (lib/raw-bytes.js).
+  if (value instanceof RawBytes) return value.payload();
   return encodeWith(exported, (w) => copyValue(value, w));
 }
 
@@ -500,6 +503,7 @@ export function decode(payload) {
   if (typeof payload === 'string') {
     return payload.charCodeAt(0) === 1 ? revive(JSON.parse(payload.slice(1))) : JSON.parse(payload);
   }
+  if (isRaw(payload)) return rawBytes(payload);
   const der = new RpcDeserializer(payload);
   der.readHeader();
   return der.readValue();

@@ -29,7 +29,9 @@ export function bridgeWebSocket(client, end) {
   end.accept();
   client.on('message', (data, isBinary) => {
     if (end.readyState !== 1) return;
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    // `ws` hands a Buffer of its own (fragments as an array of them): no copy needed here,
+    // the core copies the bytes as it takes them.
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : data;
     end.send(isBinary ? bytes : bytes.toString('utf8'));
   });
   client.on('close', (code, reason) => {

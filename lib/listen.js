@@ -3,7 +3,7 @@
 // `Response` is written back. Bodies are piped between Node and web streams here, never
 // buffered by this module (how they cross threads is lib/http.js's business).
 import { createServer, STATUS_CODES } from 'node:http';
-import { Readable } from 'node:stream';
+import { Readable, finished } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { WebSocketServer } from 'ws';
 import { withCode, codes } from './error-codes.js';
@@ -54,10 +54,64 @@ export function nodeToRequest(req, origin) {
   const url = /^https?:\/\//i.test(req.url) ? req.url : new URL(req.url, host ? `http://${host}` : origin).href;
   const init = { method: req.method, headers };
   if (!NO_BODY_METHODS.has(req.method)) {
-    init.body = Readable.toWeb(req);
+    init.body = nodeBody(req);
     init.duplex = 'half';
   }
   return new Request(url, init);
+}
+
+/** What a request body's web stream holds before the socket is paused (bytes). */
+const BODY_HIGH_WATER = 256 * 1024;
+
+/** Node's AbortError (what `Readable.toWeb` errors its stream with when the client left). */
+function abortError(cause) {
+  const e = new Error('The operation was aborted', { cause });
+  e.name = 'AbortError';
+  e.code = 'ABORT_ERR';
+  return e;
+}
+
+/**
+ * A request body as a web stream, its chunks as Node read them. `Readable.toWeb` copies
+ * each chunk (to detach it from Node's buffer pool): here every chunk is copied once anyway,
+ * when it crosses to the runtime thread (lib/raw-bytes.js), and held only until then.
+ * Backpressure: the socket is paused while BODY_HIGH_WATER bytes wait to be read.
+ * @param {import('node:http').IncomingMessage} req
+ */
+function nodeBody(req) {
+  let controller;
+  let settled = false;
+  const onData = (chunk) => {
+    controller.enqueue(chunk);
+    if (controller.desiredSize <= 0) req.pause();
+  };
+  return new ReadableStream(
+    {
+      start(c) {
+        controller = c;
+        req.on('data', onData);
+        finished(req, (error) => {
+          req.off('data', onData);
+          if (settled) return;
+          settled = true;
+          // A client that went away mid-body: the reader sees an AbortError, as with toWeb.
+          if (error?.code === 'ERR_STREAM_PREMATURE_CLOSE') error = abortError(error);
+          if (error) controller.error(error);
+          else controller.close();
+        });
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        settled = true;
+        req.off('data', onData);
+        // The rest of the body is not wanted; the response may still be written.
+        req.resume();
+      },
+    },
+    { highWaterMark: BODY_HIGH_WATER, size: (chunk) => chunk.byteLength },
+  );
 }
 
 /**

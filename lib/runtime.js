@@ -13,11 +13,9 @@ import { setTimeout, clearTimeout, setInterval, clearInterval, now } from './tim
 import { v8HeapLimitMb, threadDeathReason } from './memory-limit.js';
 import { ENTRY_KEY, entrySender, entryFetch, entrypointStub } from './entry.js';
 import { listen, CLOSE_ALL } from './listen.js';
+import { GC_LOCK } from './gc.js';
 
 const CPU_LIMIT = 'Durable Object exceeded its CPU time limit.';
-
-/** One lock for every runtime thread of the process (lib/worker/memory-guard.js captureGc). */
-const GC_LOCK = new Int32Array(new SharedArrayBuffer(4));
 
 const HOST_URL = new URL('./worker/host.js', import.meta.url);
 

@@ -72,9 +72,10 @@ export class DurableObjectState {
     return ws.getWebSocketAutoResponseTimestamp(webSocket);
   }
 
-  /** Kept and validated as workerd; handlers are not timed out by durable-facets. */
+  /** As workerd: a hibernatable handler running longer ends the instance (its sockets stay). */
   setHibernatableWebSocketEventTimeout(ms) {
     this.#eventTimeout = ws.checkEventTimeout(ms);
+    this.#host.eventTimeoutMs = this.#eventTimeout;
   }
 
   getHibernatableWebSocketEventTimeout() {

@@ -519,14 +519,37 @@ export function checkUpgradeRequest(request, response) {
 
 // ---- Deliveries ---------------------------------------------------------------------------------
 
-/** Parses `"\x05<end>:<kind>[:<code>:<clean>]"`. */
+/** Parses `"\x05<end>:<kind>[:<code>:<clean>]"` (per message: no split, no array). */
 function parseMethod(method) {
-  const parts = method.slice(1).split(':');
-  return { end: Number(parts[0]), kind: parts[1], code: Number(parts[2] ?? 0), clean: parts[3] === '1' };
+  const colon = method.indexOf(':', 1);
+  const end = Number(method.slice(1, colon));
+  const kind = method[colon + 1];
+  if (method.length === colon + 2) return { end, kind, code: 0, clean: false };
+  const second = method.indexOf(':', colon + 3);
+  return { end, kind, code: Number(method.slice(colon + 3, second)), clean: method[second + 1] === '1' };
+}
+
+/**
+ * The input gate of this thread's instance (lib/worker/host.js): takes an event of an
+ * accepted end to deliver later, in order with calls, while blockConcurrencyWhile() runs —
+ * as workerd's input gate holds every event. Returns false when the event may go now.
+ * @type {((method: string, payload: string | Uint8Array) => boolean) | null}
+ */
+let inputGate = null;
+
+/** Installs the input gate (runtime threads). */
+export function setInputGate(fn) {
+  inputGate = fn;
 }
 
 /** An event for an accepted end of this thread (a delivery with call id 0). */
 export function socketEvent(method, payload) {
+  if (inputGate !== null && inputGate(method, payload)) return;
+  deliverSocketEvent(method, payload);
+}
+
+/** Delivers an event of an accepted end now (also what the input gate lets go later). */
+export function deliverSocketEvent(method, payload) {
   const { end, kind, code, clean } = parseMethod(method);
   const ws = live.get(end);
   if (ws === undefined) return;
@@ -684,7 +707,7 @@ export function getWebSocketAutoResponseTimestamp(ws) {
   return t === null ? null : new Date(t);
 }
 
-/** `ctx.setHibernatableWebSocketEventTimeout(ms?)`'s check (the value is kept, not enforced). */
+/** `ctx.setHibernatableWebSocketEventTimeout(ms?)`'s check (enforced by lib/worker/host.js). */
 export function checkEventTimeout(ms) {
   if (ms === undefined || ms === null || ms === 0) return null;
   if (typeof ms !== 'number' || !(ms >= 0)) throw typeError('The event timeout must be a non-negative number.');

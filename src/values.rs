@@ -19,8 +19,6 @@ impl napi::bindgen_prelude::ToNapiValue for Raw {
     }
 }
 
-/// Reads an RPC payload: a string (JSON) or a Buffer/Uint8Array (V8 serialization).
-///
 /// The memory of a typed array: its data pointer and length in bytes.
 ///
 /// # Safety
@@ -53,6 +51,9 @@ pub unsafe fn typed_array_bytes(
     Ok((data as *mut u8, count * element))
 }
 
+/// Reads an RPC payload: a string (JSON), a Buffer/Uint8Array (V8 serialization), or an
+/// array of Uint8Arrays (raw bytes, see `concat_parts`).
+///
 /// # Safety
 /// `env` and `value` must be valid for the current call.
 pub unsafe fn read_payload(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Payload> {
@@ -64,9 +65,14 @@ pub unsafe fn read_payload(env: sys::napi_env, value: sys::napi_value) -> napi::
     let mut is_typed = false;
     check(sys::napi_is_typedarray(env, value, &mut is_typed))?;
     if !is_typed {
+        let mut is_array = false;
+        check(sys::napi_is_array(env, value, &mut is_array))?;
+        if is_array {
+            return Ok(Payload::Bytes(concat_parts(env, value)?));
+        }
         return Err(napi::Error::new(
             napi::Status::InvalidArg,
-            "payload must be a string or a Uint8Array",
+            "payload must be a string, a Uint8Array or an array of Uint8Arrays",
         ));
     }
     let (data, len) = typed_array_bytes(env, value)?;
@@ -77,6 +83,41 @@ pub unsafe fn read_payload(env: sys::napi_env, value: sys::napi_value) -> napi::
         std::slice::from_raw_parts(data as *const u8, len).to_vec()
     };
     Ok(Payload::Bytes(bytes))
+}
+
+/// The bytes of an array of typed arrays, one after the other: a payload gathered from
+/// several chunks (a streamed body's, lib/raw-bytes.js) is copied once, straight from them,
+/// instead of being joined (and serialized) on the JS heap first.
+///
+/// # Safety
+/// `env` and `value` must be valid for the current call; `value` must be an array.
+unsafe fn concat_parts(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Vec<u8>> {
+    let mut count = 0u32;
+    check(sys::napi_get_array_length(env, value, &mut count))?;
+    let mut parts = Vec::with_capacity(count as usize);
+    let mut total = 0usize;
+    for i in 0..count {
+        let mut part = ptr::null_mut();
+        check(sys::napi_get_element(env, value, i, &mut part))?;
+        let mut is_typed = false;
+        check(sys::napi_is_typedarray(env, part, &mut is_typed))?;
+        if !is_typed {
+            return Err(napi::Error::new(
+                napi::Status::InvalidArg,
+                "each part of a payload must be a Uint8Array",
+            ));
+        }
+        let (data, len) = typed_array_bytes(env, part)?;
+        total += len;
+        parts.push((data, len));
+    }
+    let mut bytes = Vec::with_capacity(total);
+    for (data, len) in parts {
+        if len > 0 {
+            bytes.extend_from_slice(std::slice::from_raw_parts(data as *const u8, len));
+        }
+    }
+    Ok(bytes)
 }
 
 thread_local! {

@@ -75,6 +75,8 @@ error_codes! {
     Aborted = "ERR_DO_ABORTED",
     /// `blockConcurrencyWhile()` ran longer than 30 s.
     BlockConcurrencyTimeout = "ERR_DO_BLOCK_CONCURRENCY_TIMEOUT",
+    /// A hibernatable WebSocket handler ran past `ctx.setHibernatableWebSocketEventTimeout()`.
+    EventTimeout = "ERR_DO_EVENT_TIMEOUT",
     /// One synchronous run exceeded `cpuTimeoutMs`.
     CpuLimit = "ERR_DO_CPU_LIMIT",
     /// The instance's thread exceeded `memoryLimitMb`.

@@ -247,7 +247,9 @@ class Host {
   begun = false;
   /** The pending idle check. */
   idleTimer = null;
-  /** Timeouts of blockConcurrencyWhile() calls in progress. */
+  /** ctx.setHibernatableWebSocketEventTimeout(): how long a hibernatable event may run (ms). */
+  eventTimeoutMs = null;
+  /** Timeouts of blockConcurrencyWhile() calls and hibernatable events in progress. */
   timers = new Set();
   methods = new Map();
 
@@ -355,9 +357,22 @@ class Host {
     else this.deliver(callId, method, payload);
   }
 
+  /**
+   * An event of a socket accepted with accept() while blockConcurrencyWhile() runs: it waits
+   * in the queue, in order with calls (workerd's input gate holds every event).
+   */
+  holdSocketEvent(method, payload) {
+    if (this.blocked === 0 || this.ending) return false;
+    this.queue.push(0, method, payload);
+    return true;
+  }
+
   /** Runs one call; whatever happens (even a hostile result or instance), it is answered. */
   deliver(callId, method, payload) {
-    if (callId === 0) return refs.performRelease(method, payload, decode);
+    if (callId === 0) {
+      if (method.charCodeAt(0) === sockets.THREAD_EVENT) return sockets.deliverSocketEvent(method, payload);
+      return refs.performRelease(method, payload, decode);
+    }
     try {
       this.invoke(callId, method, payload);
     } catch (e) {
@@ -370,7 +385,7 @@ class Host {
     // handler throws is logged, as workerd reports it.
     if (method.charCodeAt(0) === sockets.OBJECT_EVENT) {
       const done = sockets.hibernationEvent(method, payload, this.instance).catch((e) => report('Uncaught', e));
-      return this.settle(callId, done);
+      return this.settle(callId, this.eventTimeoutMs === null ? done : this.timeEvent(done, this.eventTimeoutMs));
     }
     let args;
     try {
@@ -494,6 +509,26 @@ class Host {
     }
   }
 
+  /**
+   * A hibernatable event's handler (`done`) that runs past `ms` ends the instance, as workerd
+   * shuts the actor down (ServiceWorkerGlobalScope::eventTimeoutPromise); its sockets stay
+   * open, and the next event starts a new instance.
+   */
+  timeEvent(done, ms) {
+    let timer;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => {
+        resolve();
+        this.break(withCode(new Error('Actor exceeded event execution time and was disconnected.'), 'EventTimeout'));
+      }, ms);
+      this.timers.add(timer);
+    });
+    return Promise.race([done, timeout]).finally(() => {
+      clearTimeout(timer);
+      this.timers.delete(timer);
+    });
+  }
+
   /** Holds other events back while `fn` runs (transaction()); failures do not break. */
   async holdInput(fn) {
     this.blocked++;
@@ -598,6 +633,7 @@ class Host {
 }
 
 let host = new Host();
+sockets.setInputGate((method, payload) => host.holdSocketEvent(method, payload));
 
 /** While this thread is idle in a pool: when it asks whether it may exit. */
 let poolTimer = null;

@@ -2,33 +2,11 @@
 // V8's own limit is set higher). Counted: the V8 heap and external memory (ArrayBuffers,
 // Buffers), as workerd counts an isolate's memory.
 import v8 from 'node:v8';
-import vm from 'node:vm';
 import { now } from '../timers.js';
+import { captureGc } from '../gc.js';
 
-/** `gc` of a process started with `--expose-gc` (captured before any user code runs). */
-let collect = typeof globalThis.gc === 'function' ? globalThis.gc : undefined;
-
-/**
- * Takes a `gc` function: `--expose-gc` is a V8 flag (process-wide, not accepted in a worker's
- * execArgv), on only while one new context captures its `gc`, so user code never sees a `gc`
- * global. Threads doing this at once would turn the flag off under each other, so they take
- * turns on `lock` (an Int32Array over memory shared by every runtime thread of the process).
- * A failure is not kept: the next check tries again.
- */
-function captureGc(lock) {
-  while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) Atomics.wait(lock, 0, 1, 50);
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc');
-    return typeof gc === 'function' ? gc : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    v8.setFlagsFromString('--no-expose-gc');
-    Atomics.store(lock, 0, 0);
-    Atomics.notify(lock, 0, 1);
-  }
-}
+/** This thread's `gc` (see lib/gc.js), taken when first needed. */
+let collect;
 
 /**
  * A full garbage collection, to tell live data from garbage before breaking an instance;
@@ -52,7 +30,7 @@ function inUse() {
  * while under the limit; above it, a full GC decides, since V8 lets garbage pile up towards
  * its own, higher limit.
  * @param {number} limitMb
- * @param {Int32Array} lock shared by every runtime thread (see captureGc)
+ * @param {Int32Array} lock shared by every runtime thread (lib/gc.js GC_LOCK)
  * @returns {() => boolean}
  */
 export function memoryGuard(limitMb, lock) {
