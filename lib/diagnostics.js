@@ -203,18 +203,20 @@ class WorkerLogger extends Logger {
    * facet is named by the binding of the object it belongs to, its class and facet path).
    */
   started({ rootNs, className, id, name, facet }) {
+    if (this.rank === 0) return; // silent: nothing to remember either
     const root = this.namespaces[rootNs];
     this.current = { binding: root?.bindings[0], class: className, id: String(id), name, facet };
     // The supervisor remembers it even below `info`, to name this thread if it dies.
-    if (this.rank > 0) this.#post({ hosting: this.current });
+    this.#post({ hosting: this.current });
     this.info(facet ? 'facet.start' : 'instance.start');
   }
 
   /** The instance stopped and the thread goes back to the pool (or ends). */
   recycled() {
+    if (this.rank === 0) return;
     this.debug('thread.recycle');
     this.current = {};
-    if (this.rank > 0) this.#post({ hosting: null });
+    this.#post({ hosting: null });
   }
 
   #post(message) {
