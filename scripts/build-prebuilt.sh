@@ -10,7 +10,9 @@
 # (musl-tools' musl-gcc cannot link a cdylib: it finds no libgcc_s; zig brings its own.)
 #
 # The release workflow (.github/workflows/release.yml) builds the same targets in CI with
-# napi-rs' own cross toolchains; this script is for building them on one Linux machine.
+# napi-rs' own cross toolchains (glibc 2.17 for the gnu targets); this script is for building
+# them on one Linux machine. Its arm64 binary links against the cross glibc of the Debian
+# release it runs on (Debian 12: it needs glibc ≥ 2.34 where it is used), so publish CI's.
 #
 #   scripts/build-prebuilt.sh aarch64-unknown-linux-gnu x86_64-unknown-linux-musl
 set -euo pipefail
