@@ -1024,6 +1024,12 @@ export interface RuntimeOptions {
   /** Delay before the first alarm retry, doubling after each; default 1000 ms; ≥ 1. */
   alarmRetryBaseMs?: number;
   /**
+   * Diagnostics on stderr (thread starts, recycles, evictions, alarm runs/retries/failures,
+   * thread errors, each naming the object): `"silent"` (default) to `"debug"`.
+   * `DEBUG=durable-facets` (read as the `debug` package reads it) raises it to `"debug"`.
+   */
+  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /**
    * A synchronous run longer than this breaks the facet
    * (`Error: Durable Object exceeded its CPU time limit.`). Default: no limit; ≥ 1.
    */

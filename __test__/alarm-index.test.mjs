@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import initSqlJs from 'sql.js';
 import { Runtime } from '../index.js';
 import { fixture, sleep } from './helpers.mjs';
 
@@ -30,49 +30,60 @@ function open(storage) {
 }
 
 /** The index file of namespace `key`, written by `make(file)` before any runtime opens it. */
-function indexFile(dir, key, make) {
+async function indexFile(dir, key, make) {
   fs.mkdirSync(path.join(dir, key), { recursive: true });
   const file = path.join(dir, key, 'metadata.sqlite');
-  make(file);
+  await make(file);
   return file;
+}
+
+/**
+ * Writes SQLite file `file` (rollback journal, no WAL) with what `fn(db)` does to it:
+ * sql.js (SQLite compiled to wasm) needs no native build; it starts from the file's bytes.
+ */
+let sqlJs;
+async function withSqlite(file, fn) {
+  const SQL = await (sqlJs ??= initSqlJs());
+  const db = new SQL.Database(fs.existsSync(file) ? fs.readFileSync(file) : undefined);
+  try {
+    fn(db);
+    fs.writeFileSync(file, db.export());
+  } finally {
+    db.close();
+  }
 }
 
 /** A valid index of `rows` alarms, in one file (no WAL). */
 function validIndex(file, rows) {
-  const db = new Database(file);
-  db.exec(
-    'CREATE TABLE _cf_ALARM (actor_id TEXT PRIMARY KEY, scheduled_time INTEGER, actor_name TEXT) WITHOUT ROWID',
-  );
-  const insert = db.prepare('INSERT INTO _cf_ALARM VALUES (?, ?, ?)');
-  for (let i = 0; i < rows; i++) {
-    insert.run(i.toString(16).padStart(64, '0'), (Date.now() + 3_600_000) * 1e6, `名前-${i}-${'x'.repeat(40)}`);
-  }
-  db.close();
+  return withSqlite(file, (db) => {
+    db.run(
+      'CREATE TABLE _cf_ALARM (actor_id TEXT PRIMARY KEY, scheduled_time INTEGER, actor_name TEXT) WITHOUT ROWID',
+    );
+    const insert = db.prepare('INSERT INTO _cf_ALARM VALUES (?, ?, ?)');
+    for (let i = 0; i < rows; i++) {
+      insert.run([i.toString(16).padStart(64, '0'), (Date.now() + 3_600_000) * 1e6, `名前-${i}-${'x'.repeat(40)}`]);
+    }
+    insert.free();
+  });
 }
 
 const DAMAGE = {
   'garbage bytes': (file) => fs.writeFileSync(file, Buffer.alloc(16384, 0xa5)),
-  'a truncated file': (file) => {
-    validIndex(file, 500);
+  'a truncated file': async (file) => {
+    await validIndex(file, 500);
     fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2) + 100);
   },
-  'a _cf_ALARM table of another shape': (file) => {
-    const db = new Database(file);
-    db.exec('CREATE TABLE _cf_ALARM (x)');
-    db.close();
-  },
-  'a row that is not an alarm': (file) => {
-    validIndex(file, 1);
-    const db = new Database(file);
-    db.exec("INSERT INTO _cf_ALARM VALUES ('not an id', 'soon', NULL)");
-    db.close();
+  'a _cf_ALARM table of another shape': (file) => withSqlite(file, (db) => db.run('CREATE TABLE _cf_ALARM (x)')),
+  'a row that is not an alarm': async (file) => {
+    await validIndex(file, 1);
+    await withSqlite(file, (db) => db.run("INSERT INTO _cf_ALARM VALUES ('not an id', 'soon', NULL)"));
   },
 };
 
 for (const [what, damage] of Object.entries(DAMAGE)) {
   test(`an alarm index with ${what}: the runtime starts and logs the file once`, async (t) => {
     const dir = tempDir(t);
-    const file = indexFile(dir, 'broken', damage);
+    const file = await indexFile(dir, 'broken', damage);
     const logged = t.mock.method(console, 'error', () => {});
     const rt = open(dir);
     t.after(() => rt.dispose());
@@ -85,7 +96,7 @@ for (const [what, damage] of Object.entries(DAMAGE)) {
 
   test(`an alarm index with ${what}: objects keep their database, RPC and facets`, async (t) => {
     const dir = tempDir(t);
-    const file = indexFile(dir, 'broken', damage);
+    const file = await indexFile(dir, 'broken', damage);
     const before = fs.readFileSync(file);
     t.mock.method(console, 'error', () => {});
     const rt = open(dir);
@@ -101,7 +112,7 @@ for (const [what, damage] of Object.entries(DAMAGE)) {
 
   test(`an alarm index with ${what}: setAlarm is refused with ERR_DO_ALARM_INDEX`, async (t) => {
     const dir = tempDir(t);
-    const file = indexFile(dir, 'broken', damage);
+    const file = await indexFile(dir, 'broken', damage);
     t.mock.method(console, 'error', () => {});
     const rt = open(dir);
     t.after(() => rt.dispose());
@@ -118,7 +129,7 @@ for (const [what, damage] of Object.entries(DAMAGE)) {
 
 test('alarms of another namespace with a healthy index still fire', async (t) => {
   const dir = tempDir(t);
-  indexFile(dir, 'broken', DAMAGE['garbage bytes']);
+  await indexFile(dir, 'broken', DAMAGE['garbage bytes']);
   t.mock.method(console, 'error', () => {});
   const rt = open(dir);
   t.after(() => rt.dispose());
@@ -132,7 +143,7 @@ test('alarms of another namespace with a healthy index still fire', async (t) =>
 
 test('a zero-length alarm index is a new, empty one: alarms work and nothing is logged', async (t) => {
   const dir = tempDir(t);
-  indexFile(dir, 'broken', (file) => fs.writeFileSync(file, ''));
+  await indexFile(dir, 'broken', (file) => fs.writeFileSync(file, ''));
   const logged = t.mock.method(console, 'error', () => {});
   const rt = open(dir);
   t.after(() => rt.dispose());
@@ -147,11 +158,7 @@ test('a zero-length alarm index is a new, empty one: alarms work and nothing is 
 
 test('a valid database without _cf_ALARM gets the table and works', async (t) => {
   const dir = tempDir(t);
-  indexFile(dir, 'broken', (file) => {
-    const db = new Database(file);
-    db.exec('CREATE TABLE unrelated (a)');
-    db.close();
-  });
+  await indexFile(dir, 'broken', (file) => withSqlite(file, (db) => db.run('CREATE TABLE unrelated (a)')));
   const logged = t.mock.method(console, 'error', () => {});
   const rt = open(dir);
   t.after(() => rt.dispose());
@@ -161,7 +168,7 @@ test('a valid database without _cf_ALARM gets the table and works', async (t) =>
 
 test('a damaged index keeps the storage directory locked', async (t) => {
   const dir = tempDir(t);
-  indexFile(dir, 'broken', DAMAGE['garbage bytes']);
+  await indexFile(dir, 'broken', DAMAGE['garbage bytes']);
   t.mock.method(console, 'error', () => {});
   const rt = open(dir);
   t.after(() => rt.dispose());

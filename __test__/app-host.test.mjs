@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Runtime } from '../index.js';
+import { fixture, until } from './helpers.mjs';
 
 const SERVER = fileURLToPath(new URL('../examples/app-host/server.mjs', import.meta.url));
 const SAMPLE = fs.readFileSync(new URL('../examples/app-host/sample-app.js', import.meta.url), 'utf8');
@@ -17,9 +19,9 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'app-host-test-'));
 const children = new Set();
 
 /** Starts the server on a free port; resolves { child, url, port, token, exited }. */
-function startServer() {
+function startServer(env = {}) {
   const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, PORT: '0', APP_HOST_DATA: dataDir },
+    env: { ...process.env, PORT: '0', APP_HOST_DATA: dataDir, APP_HOST_TOKEN: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -34,7 +36,7 @@ function startServer() {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in time\n${stdout}\n${stderr}`)), 10_000);
     const onData = () => {
-      const m = /app-host listening on (http:\/\/127\.0\.0\.1:(\d+)) token=([0-9a-f]+)/.exec(stdout);
+      const m = /app-host listening on (http:\/\/127\.0\.0\.1:(\d+)) token=(\S+)/.exec(stdout);
       if (m === null) return;
       clearTimeout(timer);
       child.stdout.off('data', onData);
@@ -180,21 +182,60 @@ test('errors come back as JSON { error: { name, message } }; the server keeps se
   assert.equal((await api('POST', '/tenants/acme/apps/notes/call', { method: 'a.b' })).status, 400);
   assert.equal((await api('POST', '/tenants/acme/apps/notes/call', { method: 'fetch' })).status, 400);
   assert.equal((await api('POST', '/tenants/acme/apps/notes/call', { method: 'add', args: 'x' })).status, 400);
-  // Broken code fails alone: its tenant and the tenant's other apps keep working.
-  assert.equal((await deploy('acme', 'broken', 'export class App extends {')).status, 200);
-  const syntax = await call('acme', 'broken', 'list');
-  assert.equal(syntax.status, 500);
-  assert.equal(syntax.body.error.name, 'SyntaxError');
-  assert.equal((await deploy('acme', 'broken', 'throw new Error("at load time");')).status, 200);
-  // SPEC §6.5: a load failure names the module and line:column.
-  assert.equal((await call('acme', 'broken', 'list')).body.error.message, 'at load time (at app.js:1:7)');
-  assert.equal((await deploy('acme', 'broken', 'export class Other {}')).status, 200);
-  assert.equal(
-    (await call('acme', 'broken', 'list')).body.error.message,
-    `Worker "broken@${(await api('GET', '/tenants/acme/apps')).body.apps.find((a) => a.name === 'broken').hash}" does not export a Durable Object class named "App".`,
-  );
   assert.equal((await call('acme', 'notes', 'count')).body, 2);
-  assert.equal((await api('DELETE', '/tenants/acme/apps/broken')).status, 200);
+});
+
+test('deploy refuses code with a syntax error with 422, naming the module and line', async () => {
+  const res = await deploy('acme', 'broken', 'import { DurableObject } from "cloudflare:workers";\nexport class App extends {');
+  assert.equal(res.status, 422);
+  assert.equal(res.body.error.name, 'SyntaxError');
+  assert.equal(res.body.error.code, 'ERR_DO_MODULE_LOAD');
+  assert.match(res.body.error.message, /\(at app\.js:2:\d+\)$/);
+  assert.equal((await call('acme', 'broken', 'list')).status, 404, 'nothing was deployed');
+});
+
+test('deploy refuses code that throws at top level, or imports what does not exist, with its line', async () => {
+  const thrown = await deploy('acme', 'broken', 'throw new Error("at load time");');
+  assert.equal(thrown.status, 422);
+  assert.deepEqual(thrown.body.error, { name: 'Error', message: 'at load time (at app.js:1:7)', code: 'ERR_DO_MODULE_LOAD' });
+  const missing = await deploy('acme', 'broken', 'import "./helpers.js";\nexport class App {}');
+  assert.equal(missing.status, 422);
+  assert.equal(missing.body.error.code, 'ERR_DO_MODULE_NOT_FOUND');
+  assert.match(missing.body.error.message, /no module named "helpers\.js"\. \(at app\.js:1:\d+\)$/);
+});
+
+test('deploy refuses code without a Durable Object class App', async () => {
+  for (const code of ['export class Other {}', 'export class App {}']) {
+    const res = await deploy('acme', 'broken', code);
+    assert.equal(res.status, 422);
+    assert.deepEqual(res.body.error, { name: 'InvalidApp', message: 'The code does not export a Durable Object class named "App".' });
+  }
+});
+
+test('a refused deploy keeps the running version, and the check leaves no facet behind', async () => {
+  assert.equal((await deploy('acme', 'notes', 'export class App extends {')).status, 422);
+  assert.equal((await call('acme', 'notes', 'count')).body, 2);
+  assert.deepEqual((await api('GET', '/tenants/acme/apps')).body.apps.map((a) => [a.name, a.version]), [['notes', 1]]);
+  assert.deepEqual((await api('GET', '/tenants/acme/apps')).body.facets, ['notes']);
+});
+
+test('uploaded apps may import node: modules (nodejs_compat, as they would need on workerd)', async () => {
+  const code = 'import { createHash } from "node:crypto";\nimport { DurableObject } from "cloudflare:workers";\n'
+    + 'export class App extends DurableObject { sha(s) { return createHash("sha256").update(s).digest("hex").slice(0, 8); } }';
+  assert.equal((await deploy('acme', 'hasher', code)).status, 200);
+  assert.equal((await call('acme', 'hasher', 'sha', 'abc')).body, 'ba7816bf');
+  assert.equal((await api('DELETE', '/tenants/acme/apps/hasher')).status, 200);
+});
+
+test('a request log line per request: method, path, status, duration; never the token', async () => {
+  await api('GET', '/tenants/acme/apps');
+  await api('GET', '/nope');
+  await api('GET', '/tenants', undefined, { token: null });
+  await until(() => /GET \/tenants 401/.test(server.output().stdout));
+  const { stdout } = server.output();
+  assert.match(stdout, /^app-host: \d{4}-\d\d-\d\dT[\d:.]+Z GET \/tenants\/acme\/apps 200 \d+\.\dms$/m);
+  assert.match(stdout, /^app-host: \S+ GET \/nope 404 \d+\.\dms$/m);
+  assert.ok(!stdout.split('\n').slice(1).some((l) => l.includes(server.token)), 'the token is printed once, at start');
 });
 
 test('redeploy: the new code takes effect at once and keeps the app\'s data', async () => {
@@ -326,8 +367,24 @@ test('SIGTERM: the server exits 0 and the tenants\' files are on disk', async ()
   }
 });
 
-test('restart on the same data: apps reload their code and keep their notes', async () => {
-  server = await startServer();
+test('APP_HOST_TOKEN that is too short or has other characters: exit 2 with the rule', async () => {
+  for (const bad of ['short', 'x'.repeat(31), `${'a'.repeat(40)} b`, 'é'.repeat(40)]) {
+    const child = spawn(process.execPath, [SERVER], {
+      env: { ...process.env, PORT: '0', APP_HOST_DATA: dataDir, APP_HOST_TOKEN: bad },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    assert.equal(await new Promise((resolve) => child.on('exit', resolve)), 2);
+    assert.match(stderr, /APP_HOST_TOKEN must be 32-256 characters/);
+  }
+});
+
+test('restart on the same data with APP_HOST_TOKEN: that token, apps reload their code and keep their notes', async () => {
+  const fixed = 'fixed-token-for-scripts.0123456789abcdef';
+  server = await startServer({ APP_HOST_TOKEN: fixed });
+  assert.equal(server.token, fixed);
+  assert.equal((await api('GET', '/tenants', undefined, { token: 'f'.repeat(48) })).status, 401);
   assert.deepEqual((await call('acme', 'notes', 'list')).body, [
     { id: 1, text: 'buy milk' },
     { id: 2, text: 'call bob' },
@@ -336,4 +393,20 @@ test('restart on the same data: apps reload their code and keep their notes', as
   assert.deepEqual((await api('GET', '/tenants/acme/apps')).body.facets, ['notes']);
   const { code } = await stopServer(server);
   assert.equal(code, 0);
+});
+
+test('Tenant runs where ctx.facets has no list() (Cloudflare): list() leaves facets out', async (t) => {
+  const rt = new Runtime({
+    main: fixture('app-host-portable.mjs'),
+    durableObjects: { TENANTS: { className: 'TenantWithoutList', facetFailure: 'isolate' } },
+    workerLoaders: ['LOADER'],
+    warmThreads: 0,
+  });
+  t.after(() => rt.dispose());
+  const tenant = rt.env.TENANTS.getByName('portable');
+  assert.equal((await tenant.deploy('notes', SAMPLE)).value.version, 1);
+  assert.deepEqual((await tenant.call('notes', 'add', ['x'])).value, { id: 1, text: 'x' });
+  const { value } = await tenant.list();
+  assert.deepEqual(Object.keys(value), ['apps']);
+  assert.deepEqual(value.apps.map((a) => a.name), ['notes']);
 });

@@ -1,5 +1,6 @@
 // Storage benchmark: durable-facets ctx.storage (SQL, KV) beside better-sqlite3, in one run.
 //
+//   npm i --no-save better-sqlite3@12   # the baseline, once (not a dependency)
 //   node bench/storage.mjs
 //
 // Both sides use files in one fresh temp directory (os.tmpdir(), removed at the end), WAL
@@ -13,9 +14,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
-import Database from 'better-sqlite3';
 import { Runtime } from '../index.js';
 import { median, fmt, fmtInt, spread, mark, interleave } from './common.mjs';
+import { importBaseline } from './baseline.mjs';
+
+// The baseline is not a dependency of the package (it compiles for a minute on install):
+// installed on demand, see bench/baseline.mjs.
+const { default: Database } = await importBaseline('better-sqlite3', '12');
 
 const FIXTURE = new URL('./fixtures/storage-worker.mjs', import.meta.url);
 

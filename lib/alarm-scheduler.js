@@ -18,9 +18,13 @@ export class AlarmScheduler {
   #alarms = new Map();
   #disposed = false;
 
-  constructor(rt, retryBaseMs) {
+  #log;
+
+  /** @param {import('./diagnostics.js').Logger} log alarms run, retry and fail are logged */
+  constructor(rt, retryBaseMs, log) {
     this.#rt = rt;
     this.#retryBaseMs = retryBaseMs;
+    this.#log = log;
   }
 
   /** An object's alarm changed (`time` null: deleted). */
@@ -54,6 +58,7 @@ export class AlarmScheduler {
     if (entry.time > now() + 1) return this.#arm(key, entry, entry.time - now());
     entry.running = true;
     const retry = entry.retry;
+    this.#log?.info('alarm.run', { ...this.#log.object(entry.ns, entry.idHex, entry.name), retry });
     try {
       const { next } = await port.send(this.#rt, entry.ns, entry.idHex, entry.name, ALARM_METHOD, encode([retry]));
       entry.running = false;
@@ -64,15 +69,17 @@ export class AlarmScheduler {
         entry.retry = 0;
         this.#arm(key, entry, next - now());
       }
-    } catch {
+    } catch (e) {
       entry.running = false;
       if (this.#disposed || this.#alarms.get(key) !== entry) return;
       if (retry >= MAX_RETRIES) {
+        this.#log?.error('alarm.fail', { ...this.#log.object(entry.ns, entry.idHex, entry.name), retries: retry, error: e?.message });
         this.#alarms.delete(key);
         port.send(this.#rt, entry.ns, entry.idHex, entry.name, ALARM_GIVE_UP_METHOD, encode([])).catch(() => {});
         return;
       }
       entry.retry = retry + 1;
+      this.#log?.warn('alarm.retry', { ...this.#log.object(entry.ns, entry.idHex, entry.name), retry: retry + 1, inMs: this.#retryBaseMs * 2 ** retry, error: e?.message });
       this.#arm(key, entry, this.#retryBaseMs * 2 ** retry);
     }
   }

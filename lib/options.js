@@ -6,8 +6,10 @@ import { totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { encode } from './codec.js';
 import { withCode } from './error-codes.js';
+import { resolveLogLevel } from './diagnostics.js';
 
 const KNOWN = new Set([
+  'logLevel',
   'main',
   'durableObjects',
   'classes',
@@ -239,6 +241,7 @@ function normalize(options) {
     cpuTimeoutMs: options.cpuTimeoutMs === undefined ? null : number(options, 'cpuTimeoutMs', { min: 1 }),
     // A thread needs a few MB for the runtime itself; below 16 MB every instance would break.
     memoryLimitMb: number(options, 'memoryLimitMb', { min: 16, integer: true, fallback: 128 }),
+    logLevel: resolveLogLevel(options.logLevel),
   };
 }
 

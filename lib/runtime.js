@@ -14,6 +14,7 @@ import { v8HeapLimitMb, threadDeathReason } from './memory-limit.js';
 import { ENTRY_KEY, entrySender, entryFetch, entrypointStub } from './entry.js';
 import { listen, CLOSE_ALL } from './listen.js';
 import { GC_LOCK } from './gc.js';
+import { Logger, DIAG_MESSAGE } from './diagnostics.js';
 
 const CPU_LIMIT = 'Durable Object exceeded its CPU time limit.';
 
@@ -75,7 +76,8 @@ class Supervisor {
   constructor(rt, workerConfig, alarmRetryBaseMs, cpuTimeoutMs) {
     this.rt = rt;
     this.workerConfig = workerConfig;
-    this.alarms = new AlarmScheduler(rt, alarmRetryBaseMs);
+    this.log = new Logger(workerConfig.logLevel, { namespaces: workerConfig.namespaces });
+    this.alarms = new AlarmScheduler(rt, alarmRetryBaseMs, this.log);
     this.cpuTimeoutMs = cpuTimeoutMs;
     if (cpuTimeoutMs !== null) {
       this.watchdog = setInterval(() => this.checkCpu(), Math.max(5, Math.floor(cpuTimeoutMs / 4)));
@@ -180,6 +182,7 @@ class Supervisor {
     worker.on('message', (m) => {
       if (m?.kind === 'durable-facets:log') console.error(m.text);
       else if (m?.kind === 'durable-facets:ready') bootEnded();
+      else if (m?.kind === DIAG_MESSAGE) this.log.forward(m, tid);
     });
     // Threads never keep the process alive by themselves; the main thread's port does
     // while a call is in flight.
@@ -190,14 +193,17 @@ class Supervisor {
     worker.on('error', (e) => {
       death = threadDeathReason(e, this.workerConfig.memoryLimitMb) ?? death;
       console.error('durable-facets: a runtime thread ended with an uncaught error:', e);
+      this.log.threadError(tid, e);
     });
-    worker.on('exit', () => {
+    worker.on('exit', (exitCode) => {
+      this.log.threadExit(tid, exitCode);
       bootEnded();
       this.workers.delete(tid);
       this.beats.delete(tid);
       native.threadExited(tid, death && encodeError(death));
     });
     this.workers.set(tid, worker);
+    this.log.debug('thread.start', { thread: tid });
   }
 
   async terminateAll() {
@@ -270,6 +276,7 @@ export class Runtime {
       vars: config.vars,
       idleTimeoutMs: config.idleTimeoutMs,
       memoryLimitMb: config.memoryLimitMb,
+      logLevel: config.logLevel,
       entryNamespace,
     }, config.alarmRetryBaseMs, config.cpuTimeoutMs);
     supervisors.set(rt, this.#supervisor);

@@ -1,10 +1,10 @@
 // App host: an HTTP server where each tenant is a root Durable Object and each app a facet
 // whose code is uploaded at run time (worker loader) and gets its own SQLite database.
 //
-//   PORT=8787 APP_HOST_DATA=./data node examples/app-host/server.mjs
+//   PORT=8787 APP_HOST_DATA=./data APP_HOST_TOKEN=… node examples/app-host/server.mjs
 //
-// It runs uploaded code, so no web page may reach it: every request needs the random token
-// printed at start (`Authorization: Bearer <token>`), the `Host` header must name this server
+// It runs uploaded code, so no web page may reach it: every request needs the token printed at
+// start (`Authorization: Bearer <token>`; random unless APP_HOST_TOKEN fixes it), the `Host` header must name this server
 // (defeats DNS rebinding), request bodies must be JSON, and it listens on 127.0.0.1 only.
 import http from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -21,7 +21,14 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 const storage = process.env.APP_HOST_DATA || new URL('./data/', import.meta.url);
-const token = randomBytes(24).toString('hex');
+/** A fixed token (scripts, a restart that keeps clients working) must be as hard to guess as a random one. */
+const TOKEN = /^[A-Za-z0-9._~-]{32,256}$/;
+const fixedToken = process.env.APP_HOST_TOKEN;
+if (fixedToken !== undefined && fixedToken !== '' && !TOKEN.test(fixedToken)) {
+  console.error('app-host: APP_HOST_TOKEN must be 32-256 characters of A-Z a-z 0-9 . _ ~ - (e.g. `openssl rand -hex 24`)');
+  process.exit(2);
+}
+const token = fixedToken || randomBytes(24).toString('hex');
 const expectedAuth = Buffer.from(`Bearer ${token}`);
 
 let rt;
@@ -206,7 +213,28 @@ async function handle(req, res) {
 
 let stopping = false;
 
+/**
+ * One line per request on stdout, when its response is sent (or the connection ends first):
+ * time, method, path (no query: it could carry secrets), status, duration. Never the token.
+ */
+function logRequest(req, res) {
+  const start = process.hrtime.bigint();
+  let pathname;
+  try {
+    ({ pathname } = new URL(req.url, 'http://localhost'));
+  } catch {
+    pathname = '(unparsable URL)';
+  }
+  const line = (status) => {
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    console.log(`app-host: ${new Date().toISOString()} ${req.method} ${pathname} ${status} ${ms.toFixed(1)}ms`);
+  };
+  res.once('finish', () => line(res.statusCode));
+  res.once('close', () => res.writableFinished || line('aborted'));
+}
+
 const server = http.createServer((req, res) => {
+  logRequest(req, res);
   handle(req, res).catch((e) => {
     if (res.headersSent) {
       res.destroy();

@@ -23,6 +23,7 @@ import * as sockets from '../websocket.js';
 import { StorageEngine, DurableObjectStorage } from '../storage/index.js';
 import { Alarms, ALARM_METHOD, ALARM_GIVE_UP_METHOD } from './alarms.js';
 import { memoryGuard } from './memory-guard.js';
+import { workerLogger, errorText } from '../diagnostics.js';
 import { memoryLimitError } from '../memory-limit.js';
 import { installInstanceScope, beginInstance, endInstance } from './instance-scope.js';
 import {
@@ -43,6 +44,8 @@ const LOG_MESSAGE = 'durable-facets:log';
 
 const { tid, config, beat } = workerData;
 const overMemoryLimit = memoryGuard(config.memoryLimitMb, workerData.gcLock);
+/** Diagnostics (lib/diagnostics.js): silent unless `logLevel` or DEBUG=durable-facets. */
+const log = workerLogger(config, tid);
 
 /** What this thread hosts, for log lines: class, id and facet path ('' for a root). */
 let hosted = null;
@@ -65,6 +68,8 @@ function report(what, value) {
     detail = '[a value that cannot be inspected]';
   }
   const text = `${who}: ${what} ${detail}`;
+  // An instance's uncaught exception (it runs on), or the runtime's own error on this thread.
+  log.error(what.startsWith('Uncaught') ? 'instance.uncaught' : 'thread.error', { error: errorText(value) });
   try {
     parentPort.postMessage({ kind: LOG_MESSAGE, text });
   } catch {
@@ -289,6 +294,7 @@ class Host {
   startEntry(idHex) {
     if (loadError) return this.break(loadError);
     hosted = { entry: true };
+    log.started({ className: '<entry point>' });
     beginInstance();
     exportsCache ??= buildExports();
     this.instance = entryInstance(entrypointExport(mainModule, idHex), env, this, exportsCache);
@@ -330,6 +336,7 @@ class Host {
   /** Constructs the instance with its ctx (storage, facets, …). */
   launch(cls, { className, path, id, props, depth, idSpec, facet, loaded = null }) {
     hosted = { className, path, id: String(id) };
+    log.started({ rootNs: Number(String(idSpec?.t).split(':')[1]), className, id, name: id?.name, facet: path });
     beginInstance();
     const engine = new StorageEngine(this);
     this.engine = engine;
@@ -565,6 +572,7 @@ class Host {
   break(error, reusable = true) {
     if (this.ending) return;
     this.ending = true;
+    log.error('instance.broken', { error: errorText(error) });
     // A thread whose heap went over its limit is never reused (SPEC §6.1).
     try {
       if (error?.code === codes.MemoryLimit) reusable = false;
@@ -615,7 +623,10 @@ class Host {
     // Writes of a turn that has not ended yet (a timer callback's) commit first.
     this.engine?.endOfTurn();
     if (this.ending || port.gateClosed()) return;
-    if (native.tryRetire(0) === 0) recycleThread();
+    if (native.tryRetire(0) === 0) {
+      log.info('instance.evict', { reason: 'maxRunningFacets' });
+      recycleThread();
+    }
   }
 
   checkIdle() {
@@ -628,6 +639,7 @@ class Host {
     if (port.gateClosed()) return this.armIdleTimer(config.idleTimeoutMs);
     const wait = native.tryRetire(config.idleTimeoutMs);
     if (wait > 0) return this.armIdleTimer(wait);
+    log.info('instance.evict', { reason: 'idle' });
     recycleThread();
   }
 }
@@ -656,6 +668,7 @@ let handingBack = false;
  * the next instance of the same code at once. A thread the hub does not keep exits.
  */
 function recycleThread() {
+  log.recycled();
   try {
     host.teardown();
   } catch (e) {
