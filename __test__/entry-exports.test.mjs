@@ -3,7 +3,7 @@
 // service stub on the entry point's `ctx.exports` and on objects' `ctx.exports`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runtime, fixture } from './helpers.mjs';
+import { runtime, fixture, until } from './helpers.mjs';
 
 const app = (t) =>
   runtime(t, { main: fixture('entry-exports.mjs'), durableObjects: { CALLERS: 'Caller' }, vars: { GREETING: 'hi' } });
@@ -50,4 +50,18 @@ test('a Durable Object reaches a named entry point and the default handler throu
 test('a method a named entry point does not have rejects as on a service binding', async (t) => {
   const rt = app(t);
   assert.match(await text(rt, '/missing'), /^TypeError: .*whisper/);
+});
+
+test('the diagnostics name an entry point by its export', async (t) => {
+  const lines = [];
+  const write = process.stderr.write;
+  process.stderr.write = function (chunk, ...rest) {
+    if (String(chunk).startsWith('durable-facets ')) return lines.push(String(chunk)), true;
+    return write.call(this, chunk, ...rest);
+  };
+  t.after(() => (process.stderr.write = write));
+  const rt = runtime(t, { main: fixture('entry-exports.mjs'), durableObjects: { CALLERS: 'Caller' }, vars: { GREETING: 'hi' }, logLevel: 'info' });
+  await rt.fetch('https://app/greet?name=x');
+  await until(() => lines.some((l) => / instance\.start .*entrypoint=Greeter\b/.test(l)));
+  assert.ok(lines.some((l) => / instance\.start .*entrypoint=default\b/.test(l)));
 });

@@ -200,12 +200,13 @@ class WorkerLogger extends Logger {
 
   /**
    * An instance starts on this thread. `rootNs` is the namespace of its root object (a
-   * facet is named by the binding of the object it belongs to, its class and facet path).
+   * facet is named by the binding of the object it belongs to, its class and facet path);
+   * an entry point by its export name (`entrypoint=default`), as it has no id.
    */
-  started({ rootNs, className, id, name, facet }) {
+  started({ rootNs, className, id, name, facet, entrypoint }) {
     if (this.rank === 0) return; // silent: nothing to remember either
     const root = this.namespaces[rootNs];
-    this.current = { binding: root?.bindings[0], class: className, id: String(id), name, facet };
+    this.current = { entrypoint, binding: root?.bindings[0], class: className, id: id === undefined ? undefined : String(id), name, facet };
     // The supervisor remembers it even below `info`, to name this thread if it dies.
     this.#post({ hosting: this.current });
     this.info(facet ? 'facet.start' : 'instance.start');

@@ -79,13 +79,13 @@ export function isEntrypointExport(name, value) {
 
 /**
  * The export of `main` that the entry namespace's instance `idHex` serves (see
- * `entrypointId`), or undefined when no export has that id.
+ * `entrypointId`): `{ name, handler }`, handler undefined when no export has that id.
  * @param {Record<string, unknown>} mainModule
  * @param {string} idHex
  */
 export function entrypointExport(mainModule, idHex) {
   for (const [name, value] of Object.entries(mainModule)) {
-    if (isEntrypointExport(name, value) && entrypointId(name) === idHex) return value;
+    if (isEntrypointExport(name, value) && entrypointId(name) === idHex) return { name, handler: value };
   }
-  return entrypointId('default') === idHex ? mainModule.default : undefined;
+  return entrypointId('default') === idHex ? { name: 'default', handler: mainModule.default } : { name: undefined, handler: undefined };
 }

@@ -294,10 +294,11 @@ class Host {
   startEntry(idHex) {
     if (loadError) return this.break(loadError);
     hosted = { entry: true };
-    log.started({ className: '<entry point>' });
+    const { name, handler } = entrypointExport(mainModule, idHex);
+    log.started({ entrypoint: name });
     beginInstance();
     exportsCache ??= buildExports();
-    this.instance = entryInstance(entrypointExport(mainModule, idHex), env, this, exportsCache);
+    this.instance = entryInstance(handler, env, this, exportsCache);
     this.armIdleTimer(config.idleTimeoutMs);
   }
 
