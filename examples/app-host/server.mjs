@@ -33,12 +33,12 @@ const expectedAuth = Buffer.from(`Bearer ${token}`);
 
 let rt;
 try {
-  rt = new Runtime({
-    main: new URL('./tenant.mjs', import.meta.url),
+  // The bindings are the ones Cloudflare reads (wrangler.jsonc); what only durable-facets has
+  // is added here.
+  rt = await Runtime.fromWranglerConfig(new URL('./wrangler.jsonc', import.meta.url), {
     // "isolate": an app that breaks (bad code, ctx.abort(), out of memory) stops alone; its tenant
     // and the tenant's other apps keep running.
-    durableObjects: { TENANTS: { className: 'Tenant', facetFailure: 'isolate' } },
-    workerLoaders: ['LOADER'],
+    durableObjects: { TENANTS: { facetFailure: 'isolate' } },
     // One synchronous run longer than this (an endless loop) breaks the app; `abort` stops it sooner.
     cpuTimeoutMs: 10_000,
     storage,
