@@ -24,6 +24,7 @@ import { Alarms, ALARM_METHOD, ALARM_GIVE_UP_METHOD } from './alarms.js';
 import { memoryGuard } from './memory-guard.js';
 import { memoryLimitError } from '../memory-limit.js';
 import { installInstanceScope, beginInstance, endInstance } from './instance-scope.js';
+import { isTestingMethod, performTesting } from './testing.js';
 import {
   DurableObjectFacets,
   makeClass,
@@ -226,6 +227,8 @@ function findMethod(instance, name) {
 
 class Host {
   instance = null;
+  /** The instance's DurableObjectState (runInDurableObject's second argument). */
+  ctx = null;
   engine = null;
   name = null;
   /** The 64-hex id of the root object of this instance's tree (errors carry it). */
@@ -328,6 +331,7 @@ class Host {
     const facets = new DurableObjectFacets({ rt: config.rt, depth, idSpec, path, root: this.root, stopped: () => this.ending });
     exportsCache ??= buildExports();
     const ctx = new DurableObjectState(this, { id, exports: loaded?.exports ?? exportsCache, props, storage, facets });
+    this.ctx = ctx;
     try {
       this.instance = new cls(ctx, loaded?.env ?? env);
     } catch (e) {
@@ -374,7 +378,8 @@ class Host {
     if (first === 1) return this.answer(callId, refs.perform(method, args, this.instance, false));
     if (first === 8) return this.answer(callId, refs.perform(method.slice(1), args, this.instance, true));
     if (method === 'fetch') return this.fetch(callId, args[0]);
-    if (method === ALARM_METHOD) return this.settle(callId, this.alarms.run(args[0]));
+    if (method === ALARM_METHOD) return this.settle(callId, this.alarms.run(args[0], args[1] === true));
+    if (isTestingMethod(method)) return performTesting(this, callId, method, args, recycleThread);
     if (method === ALARM_GIVE_UP_METHOD) return this.settle(callId, Promise.resolve().then(() => this.alarms.giveUp()));
     let fn = this.methods.get(method);
     if (fn === undefined) {
