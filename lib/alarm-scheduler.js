@@ -14,7 +14,7 @@ const MAX_DELAY = 2 ** 31 - 1;
 export class AlarmScheduler {
   #rt;
   #retryBaseMs;
-  /** @type {Map<string, {ns: number, idHex: string, name: string | null, time: number, retry: number, timer: any, running: boolean, done?: Promise<void> | null}>} */
+  /** @type {Map<string, {ns: number, idHex: string, name: string | null, time: number, retry: number, timer: any, running: boolean, done?: Promise<void> | null, forced: boolean}>} */
   #alarms = new Map();
   #disposed = false;
 
@@ -35,9 +35,10 @@ export class AlarmScheduler {
       }
     }
     if (time === null) return;
-    const entry = existing ?? { ns, idHex, name, time, retry: 0, timer: null, running: false };
+    const entry = existing ?? { ns, idHex, name, time, retry: 0, timer: null, running: false, forced: false };
     entry.time = time;
     entry.retry = 0;
+    entry.forced = false;
     if (name !== null) entry.name = name;
     this.#alarms.set(key, entry);
     if (!entry.running) this.#arm(key, entry, time - now());
@@ -51,8 +52,10 @@ export class AlarmScheduler {
 
   async #fire(key, entry) {
     if (this.#disposed || this.#alarms.get(key) !== entry) return;
-    if (entry.time > now() + 1) return this.#arm(key, entry, entry.time - now());
-    await this.#run(key, entry, false).catch(() => {});
+    if (!entry.forced && entry.time > now() + 1) return this.#arm(key, entry, entry.time - now());
+    // The retries of a forced run (runDurableObjectAlarm) are forced too: the stored time
+    // may still be ahead.
+    await this.#run(key, entry, entry.forced).catch(() => {});
   }
 
   /**
@@ -67,6 +70,7 @@ export class AlarmScheduler {
       try {
         const { next, ran } = await port.send(this.#rt, entry.ns, entry.idHex, entry.name, ALARM_METHOD, encode([retry, force]));
         entry.running = false;
+        entry.forced = false;
         if (this.#alarms.get(key) !== entry) return ran;
         if (next === null) this.#alarms.delete(key);
         else {
@@ -84,6 +88,7 @@ export class AlarmScheduler {
           throw e;
         }
         entry.retry = retry + 1;
+        entry.forced = force;
         this.#arm(key, entry, this.#retryBaseMs * 2 ** retry);
         throw e;
       }
@@ -107,7 +112,7 @@ export class AlarmScheduler {
     for (let e = this.#alarms.get(key); e?.running; e = this.#alarms.get(key)) await e.done;
     let entry = this.#alarms.get(key);
     if (entry === undefined) {
-      entry = { ns, idHex, name, time: now(), retry: 0, timer: null, running: false, done: null };
+      entry = { ns, idHex, name, time: now(), retry: 0, timer: null, running: false, done: null, forced: false };
       this.#alarms.set(key, entry);
     }
     clearTimeout(entry.timer);
