@@ -65,10 +65,32 @@ function runtimeArm(options) {
 await plainWorker();
 await runtimeArm({})();
 
+function noSpare(options) {
+  return async () => {
+    await runtimeArm({})();
+    await settle();
+    return runtimeArm(options)();
+  };
+}
+
+// Each measurement starts on a quiet process: a spare thread started by the previous
+// runtime's dispose() (lib/runtime.js startSpare) has finished booting by then.
+const settle = () => new Promise((r) => setTimeout(r, 1000));
 const arms = [
-  ['plain new Worker + first message', plainWorker],
-  ['new Runtime (defaults) + first call', runtimeArm({})],
-  ['new Runtime (warmThreads: 0) + first call', runtimeArm({ warmThreads: 0 })],
+  ['plain new Worker + first message', async () => (await settle(), plainWorker())],
+  [
+    // As in a test suite with one Runtime per test: the previous one's dispose() left a spare.
+    'new Runtime + first call (after a dispose)',
+    async () => {
+      await runtimeArm({})();
+      await settle();
+      return runtimeArm({})();
+    },
+  ],
+  // No spare for this heap limit (the spare left is for the default one): the first thread
+  // starts from nothing, as the first Runtime of a process (without importing the package).
+  ['new Runtime + first call (no spare thread)', noSpare({ memoryLimitMb: 96 })],
+  ['  the same, warmThreads: 0', noSpare({ memoryLimitMb: 96, warmThreads: 0 })],
 ];
 const results = await interleave(rounds, ...arms.map(([, f]) => f));
 
@@ -92,8 +114,8 @@ const child = (...args) =>
   JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', ...args], { encoding: 'utf8' }));
 const cold = await interleave(
   coldRounds,
-  async () => child('worker'),
-  async () => child('runtime', '{}'),
+  async () => (await settle(), child('worker')),
+  async () => (await settle(), child('runtime', '{}')),
 );
 const coldBase = median(cold[0].map((r) => r.t));
 const coldRt = median(cold[1].map((r) => r.t));

@@ -19,7 +19,8 @@ const CPU_LIMIT = 'Durable Object exceeded its CPU time limit.';
 /** One lock for every runtime thread of the process (lib/worker/memory-guard.js captureGc). */
 const GC_LOCK = new Int32Array(new SharedArrayBuffer(4));
 
-const HOST_URL = new URL('./worker/host.js', import.meta.url);
+/** The entry module of runtime threads (it evaluates worker/host.js). */
+const THREAD_URL = new URL('./worker/thread.js', import.meta.url);
 
 /** Flags of every runtime thread: the module loader needs vm modules (see worker/loader.js). */
 const WORKER_EXEC_ARGV = ['--experimental-vm-modules', '--experimental-import-meta-resolve'];
@@ -47,6 +48,9 @@ const MAX_BOOTING = Math.max(2, availableParallelism());
  */
 const STOP_GRACE_MS = 250;
 
+/** How long a spare thread nobody took waits before it ends (see startSpare). */
+const SPARE_IDLE_MS = 5000;
+
 /** How long dispose() waits for file work still under way (see Runtime.dispose). */
 const FILE_WORK_WAIT_MS = 5000;
 
@@ -68,6 +72,66 @@ function onTerminate(rt, tid) {
 /** @internal (lib/testing.js) The alarm scheduler of runtime `rt` of this thread, if any. */
 export function alarmSchedulerOf(rt) {
   return supervisors.get(rt)?.alarms;
+}
+
+/**
+ * A runtime thread started before a runtime needs it: `{ worker, memoryLimitMb, timer }`.
+ * A process that disposed a runtime is likely to create another (one Runtime per test):
+ * its first thread is then this one, which has evaluated the runtime's modules meanwhile —
+ * most of a thread's start-up (see worker/thread.js). Unreferenced; ends unused after
+ * SPARE_IDLE_MS. One per thread that creates runtimes.
+ */
+let spare = null;
+
+function threadOptions(workerData, memoryLimitMb) {
+  return {
+    workerData,
+    execArgv: WORKER_EXEC_ARGV,
+    resourceLimits: { maxOldGenerationSizeMb: v8HeapLimitMb(memoryLimitMb) },
+  };
+}
+
+function startSpare(memoryLimitMb) {
+  if (spare !== null) {
+    if (spare.memoryLimitMb === memoryLimitMb) return;
+    // The latest runtime's heap limit is the likely next one's.
+    const { worker } = spare;
+    takeSpare(spare.memoryLimitMb);
+    worker.terminate();
+  }
+  let worker;
+  try {
+    worker = new Worker(THREAD_URL, threadOptions({ spare: true }, memoryLimitMb));
+  } catch {
+    return;
+  }
+  const entry = { worker, memoryLimitMb, timer: null };
+  const drop = () => {
+    if (spare !== entry) return;
+    spare = null;
+    clearTimeout(entry.timer);
+  };
+  // Nothing a spare reports matters until a runtime takes it.
+  worker.on('error', drop);
+  worker.on('exit', drop);
+  worker.unref();
+  entry.timer = setTimeout(() => {
+    drop();
+    worker.terminate();
+  }, SPARE_IDLE_MS);
+  entry.timer.unref();
+  spare = entry;
+}
+
+/** The spare thread, if there is one for this heap limit (it is then the caller's). */
+function takeSpare(memoryLimitMb) {
+  const entry = spare;
+  if (entry === null || entry.memoryLimitMb !== memoryLimitMb) return null;
+  spare = null;
+  clearTimeout(entry.timer);
+  entry.worker.removeAllListeners('error');
+  entry.worker.removeAllListeners('exit');
+  return entry.worker;
 }
 
 /** Starts and tracks one runtime's worker threads. */
@@ -177,11 +241,10 @@ class Supervisor {
     try {
       const beat = this.cpuTimeoutMs === null ? null : new Float64Array(new SharedArrayBuffer(8));
       if (beat !== null) this.beats.set(tid, beat);
-      worker = new Worker(HOST_URL, {
-        workerData: { tid, config: this.workerConfig, beat, gcLock: GC_LOCK },
-        execArgv: WORKER_EXEC_ARGV,
-        resourceLimits: { maxOldGenerationSizeMb: v8HeapLimitMb(this.workerConfig.memoryLimitMb) },
-      });
+      const data = { tid, config: this.workerConfig, beat, gcLock: GC_LOCK };
+      worker = takeSpare(this.workerConfig.memoryLimitMb);
+      if (worker !== null) worker.postMessage(data);
+      else worker = new Worker(THREAD_URL, threadOptions(data, this.workerConfig.memoryLimitMb));
     } catch (e) {
       native.threadExited(tid);
       process.emitWarning(`durable-facets: could not start a thread: ${e.message}`);
@@ -391,6 +454,7 @@ export class Runtime {
       // them. Bounded, so a stuck file system cannot hang dispose().
       const deadline = now() + FILE_WORK_WAIT_MS;
       while (native.fileWorkPending() > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      startSpare(this.#config.memoryLimitMb);
     })();
     return this.#disposed;
   }

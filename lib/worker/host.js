@@ -2,7 +2,7 @@
 // to the hub, and then hosts Durable Object instances one at a time, delivering their calls.
 // When an instance stops, the thread tears it down and returns to the hub's pool (SPEC §6.1):
 // the next instance of the same code starts here without loading anything again.
-import { workerData, parentPort } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { inspect } from 'node:util';
 import { setTimeout, clearTimeout, setImmediate } from '../timers.js';
 import { withCode, codes } from '../error-codes.js';
@@ -25,6 +25,7 @@ import { memoryGuard } from './memory-guard.js';
 import { memoryLimitError } from '../memory-limit.js';
 import { installInstanceScope, beginInstance, endInstance } from './instance-scope.js';
 import { isTestingMethod, performTesting } from './testing.js';
+import { bootData } from './boot-data.js';
 import {
   DurableObjectFacets,
   makeClass,
@@ -41,8 +42,9 @@ const STATUS_ERROR = 1;
 /** Kind of the messages this thread posts to its supervisor (lib/runtime.js). */
 const LOG_MESSAGE = 'durable-facets:log';
 
-const { tid, config, beat } = workerData;
-const overMemoryLimit = memoryGuard(config.memoryLimitMb, workerData.gcLock);
+// Set by the thread's entry module (thread.js) before this module is evaluated.
+const { tid, config, beat } = bootData;
+const overMemoryLimit = memoryGuard(config.memoryLimitMb, bootData.gcLock);
 
 /** What this thread hosts, for log lines: class, id and facet path ('' for a root). */
 let hosted = null;
