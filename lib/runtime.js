@@ -12,7 +12,6 @@ import { withCode } from './error-codes.js';
 import { setTimeout, clearTimeout, setInterval, clearInterval, now } from './timers.js';
 import { v8HeapLimitMb, threadDeathReason } from './memory-limit.js';
 import { ENTRY_KEY, entrySender, entryFetch, entrypointStub } from './entry.js';
-import { listen, CLOSE_ALL } from './listen.js';
 
 const CPU_LIMIT = 'Durable Object exceeded its CPU time limit.';
 
@@ -21,6 +20,13 @@ const GC_LOCK = new Int32Array(new SharedArrayBuffer(4));
 
 /** The entry module of runtime threads (it evaluates worker/host.js). */
 const THREAD_URL = new URL('./worker/thread.js', import.meta.url);
+
+/**
+ * rt.listen()'s module, loaded by the first listen(): it brings node:http and `ws`, 50–250 ms
+ * of a process's import of the package that a runtime not serving HTTP does without.
+ */
+let listenModule = null;
+const loadListen = () => (listenModule ??= import('./listen.js'));
 
 /** Flags of every runtime thread: the module loader needs vm modules (see worker/loader.js). */
 const WORKER_EXEC_ARGV = ['--experimental-vm-modules', '--experimental-import-meta-resolve'];
@@ -425,6 +431,7 @@ export class Runtime {
    */
   async listen(options) {
     if (this.#disposed !== null) throw withCode(new Error('The Durable Object runtime has been disposed.'), 'Disposed');
+    const { listen, CLOSE_ALL } = await loadListen();
     const listener = await listen((request) => this.fetch(request), options, (l) => this.#listeners.delete(l));
     this.#listeners.add(listener);
     if (this.#disposed !== null) listener[CLOSE_ALL]();
@@ -447,7 +454,10 @@ export class Runtime {
       supervisors.delete(this.#rt);
       port.pumpNow();
       await this.#supervisor.terminateAll();
-      for (const l of listeners) l[CLOSE_ALL]();
+      if (listeners.length > 0) {
+        const { CLOSE_ALL } = await loadListen();
+        for (const l of listeners) l[CLOSE_ALL]();
+      }
       await Promise.all(closed);
       // Databases released in their object's order of file work may still be closing on
       // threads of their own: a runtime opened next on the same directory must not meet
