@@ -591,7 +591,10 @@ fn retire_answering_replies_to_the_asking_call_and_retires_in_one_step() {
     assert_eq!(s.hub.retire_answering(w, ask, text("true")), 0);
     assert!(matches!(
         drain(&s.main_inbox).as_slice(),
-        [Delivery::Reply { status: ReplyStatus::Ok, .. }]
+        [Delivery::Reply {
+            status: ReplyStatus::Ok,
+            ..
+        }]
     ));
     assert!(s.hub.recycle(w), "recycled as after idle eviction");
     // The next call starts a new instance.
