@@ -2,6 +2,9 @@
 // message, measured in the same run (medians). Also what one Runtime per test costs in
 // `dispose()`, and the first Runtime of a process (which also loads the addon and the
 // runtime's modules), measured in fresh child processes against a fresh plain Worker.
+// Two cases in process: a Runtime created after another's dispose() (one per test), whose
+// first thread is the spare that dispose() left (lib/runtime.js startSpare), and one whose
+// first thread starts from nothing (no spare for its heap limit).
 //
 //   node bench/runtime-start.mjs [rounds]
 import { Worker } from 'node:worker_threads';
