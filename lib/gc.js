@@ -19,7 +19,8 @@ import { workerData } from 'node:worker_threads';
 
 /**
  * One lock for every runtime thread of the process: the Runtime creates it and hands it to
- * its threads (workerData.gcLock); a thread without one (the user's) makes its own.
+ * its threads (workerData.gcLock, spare threads included); a thread without one (the
+ * user's) makes its own.
  */
 export const GC_LOCK = workerData?.gcLock instanceof Int32Array ? workerData.gcLock : new Int32Array(new SharedArrayBuffer(4));
 

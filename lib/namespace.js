@@ -16,10 +16,21 @@ function checkGetOptions(options) {
   if (options.jurisdiction !== undefined) throw notJurisdiction();
 }
 
+/**
+ * @internal (lib/testing.js) The runtime id and namespace index of a namespace, or null for
+ * anything else. Not a member: user code never sees it.
+ * @type {(value: unknown) => { rt: number, ns: number } | null}
+ */
+export let namespaceTarget;
+
 export class DurableObjectNamespace {
   #rt;
   #ns;
   #token;
+
+  static {
+    namespaceTarget = (v) => (v !== null && typeof v === 'object' && #rt in v ? { rt: v.#rt, ns: v.#ns } : null);
+  }
 
   /** @internal */
   constructor(rt, ns, token) {

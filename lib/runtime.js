@@ -12,13 +12,20 @@ import { withCode } from './error-codes.js';
 import { setTimeout, clearTimeout, setInterval, clearInterval, now } from './timers.js';
 import { v8HeapLimitMb, threadDeathReason } from './memory-limit.js';
 import { ENTRY_KEY, entrySender, entryFetch, entrypointStub } from './entry.js';
-import { listen, CLOSE_ALL } from './listen.js';
 import { GC_LOCK } from './gc.js';
 import { Logger, DIAG_MESSAGE } from './diagnostics.js';
 
 const CPU_LIMIT = 'Durable Object exceeded its CPU time limit.';
 
-const HOST_URL = new URL('./worker/host.js', import.meta.url);
+/** The entry module of runtime threads (it evaluates worker/host.js). */
+const THREAD_URL = new URL('./worker/thread.js', import.meta.url);
+
+/**
+ * rt.listen()'s module, loaded by the first listen(): it brings node:http and `ws`, 50–250 ms
+ * of a process's import of the package that a runtime not serving HTTP does without.
+ */
+let listenModule = null;
+const loadListen = () => (listenModule ??= import('./listen.js'));
 
 /** Flags of every runtime thread: the module loader needs vm modules (see worker/loader.js). */
 const WORKER_EXEC_ARGV = ['--experimental-vm-modules', '--experimental-import-meta-resolve'];
@@ -46,6 +53,9 @@ const MAX_BOOTING = Math.max(2, availableParallelism());
  */
 const STOP_GRACE_MS = 250;
 
+/** How long a spare thread nobody took waits before it ends (see startSpare). */
+const SPARE_IDLE_MS = 5000;
+
 /** How long dispose() waits for file work still under way (see Runtime.dispose). */
 const FILE_WORK_WAIT_MS = 5000;
 
@@ -62,6 +72,72 @@ function onAlarm(rt, [ns, idHex, name], time) {
 
 function onTerminate(rt, tid) {
   supervisors.get(rt)?.endIfStuck(tid);
+}
+
+/** @internal (lib/testing.js) The alarm scheduler of runtime `rt` of this thread, if any. */
+export function alarmSchedulerOf(rt) {
+  return supervisors.get(rt)?.alarms;
+}
+
+/**
+ * A runtime thread started before a runtime needs it: `{ worker, memoryLimitMb, timer }`.
+ * A process that disposed a runtime is likely to create another (one Runtime per test):
+ * its first thread is then this one, which has evaluated the runtime's modules meanwhile —
+ * most of a thread's start-up (see worker/thread.js). Unreferenced; ends unused after
+ * SPARE_IDLE_MS. One per thread that creates runtimes.
+ */
+let spare = null;
+
+function threadOptions(workerData, memoryLimitMb) {
+  return {
+    workerData,
+    execArgv: WORKER_EXEC_ARGV,
+    resourceLimits: { maxOldGenerationSizeMb: v8HeapLimitMb(memoryLimitMb) },
+  };
+}
+
+function startSpare(memoryLimitMb) {
+  if (spare !== null) {
+    if (spare.memoryLimitMb === memoryLimitMb) return;
+    // The latest runtime's heap limit is the likely next one's.
+    const { worker } = spare;
+    takeSpare(spare.memoryLimitMb);
+    worker.terminate();
+  }
+  let worker;
+  try {
+    // The GC lock now, not with the hand-over: lib/gc.js reads it when the preloads evaluate it.
+    worker = new Worker(THREAD_URL, threadOptions({ spare: true, gcLock: GC_LOCK }, memoryLimitMb));
+  } catch {
+    return;
+  }
+  const entry = { worker, memoryLimitMb, timer: null };
+  const drop = () => {
+    if (spare !== entry) return;
+    spare = null;
+    clearTimeout(entry.timer);
+  };
+  // Nothing a spare reports matters until a runtime takes it.
+  worker.on('error', drop);
+  worker.on('exit', drop);
+  worker.unref();
+  entry.timer = setTimeout(() => {
+    drop();
+    worker.terminate();
+  }, SPARE_IDLE_MS);
+  entry.timer.unref();
+  spare = entry;
+}
+
+/** The spare thread, if there is one for this heap limit (it is then the caller's). */
+function takeSpare(memoryLimitMb) {
+  const entry = spare;
+  if (entry === null || entry.memoryLimitMb !== memoryLimitMb) return null;
+  spare = null;
+  clearTimeout(entry.timer);
+  entry.worker.removeAllListeners('error');
+  entry.worker.removeAllListeners('exit');
+  return entry.worker;
 }
 
 /** Starts and tracks one runtime's worker threads. */
@@ -102,14 +178,29 @@ class Supervisor {
   deferred = 0;
   deferTimer = null;
 
+  /**
+   * Whether a thread of this runtime has booted. Until then the warm pool waits: its threads
+   * would compete for the cores with the first instance's, which a caller awaits (a new
+   * Runtime's first call took 1.5× longer with the default two warm threads booting).
+   */
+  booted = false;
+
   spawnSoon(count) {
     this.deferred += count;
+    if (!this.booted) return;
     this.deferTimer ??= setTimeout(() => this.spawnNow(0), REFILL_DELAY_MS);
     this.deferTimer.unref();
   }
 
+  /** The first thread of this runtime booted: the warm pool may fill now (a little later). */
+  firstBoot() {
+    this.booted = true;
+    if (this.deferred > 0) this.spawnSoon(0);
+  }
+
   /** Starts `count` threads now, and any deferred refill with them (someone is waiting). */
   spawnNow(count) {
+    if (!this.booted) return this.spawn(count);
     clearTimeout(this.deferTimer);
     this.deferTimer = null;
     const n = count + this.deferred;
@@ -157,11 +248,10 @@ class Supervisor {
     try {
       const beat = this.cpuTimeoutMs === null ? null : new Float64Array(new SharedArrayBuffer(8));
       if (beat !== null) this.beats.set(tid, beat);
-      worker = new Worker(HOST_URL, {
-        workerData: { tid, config: this.workerConfig, beat, gcLock: GC_LOCK },
-        execArgv: WORKER_EXEC_ARGV,
-        resourceLimits: { maxOldGenerationSizeMb: v8HeapLimitMb(this.workerConfig.memoryLimitMb) },
-      });
+      const data = { tid, config: this.workerConfig, beat, gcLock: GC_LOCK };
+      worker = takeSpare(this.workerConfig.memoryLimitMb);
+      if (worker !== null) worker.postMessage(data);
+      else worker = new Worker(THREAD_URL, threadOptions(data, this.workerConfig.memoryLimitMb));
     } catch (e) {
       native.threadExited(tid);
       process.emitWarning(`durable-facets: could not start a thread: ${e.message}`);
@@ -173,6 +263,7 @@ class Supervisor {
       if (booted) return;
       booted = true;
       this.booting--;
+      if (!this.booted) this.firstBoot();
       this.bootQueued();
     };
     // Nothing a thread reports is swallowed (SPEC §3): its log lines (an instance's
@@ -359,6 +450,7 @@ export class Runtime {
    */
   async listen(options) {
     if (this.#disposed !== null) throw withCode(new Error('The Durable Object runtime has been disposed.'), 'Disposed');
+    const { listen, CLOSE_ALL } = await loadListen();
     const listener = await listen((request) => this.fetch(request), options, (l) => this.#listeners.delete(l));
     this.#listeners.add(listener);
     if (this.#disposed !== null) listener[CLOSE_ALL]();
@@ -381,13 +473,17 @@ export class Runtime {
       supervisors.delete(this.#rt);
       port.pumpNow();
       await this.#supervisor.terminateAll();
-      for (const l of listeners) l[CLOSE_ALL]();
+      if (listeners.length > 0) {
+        const { CLOSE_ALL } = await loadListen();
+        for (const l of listeners) l[CLOSE_ALL]();
+      }
       await Promise.all(closed);
       // Databases released in their object's order of file work may still be closing on
       // threads of their own: a runtime opened next on the same directory must not meet
       // them. Bounded, so a stuck file system cannot hang dispose().
       const deadline = now() + FILE_WORK_WAIT_MS;
       while (native.fileWorkPending() > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      startSpare(this.#config.memoryLimitMb);
     })();
     return this.#disposed;
   }

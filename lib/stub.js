@@ -38,7 +38,9 @@ const NO_ARGS = encode([]);
  * `['a', ticket]` (the answer's call id is read when the call is sent: see port.js).
  */
 function methodFor(base, path, op) {
-  if (base[0] === 'i' && op === 'c' && path.length === 1) return path[0];
+  // A name starting with a control character goes as an operation: the plain method strings
+  // that start with one are the runtime's own (alarms, socket events, testing helpers).
+  if (base[0] === 'i' && op === 'c' && path.length === 1 && path[0].charCodeAt(0) >= 0x20) return path[0];
   if (base[0] === 'a') return () => refs.opMethod('a', answerId(base[1]), path, op);
   return refs.opMethod(base[0], base[1], path, op);
 }

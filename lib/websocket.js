@@ -417,7 +417,20 @@ export class WebSocketRequestResponsePair {
 
 // ---- Responses carrying a WebSocket -----------------------------------------------------------
 
-const NodeResponse = globalThis.Response;
+// Node's Response is undici's, which Node loads on first use of the global: ~30 ms of a
+// thread's start-up. Ours waits as well: it is linked to Node's when first constructed or
+// read from the global (`super` looks its parent up at call time).
+const NODE_RESPONSE = Object.getOwnPropertyDescriptor(globalThis, 'Response');
+let NodeResponse = null;
+
+function linkResponse() {
+  if (NodeResponse === null) {
+    NodeResponse = NODE_RESPONSE.get ? NODE_RESPONSE.get.call(globalThis) : NODE_RESPONSE.value;
+    Object.setPrototypeOf(Response, NodeResponse);
+    Object.setPrototypeOf(Response.prototype, NodeResponse.prototype);
+  }
+  return Response;
+}
 
 /** The status of the Response under construction (see `Response#status`). */
 let constructing = null;
@@ -426,10 +439,11 @@ let constructing = null;
  * A `Response` that may carry a `webSocket` (status 101), which Node's own refuses. Every
  * Node Response counts as an instance (`instanceof` holds for `fetch()`'s responses).
  */
-export class Response extends NodeResponse {
+export class Response extends Object {
   #webSocket = null;
 
   constructor(body, init) {
+    linkResponse();
     const webSocket = init?.webSocket ?? null;
     if (webSocket !== null) {
       if (init.status !== 101) {
@@ -461,6 +475,7 @@ export class Response extends NodeResponse {
   }
 
   static [Symbol.hasInstance](value) {
+    linkResponse();
     return value instanceof NodeResponse;
   }
 
@@ -722,6 +737,14 @@ export function checkEventTimeout(ms) {
 export function installWebSocketGlobals() {
   globalThis.WebSocketPair = WebSocketPair;
   globalThis.WebSocketRequestResponsePair = WebSocketRequestResponsePair;
-  globalThis.Response = Response;
-  if (globalThis.WebSocket === undefined) globalThis.WebSocket = WebSocket;
+  const define = (value) =>
+    Object.defineProperty(globalThis, 'Response', { value, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(globalThis, 'Response', {
+    get: () => define(linkResponse()).Response,
+    set: define,
+    configurable: true,
+    enumerable: false,
+  });
+  // (`in`: reading Node 22's global would load undici.)
+  if (!('WebSocket' in globalThis)) globalThis.WebSocket = WebSocket;
 }

@@ -512,6 +512,17 @@ pub fn try_retire(env: Env, idle_ms: f64) -> Result<f64> {
     })
 }
 
+/// Testing (`evictDurableObject`): retires this thread's instance as idle eviction would,
+/// answering `call` with `payload` at the same time. 0 when it retired (it must tear down
+/// now), otherwise ms until it may ask again.
+#[napi(js_name = "retireAnswering")]
+pub fn retire_answering(env: Env, call: f64, payload: Unknown<'_>) -> Result<f64> {
+    guard(env, move || {
+        let payload = unsafe { read_payload(env.raw(), payload.raw())? };
+        Ok(HUB.retire_answering(tid(&env)?, call as u64, payload) as f64)
+    })
+}
+
 #[napi(js_name = "idFromName")]
 pub fn id_from_name(env: Env, rt: u32, ns: u32, name: String) -> Result<String> {
     guard(env, move || {

@@ -578,6 +578,39 @@ impl Hub {
         0
     }
 
+    /// Ends thread `tid`'s idle object as `try_retire(tid, 0)` would, answering `call` (made
+    /// to it, the only call in flight to it) with `payload` under the same lock: the caller
+    /// learns of the eviction only once no call can reach the stopped instance any more
+    /// (the testing helper `evictDurableObject`). Returns 0 when it retired, otherwise how
+    /// many ms to wait before asking again (other calls or work are in flight); the call
+    /// is then left unanswered.
+    pub fn retire_answering(&self, tid: Tid, call: u64, payload: Payload) -> u64 {
+        let mut st = self.lock();
+        let Some(rec) = st.threads.get(&tid) else {
+            return 0;
+        };
+        if !matches!(rec.role, Role::Hosting(_)) {
+            return 0;
+        }
+        let own = st.calls.get(&call).is_some_and(|f| f.target == Some(tid));
+        let busy = rec.inflight_in > u32::from(own)
+            || rec.inflight_out > 0
+            || rec.inbox.as_ref().is_some_and(|i| !i.is_empty());
+        if busy {
+            return 1;
+        }
+        if own {
+            let flight = st.calls.remove(&call).expect("checked above");
+            st.finish(call, flight, ReplyStatus::Ok, payload);
+        }
+        st.end_thread(
+            tid,
+            ReplyStatus::Error,
+            error_payload("Error", ErrorCode::Internal, "unreachable"),
+        );
+        0
+    }
+
     /// Ends a runtime: rejects every call addressed to its objects and returns the worker
     /// threads the supervisor must terminate.
     pub fn dispose_runtime(&self, rt: RtId) -> Vec<Tid> {

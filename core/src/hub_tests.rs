@@ -577,3 +577,49 @@ fn an_unread_answer_that_may_hold_references_goes_back_to_its_sender() {
         ]
     );
 }
+
+#[test]
+fn retire_answering_replies_to_the_asking_call_and_retires_in_one_step() {
+    let s = setup(0);
+    let ask = s
+        .hub
+        .call(s.main, s.rt, 0, [8; 32], None, "\0evict".into(), text("[]"))
+        .unwrap();
+    let (w, wi) = start_worker(&s);
+    drain(&wi);
+    drain(&s.main_inbox);
+    assert_eq!(s.hub.retire_answering(w, ask, text("true")), 0);
+    assert!(matches!(
+        drain(&s.main_inbox).as_slice(),
+        [Delivery::Reply {
+            status: ReplyStatus::Ok,
+            ..
+        }]
+    ));
+    assert!(s.hub.recycle(w), "recycled as after idle eviction");
+    // The next call starts a new instance.
+    s.hub
+        .call(s.main, s.rt, 0, [8; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    assert!(matches!(
+        drain(&wi).as_slice(),
+        [Delivery::Start { .. }, Delivery::Call { .. }]
+    ));
+}
+
+#[test]
+fn retire_answering_leaves_the_call_unanswered_while_another_call_is_in_flight() {
+    let s = setup(0);
+    let ask = s
+        .hub
+        .call(s.main, s.rt, 0, [8; 32], None, "\0evict".into(), text("[]"))
+        .unwrap();
+    s.hub
+        .call(s.main, s.rt, 0, [8; 32], None, "m".into(), text("[]"))
+        .unwrap();
+    let (w, wi) = start_worker(&s);
+    drain(&wi);
+    drain(&s.main_inbox);
+    assert!(s.hub.retire_answering(w, ask, text("true")) > 0);
+    assert!(drain(&s.main_inbox).is_empty(), "not answered yet");
+}

@@ -80,22 +80,24 @@ export class Alarms {
   }
 
   /**
-   * Runs alarm() if the stored alarm is due. Resolves `{ next }`: the alarm time still
-   * set afterwards (ms) or null. Rejects with the handler's error (the supervisor retries).
+   * Runs alarm() if the stored alarm is due (`force`: if one is set at all, for
+   * runDurableObjectAlarm). Resolves `{ next, ran }`: the alarm time still set afterwards
+   * (ms) or null, and whether alarm() ran. Rejects with the handler's error (the supervisor
+   * retries).
    */
-  async run(retryCount) {
+  async run(retryCount, force = false) {
     const e = this.#engine;
     e.open();
     const ns = native.alarmGet();
-    if (ns === null) return { next: null };
-    if (ns / 1e6 > now() + 1) return { next: Math.round(ns / 1e6) };
+    if (ns === null) return { next: null, ran: false };
+    if (!force && ns / 1e6 > now() + 1) return { next: Math.round(ns / 1e6), ran: false };
     const instance = this.#host.instance;
-    if (typeof instance.alarm !== 'function') return { next: null };
+    if (typeof instance.alarm !== 'function') return { next: null, ran: false };
     this.#running = { ns, changed: false };
     try {
       await instance.alarm({ isRetry: retryCount > 0, retryCount });
       // Stopped meanwhile: the thread may host another object now; its alarm is not ours.
-      if (e.closed) return { next: null };
+      if (e.closed) return { next: null, ran: true };
       // Deleted only now that the handler succeeded, unless it set a new one.
       if (!this.#running.changed) {
         try {
@@ -110,7 +112,7 @@ export class Alarms {
       this.#running = null;
     }
     const after = native.alarmGet();
-    return { next: after === null ? null : Math.round(after / 1e6) };
+    return { next: after === null ? null : Math.round(after / 1e6), ran: true };
   }
 
   /** The supervisor gave up after the last retry: the alarm is deleted. */

@@ -2,7 +2,7 @@
 // to the hub, and then hosts Durable Object instances one at a time, delivering their calls.
 // When an instance stops, the thread tears it down and returns to the hub's pool (SPEC §6.1):
 // the next instance of the same code starts here without loading anything again.
-import { workerData, parentPort } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { inspect } from 'node:util';
 import { setTimeout, clearTimeout, setImmediate } from '../timers.js';
 import { withCode, codes } from '../error-codes.js';
@@ -26,6 +26,8 @@ import { memoryGuard } from './memory-guard.js';
 import { workerLogger, errorText } from '../diagnostics.js';
 import { memoryLimitError } from '../memory-limit.js';
 import { installInstanceScope, beginInstance, endInstance } from './instance-scope.js';
+import { isTestingMethod, performTesting } from './testing.js';
+import { bootData } from './boot-data.js';
 import {
   DurableObjectFacets,
   makeClass,
@@ -42,8 +44,9 @@ const STATUS_ERROR = 1;
 /** Kind of the messages this thread posts to its supervisor (lib/runtime.js). */
 const LOG_MESSAGE = 'durable-facets:log';
 
-const { tid, config, beat } = workerData;
-const overMemoryLimit = memoryGuard(config.memoryLimitMb, workerData.gcLock);
+// Set by the thread's entry module (thread.js) before this module is evaluated.
+const { tid, config, beat } = bootData;
+const overMemoryLimit = memoryGuard(config.memoryLimitMb, bootData.gcLock);
 /** Diagnostics (lib/diagnostics.js): silent unless `logLevel` or DEBUG=durable-facets. */
 const log = workerLogger(config, tid);
 
@@ -238,6 +241,8 @@ function findMethod(instance, name) {
 
 class Host {
   instance = null;
+  /** The instance's DurableObjectState (runInDurableObject's second argument). */
+  ctx = null;
   engine = null;
   name = null;
   /** The 64-hex id of the root object of this instance's tree (errors carry it). */
@@ -348,6 +353,7 @@ class Host {
     const facets = new DurableObjectFacets({ rt: config.rt, depth, idSpec, path, root: this.root, stopped: () => this.ending });
     exportsCache ??= buildExports();
     const ctx = new DurableObjectState(this, { id, exports: loaded?.exports ?? exportsCache, props, storage, facets });
+    this.ctx = ctx;
     try {
       this.instance = new cls(ctx, loaded?.env ?? env);
     } catch (e) {
@@ -407,7 +413,8 @@ class Host {
     if (first === 1) return this.answer(callId, refs.perform(method, args, this.instance, false));
     if (first === 8) return this.answer(callId, refs.perform(method.slice(1), args, this.instance, true));
     if (method === 'fetch') return this.fetch(callId, args[0]);
-    if (method === ALARM_METHOD) return this.settle(callId, this.alarms.run(args[0]));
+    if (method === ALARM_METHOD) return this.settle(callId, this.alarms.run(args[0], args[1] === true));
+    if (isTestingMethod(method)) return performTesting(this, callId, method, args, recycleThread);
     if (method === ALARM_GIVE_UP_METHOD) return this.settle(callId, Promise.resolve().then(() => this.alarms.giveUp()));
     let fn = this.methods.get(method);
     if (fn === undefined) {
