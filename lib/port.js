@@ -165,6 +165,8 @@ function spin() {
  */
 export function resetInstance() {
   pending.clear();
+  outbox = [];
+  lastTicket = null;
   gate = false;
   held = [];
   holdResults = false;
@@ -283,27 +285,66 @@ export function call(rt, ns, idHex, name, method, args) {
 }
 
 /**
- * Sends an already encoded call (held by the output gate while it is closed). `method` may
- * be a function, called when the call goes out (a pipelined call names the id of a call
- * sent before it); `ticket`, when given, receives the call's id (or the error that kept it
- * from being sent).
+ * Sends an already encoded call (held by the output gate while it is closed). `method` and
+ * `payload` may be functions, called when the call goes out (a pipelined call names the id
+ * of a call sent before it; a call may gather a pipelined one into its message, see
+ * stub.js). `ticket`, when given, receives the call's id (or the error that kept it from
+ * being sent); with `ticket.defer` the call waits in this thread's outbox until the end of
+ * the current microtask (or until anything else is sent, or `flushCalls()`).
  */
 export function send(rt, ns, idHex, name, method, payload, ticket) {
-  return dispatchCall(() => native.call(rt, ns, idHex, name ?? null, methodNow(method), payload), ticket);
+  return dispatchCall(() => native.call(rt, ns, idHex, name ?? null, valueNow(method), valueNow(payload)), ticket);
 }
 
 /** Sends an already encoded call to facet entry `entry` (see `send`). */
 export function sendFacet(rt, entry, method, payload, ticket) {
-  return dispatchCall(() => native.facetCall(rt, entry, methodNow(method), payload), ticket);
+  return dispatchCall(() => native.facetCall(rt, entry, valueNow(method), valueNow(payload)), ticket);
 }
 
 /** Sends an already encoded call to what instance `instance` of thread `tid` exported. */
 export function sendRef(tid, instance, method, payload, ticket) {
-  return dispatchCall(() => native.refCall(tid, instance, methodNow(method), payload), ticket);
+  return dispatchCall(() => native.refCall(tid, instance, valueNow(method), valueNow(payload)), ticket);
 }
 
-function methodNow(method) {
-  return typeof method === 'function' ? method() : method;
+function valueNow(v) {
+  return typeof v === 'function' ? v() : v;
+}
+
+// Calls deferred to the end of the microtask (`ticket.defer`): a call made on the result
+// of one still waiting here rides in the same message (promise pipelining, stub.js). Order
+// is kept: anything else this thread sends first sends what waits here.
+/** @type {Array<() => void>} */
+let outbox = [];
+/** The ticket of the call last put in the outbox (null: none waits). */
+let lastTicket = null;
+let flushQueued = false;
+let flushing = false;
+
+/** Whether the call of `ticket` is the last one waiting in the outbox (nothing after it). */
+export function lastDeferred(ticket) {
+  return lastTicket === ticket;
+}
+
+/** Sends every deferred call now, in order. */
+export function flushCalls() {
+  if (flushing || outbox.length === 0) return;
+  flushing = true;
+  try {
+    // A call sent may defer more (never the case today): loop until empty.
+    while (outbox.length > 0) {
+      const out = outbox;
+      outbox = [];
+      lastTicket = null;
+      for (const go of out) go();
+    }
+  } finally {
+    flushing = false;
+  }
+}
+
+function flushLater() {
+  flushQueued = false;
+  flushCalls();
 }
 
 function dispatchCall(start, ticket) {
@@ -321,16 +362,30 @@ function dispatchCall(start, ticket) {
       pending.set(id, { resolve, reject });
       if (pending.size === 1) updateRef();
     };
-    if (gate) {
-      go.isCall = true;
-      held.push(go);
-    } else go();
-    scheduleSpin();
+    const out = () => {
+      if (gate) {
+        go.isCall = true;
+        held.push(go);
+      } else go();
+      scheduleSpin();
+    };
+    if (ticket !== undefined && ticket.defer === true) {
+      outbox.push(out);
+      lastTicket = ticket;
+      if (!flushQueued) {
+        flushQueued = true;
+        queueMicrotask(flushLater);
+      }
+    } else {
+      if (outbox.length > 0) flushCalls();
+      out();
+    }
   });
 }
 
 /** Sends a WebSocket frame of this thread's instance (held, as results, while the gate is closed). */
 function afterGate(send) {
+  if (outbox.length > 0) flushCalls();
   if (gate || holdResults) held.push(send);
   else send();
   scheduleSpin();
@@ -339,6 +394,7 @@ setOutbound(afterGate);
 
 /** Answers a call made to this thread's instance (held while the output gate is closed). */
 export function reply(callId, status, payload) {
+  if (outbox.length > 0) flushCalls();
   if (gate || holdResults) held.push(() => native.reply(callId, status, payload));
   else native.reply(callId, status, payload);
   scheduleSpin();

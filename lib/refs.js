@@ -67,6 +67,12 @@ export function exportValue(value) {
   return [token[0], token[1], id];
 }
 
+/** [tid, instance] of this thread's current instance (null once it stopped). */
+export function instanceToken() {
+  token ??= native.instanceToken();
+  return token;
+}
+
 /** The transfers of `ids` did not happen (their encoding failed). */
 export function unexport(ids) {
   for (const id of ids) releaseExport(id);
@@ -125,6 +131,63 @@ function disposeTarget(value) {
 /** `settled`: `value` is the result; otherwise a promise of it. */
 /** @type {Map<number, {value: unknown, settled: boolean, links: number}>} */
 const answers = new Map();
+
+// A call sent together with a call pipelined on it (a batch, see stub.js) does not send its
+// own result back: it is pinned here, under the batch's call id, until the caller lets go of
+// its promise (`\x02q<id>`) or this instance stops. Later operations address it as 'q'.
+
+/** @type {Map<number, {value: unknown, settled: boolean, failed: boolean}>} */
+const pinned = new Map();
+
+/** Pins the outcome of the first call of batch `callId` (`run` computes it). */
+function pin(callId, run) {
+  const p = { value: undefined, settled: true, failed: false };
+  pinned.set(callId, p);
+  let result;
+  try {
+    result = run();
+  } catch (e) {
+    p.value = e;
+    p.failed = true;
+    return;
+  }
+  const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
+  if (typeof then !== 'function') {
+    p.value = result;
+    return;
+  }
+  // Adopted as `await` does; operations wait for it (in the order they arrived).
+  const promise = new Promise((resolve, reject) => then.call(result, resolve, reject));
+  p.settled = false;
+  p.value = promise;
+  promise.then(
+    (v) => {
+      p.value = v;
+      p.settled = true;
+    },
+    (e) => {
+      p.value = e;
+      p.settled = true;
+      p.failed = true;
+    },
+  );
+  // Its failure reaches whoever uses it, never as an unhandled rejection.
+  promise.catch(() => {});
+}
+
+/** Batch method strings: the first call's method, then the path and op of the second. */
+export const BATCH_PREFIX = '\x04';
+
+/**
+ * Carries out a batch (see stub.js): the first call, pinned under `callId`, then the
+ * operation pipelined on it. Returns the second call's result (maybe a promise). `args` are
+ * the two calls' arguments.
+ */
+export function performBatch(callId, method, args, instance, viaRef) {
+  const [first, path, op] = JSON.parse(method.slice(1));
+  pin(callId, () => perform(first, args[0], instance, viaRef));
+  return performOp('q', callId, path, op, args[1], instance, viaRef);
+}
 
 /** Call `callId` is being answered by `promise`. */
 export function openAnswer(callId, promise) {
@@ -255,6 +318,10 @@ export function notAFunction(path) {
  */
 export function perform(method, args, instance, viaRef) {
   const [kind, key, path, op] = JSON.parse(method.slice(1));
+  return performOp(kind, key, path, op, args, instance, viaRef);
+}
+
+function performOp(kind, key, path, op, args, instance, viaRef) {
   switch (kind) {
     case 'i':
       if (instance === null || instance === undefined) throw noMethod(path[0] ?? 'call');
@@ -272,6 +339,13 @@ export function perform(method, args, instance, viaRef) {
       if (a.settled) return applyOp(a.value, path, op, args);
       return a.value.then((v) => applyOp(v, path, op, args));
     }
+    case 'q': {
+      const p = pinned.get(key);
+      if (p === undefined) throw disposedStub();
+      if (!p.settled) return p.value.then((v) => applyOp(v, path, op, args));
+      if (p.failed) throw p.value;
+      return applyOp(p.value, path, op, args);
+    }
   }
   throw withCode(new TypeError(`Unknown RPC operation "${kind}".`), 'Internal');
 }
@@ -284,7 +358,10 @@ const UNREAD_ANSWER = '\x07';
  * go), or an unread answer of this thread, whose references are let go (`decode` reads it).
  */
 export function performRelease(method, payload, decode) {
-  if (method.startsWith(RELEASE_PREFIX)) releaseExport(Number(method.slice(1)));
+  if (method.startsWith(RELEASE_PREFIX)) {
+    if (method.charCodeAt(1) === 113 /* q */) pinned.delete(Number(method.slice(2)));
+    else releaseExport(Number(method.slice(1)));
+  }
   else if (method === UNREAD_ANSWER) discardReferences(() => decode(payload));
 }
 
@@ -340,6 +417,16 @@ function letGo(rec) {
 }
 
 /**
+ * The caller let go of the first call of batch `callId`, answered by instance `instance` of
+ * thread `tid` (see `pin`). Nothing happens when that instance has stopped.
+ */
+export function releasePinned(tid, instance, callId) {
+  try {
+    native.refRelease(tid, instance, RELEASE_PREFIX + 'q' + callId);
+  } catch {}
+}
+
+/**
  * The instance on this thread stopped: its imports are released, its exports and answers
  * forgotten (the hub already refuses calls to them).
  */
@@ -348,6 +435,7 @@ export function resetRefs() {
   table.clear();
   idOf.clear();
   answers.clear();
+  pinned.clear();
   token = null;
 }
 
@@ -365,10 +453,10 @@ export function discardReferences(decode) {
 
 /** Whether others hold references to what this thread's instance exported. */
 export function exporting() {
-  return table.size > 0;
+  return table.size > 0 || pinned.size > 0;
 }
 
 /** For tests and diagnostics: what this thread holds. */
 export function refCounts() {
-  return { exports: table.size, imports: imports.size, answers: answers.size };
+  return { exports: table.size, imports: imports.size, answers: answers.size, pinned: pinned.size };
 }

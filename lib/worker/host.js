@@ -372,7 +372,11 @@ class Host {
     // (marked by the hub) also on an export.
     const first = method.charCodeAt(0);
     if (first === 1) return this.answer(callId, refs.perform(method, args, this.instance, false));
-    if (first === 8) return this.answer(callId, refs.perform(method.slice(1), args, this.instance, true));
+    if (first === 8) {
+      if (method.charCodeAt(1) === 4) return this.batch(callId, method.slice(1), args, true);
+      return this.answer(callId, refs.perform(method.slice(1), args, this.instance, true));
+    }
+    if (first === 4) return this.batch(callId, method, args, false);
     if (method === 'fetch') return this.fetch(callId, args[0]);
     if (method === ALARM_METHOD) return this.settle(callId, this.alarms.run(args[0]));
     if (method === ALARM_GIVE_UP_METHOD) return this.settle(callId, Promise.resolve().then(() => this.alarms.giveUp()));
@@ -403,6 +407,28 @@ class Host {
     }
   }
 
+  /**
+   * A call and one pipelined on it in one message (see refs.performBatch): answered with
+   * `[instance token, status, result or error]` of the second, so the caller can let go of
+   * the first's pinned answer.
+   */
+  batch(callId, method, args, viaRef) {
+    let result;
+    try {
+      result = refs.performBatch(callId, method, [decode(args[0]), decode(args[1])], this.instance, viaRef);
+    } catch (e) {
+      return this.fail(callId, e, true);
+    }
+    const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
+    if (typeof then !== 'function') return this.succeed(callId, result, true);
+    const promise = new Promise((resolve, reject) => then.call(result, resolve, reject));
+    refs.openAnswer(callId, promise);
+    promise.then(
+      (v) => this.succeed(callId, v, true),
+      (e) => this.fail(callId, e, true),
+    );
+  }
+
   async fetch(callId, wire) {
     try {
       if (typeof this.instance.fetch !== 'function') {
@@ -424,24 +450,26 @@ class Host {
     );
   }
 
-  succeed(callId, value) {
+  succeed(callId, value, batch = false) {
     if (this.ending || this.checkMemory()) return;
     let payload;
     const exported = [];
     try {
-      payload = encodeRpc(value, exported);
+      payload = encodeRpc(batch ? [refs.instanceToken(), STATUS_OK, value] : value, exported);
     } catch (e) {
-      return this.fail(callId, e);
+      return this.fail(callId, e, batch);
     }
     refs.closeAnswer(callId, value, exported);
     port.reply(callId, STATUS_OK, payload);
   }
 
   /** encodeError never throws, so a call is always answered. */
-  fail(callId, error) {
+  fail(callId, error, batch = false) {
     refs.dropAnswer(callId);
     if (this.ending || this.checkMemory()) return;
-    port.reply(callId, STATUS_ERROR, encodeError(error, this.root));
+    const payload = encodeError(error, this.root);
+    if (batch) port.reply(callId, STATUS_OK, encodeRpc([refs.instanceToken(), STATUS_ERROR, payload], []));
+    else port.reply(callId, STATUS_ERROR, payload);
   }
 
   /** Breaks the instance (true) when it holds more than its memory limit (SPEC §6.2). */
