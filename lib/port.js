@@ -293,21 +293,27 @@ export function call(rt, ns, idHex, name, method, args) {
  * the current microtask (or until anything else is sent, or `flushCalls()`).
  */
 export function send(rt, ns, idHex, name, method, payload, ticket) {
-  return dispatchCall(() => native.call(rt, ns, idHex, name ?? null, valueNow(method), valueNow(payload)), ticket);
+  return dispatchCall(() => native.call(rt, ns, idHex, name ?? null, methodNow(method), payloadNow(method, payload)), ticket);
 }
 
 /** Sends an already encoded call to facet entry `entry` (see `send`). */
 export function sendFacet(rt, entry, method, payload, ticket) {
-  return dispatchCall(() => native.facetCall(rt, entry, valueNow(method), valueNow(payload)), ticket);
+  return dispatchCall(() => native.facetCall(rt, entry, methodNow(method), payloadNow(method, payload)), ticket);
 }
 
 /** Sends an already encoded call to what instance `instance` of thread `tid` exported. */
 export function sendRef(tid, instance, method, payload, ticket) {
-  return dispatchCall(() => native.refCall(tid, instance, valueNow(method), valueNow(payload)), ticket);
+  return dispatchCall(() => native.refCall(tid, instance, methodNow(method), payloadNow(method, payload)), ticket);
 }
 
-function valueNow(v) {
-  return typeof v === 'function' ? v() : v;
+// `method` is a string, a function giving it, or an object giving both method and payload
+// (`{ method(), payload() }`: an RPC operation of stub.js, read when it goes out).
+function methodNow(m) {
+  return typeof m === 'string' ? m : typeof m === 'function' ? m() : m.method();
+}
+
+function payloadNow(m, p) {
+  return typeof m === 'object' ? m.payload() : typeof p === 'function' ? p() : p;
 }
 
 // Calls deferred to the end of the microtask (`ticket.defer`): a call made on the result

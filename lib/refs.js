@@ -73,6 +73,24 @@ export function instanceToken() {
   return token;
 }
 
+// A list of exported ids for each encoding, reused while it stays empty (the hot path
+// exports nothing; an encoding may run user code that encodes too, so one is taken, not
+// shared).
+let spareList = [];
+
+/** An empty list for the ids an encoding exports. */
+export function takeList() {
+  const l = spareList ?? [];
+  spareList = null;
+  return l;
+}
+
+/** Gives back a list that stayed empty; returns null. */
+export function giveList(l) {
+  spareList = l;
+  return null;
+}
+
 /** The transfers of `ids` did not happen (their encoding failed). */
 export function unexport(ids) {
   for (const id of ids) releaseExport(id);
@@ -196,11 +214,11 @@ export function openAnswer(callId, promise) {
 
 /** Call `callId` was answered with `value`, whose encoding exported `exported` (ids). */
 export function closeAnswer(callId, value, exported) {
-  let a = answers.get(callId);
   if (exported === null || exported.length === 0) {
-    if (a !== undefined) answers.delete(callId);
+    if (answers.size !== 0) answers.delete(callId);
     return;
   }
+  let a = answers.get(callId);
   if (a === undefined) answers.set(callId, (a = { value, settled: true, links: 0 }));
   a.value = value;
   a.settled = true;

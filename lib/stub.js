@@ -52,8 +52,11 @@ class Call {
     this.base = base;
     this.path = path;
     this.op = op;
-    this.payload = payload;
-    this.ticket = { id: undefined, error: undefined, defer: true };
+    this.encoded = payload;
+    // The call is its own ticket (port.js): the call id once sent, or why it was not.
+    this.id = undefined;
+    this.error = undefined;
+    this.defer = true;
     /** The port's promise: of the result, or (batched) of the batch's reply. */
     this.promise = null;
     /** The operation riding in this call's message: `{path, op, payload}`. */
@@ -66,21 +69,27 @@ class Call {
     this.followed = false;
     /** Batched: the promise of the pinned result, fetched on demand. */
     this.fetched = null;
-    /** Batched: lets go of the pinned result (see `pinRelease`). */
+    /** Batched: lets go of the pinned result (see `ride`). */
     this.unpin = null;
+    /** The ticket whose id names this call's answer (a rider's: its batch's). */
+    this.ticket = this;
   }
-}
 
-/** Method strings, read when the call goes out (an answer's call id is known by then). */
-function methodOf(call) {
-  const { base, path, op } = call;
-  if (call.rider !== null) {
-    const r = call.rider;
-    return refs.BATCH_PREFIX + JSON.stringify([opString(base, path, op), r.path, r.op]);
+  /** The method string, read when the call goes out (an answer's call id is known then). */
+  method() {
+    const { base, path, op } = this;
+    if (this.rider !== null) {
+      const r = this.rider;
+      return refs.BATCH_PREFIX + JSON.stringify([opString(base, path, op), r.path, r.op]);
+    }
+    // A member of the instance: a plain name (the hot path).
+    if (base.kind === 'i' && op === 'c' && path.length === 1) return path[0];
+    return opString(base, path, op);
   }
-  // A member of the instance: a plain name (the hot path).
-  if (base.kind === 'i' && op === 'c' && path.length === 1) return path[0];
-  return opString(base, path, op);
+
+  payload() {
+    return this.rider === null ? this.encoded : encode([this.encoded, this.rider.payload]);
+  }
 }
 
 function opString(base, path, op) {
@@ -88,10 +97,6 @@ function opString(base, path, op) {
   const call = base.call;
   // Operations on a batched call's result address it where it is pinned.
   return refs.opMethod(call.rider !== null ? 'q' : 'a', answerId(call.ticket), path, op);
-}
-
-function payloadOf(call) {
-  return call.rider === null ? call.payload : encode([call.payload, call.rider.payload]);
 }
 
 function answerId(ticket) {
@@ -124,8 +129,9 @@ function operate(route, base, path, op, args) {
   try {
     if (op !== 'c' || args.length === 0) payload = NO_ARGS;
     else {
-      exported = [];
+      exported = refs.takeList();
       payload = encodeRpcArgs(args, exported);
+      if (exported.length === 0) exported = refs.giveList(exported);
     }
   } catch (e) {
     return failedPromise(e);
@@ -135,8 +141,8 @@ function operate(route, base, path, op, args) {
     base.call.followed = true;
   }
   const call = new Call(route, base, path, op, payload);
-  const ticket = call.ticket;
-  let p = route.send(() => methodOf(call), () => payloadOf(call), ticket);
+  const ticket = call;
+  let p = route.send(call, null, call);
   if (exported !== null && exported.length > 0) {
     // Never sent (the owner stopped, the runtime was disposed): nobody will release them.
     p.catch(() => {

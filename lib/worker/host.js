@@ -453,12 +453,13 @@ class Host {
   succeed(callId, value, batch = false) {
     if (this.ending || this.checkMemory()) return;
     let payload;
-    const exported = [];
+    let exported = refs.takeList();
     try {
       payload = encodeRpc(batch ? [refs.instanceToken(), STATUS_OK, value] : value, exported);
     } catch (e) {
       return this.fail(callId, e, batch);
     }
+    if (exported.length === 0) exported = refs.giveList(exported);
     refs.closeAnswer(callId, value, exported);
     port.reply(callId, STATUS_OK, payload);
   }
