@@ -9,7 +9,7 @@ import { encodeArgs, decode, decodeError } from './codec.js';
 import { undecodableReply } from './errors.js';
 import { setImmediate, now } from './timers.js';
 import { serveCall } from './ref-server.js';
-import { discardReferences } from './refs.js';
+import { discardReferences, setReleaser } from './refs.js';
 import { socketEvent, onHolding, setOutbound, THREAD_EVENT } from './websocket.js';
 
 const KIND_CALL = 1;
@@ -388,6 +388,21 @@ function dispatchCall(start, ticket) {
     }
   });
 }
+
+/**
+ * Sends a reference release (refs.js): after the calls waiting in the outbox, and held by
+ * the output gate as a call is (a release must not overtake a call made before it through
+ * the same reference: the owner would refuse that call).
+ */
+function sendRelease(send) {
+  if (outbox.length > 0) flushCalls();
+  if (gate) {
+    send.isCall = true;
+    held.push(send);
+  } else send();
+  scheduleSpin();
+}
+setReleaser(sendRelease);
 
 /** Sends a WebSocket frame of this thread's instance (held, as results, while the gate is closed). */
 function afterGate(send) {

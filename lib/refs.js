@@ -425,13 +425,28 @@ function disposeHandle(rec) {
   letGo(rec);
 }
 
-function letGo(rec) {
+/**
+ * Sends a release in order with this thread's calls (port.js installs it; `now` bypasses
+ * it: the instance stopped, nothing it held back will be sent).
+ */
+let releaser = (send) => send();
+
+/** Installs the release sender (lib/port.js, which imports this module). */
+export function setReleaser(fn) {
+  releaser = fn;
+}
+
+function letGo(rec, now = false) {
   if (!rec.live) return;
   rec.live = false;
   imports.delete(rec);
-  try {
-    native.refRelease(rec.tid, rec.instance, RELEASE_PREFIX + rec.id);
-  } catch {}
+  const send = () => {
+    try {
+      native.refRelease(rec.tid, rec.instance, RELEASE_PREFIX + rec.id);
+    } catch {}
+  };
+  if (now) send();
+  else releaser(send);
 }
 
 /**
@@ -439,9 +454,11 @@ function letGo(rec) {
  * thread `tid` (see `pin`). Nothing happens when that instance has stopped.
  */
 export function releasePinned(tid, instance, callId) {
-  try {
-    native.refRelease(tid, instance, RELEASE_PREFIX + 'q' + callId);
-  } catch {}
+  releaser(() => {
+    try {
+      native.refRelease(tid, instance, RELEASE_PREFIX + 'q' + callId);
+    } catch {}
+  });
 }
 
 /**
@@ -449,7 +466,7 @@ export function releasePinned(tid, instance, callId) {
  * forgotten (the hub already refuses calls to them).
  */
 export function resetRefs() {
-  for (const rec of [...imports]) letGo(rec);
+  for (const rec of [...imports]) letGo(rec, true);
   table.clear();
   idOf.clear();
   answers.clear();
