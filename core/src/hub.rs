@@ -536,7 +536,8 @@ impl Hub {
             return;
         };
         if let Some(inbox) = &rec.inbox {
-            inbox.close();
+            let undrained = inbox.close();
+            st.bounce_unread(undrained);
         }
         if let Some(rt) = rec.runtime {
             let runtime_code = rec.runs_runtime_code();
@@ -602,7 +603,8 @@ impl Hub {
         for tid in &tids {
             if let Some(rec) = st.threads.remove(tid) {
                 if let Some(inbox) = rec.inbox {
-                    inbox.close();
+                    let undrained = inbox.close();
+                    st.bounce_unread(undrained);
                 }
                 // Pending implicit transactions are committed, then the database closes
                 // (after the lock is released): the thread may run on until it is
@@ -618,6 +620,20 @@ impl Hub {
                         commit: true,
                         at,
                     });
+                }
+            }
+        }
+        // Calls still waiting for a thread were never delivered: their callers (elsewhere)
+        // let go of what the arguments exported.
+        let mut undelivered = Vec::new();
+        for obj in rtrec.objects.values_mut() {
+            if let ObjectRec::Waiting { queue, .. } = obj {
+                for d in std::mem::take(queue) {
+                    if let Delivery::Call { call, payload, .. } = d {
+                        if let Some(f) = st.calls.get(&call).filter(|f| !tids.contains(&f.caller)) {
+                            undelivered.push((f.caller, payload));
+                        }
+                    }
                 }
             }
         }
@@ -639,6 +655,9 @@ impl Hub {
                 continue;
             }
             st.finish(call, flight, ReplyStatus::Error, disposed());
+        }
+        for (caller, args) in undelivered {
+            st.bounce(caller, args);
         }
         // Its objects' sockets and its threads' close (peers elsewhere hear a 1006).
         let mut outs = st.sockets.runtime_gone(rt);
@@ -935,6 +954,25 @@ impl Hub {
     }
 }
 
+/// See `HubState::bounce_unread`: where each unread delivery's payload goes back to.
+fn unread_of(calls: &HashMap<u64, InFlight>, undrained: Vec<Delivery>) -> Vec<(Tid, Payload)> {
+    undrained
+        .into_iter()
+        .filter_map(|d| match d {
+            Delivery::Reply {
+                status: ReplyStatus::Ok,
+                payload,
+                from,
+                ..
+            } if from != 0 => Some((from, payload)),
+            Delivery::Call { call, payload, .. } if call != 0 => {
+                calls.get(&call).map(|f| (f.caller, payload))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 impl HubState {
     /// See `Hub::condemn`: only a thread that has been tearing down for `min_age` (a
     /// supervisor's timer armed for an earlier stop must not end a later, healthy one).
@@ -977,6 +1015,16 @@ impl HubState {
                 method: UNREAD_ANSWER.into(),
                 payload,
             });
+        }
+    }
+
+    /// Deliveries a thread will never read (it died, or its instance stopped): an answer
+    /// goes back to the thread that gave it, the arguments of a call back to its caller,
+    /// which let go of the RPC references in them (see `bounce`). Call before the calls
+    /// are forgotten.
+    fn bounce_unread(&self, undrained: Vec<Delivery>) {
+        for (to, payload) in unread_of(&self.calls, undrained) {
+            self.bounce(to, payload);
         }
     }
 
@@ -1184,6 +1232,7 @@ impl HubState {
                     call,
                     status,
                     payload,
+                    from: flight.target.unwrap_or(0),
                 });
             }
         }
@@ -1210,6 +1259,7 @@ impl HubState {
         let Some(rec) = self.threads.get_mut(&tid) else {
             return;
         };
+        let mut unread = Vec::new();
         if matches!(role, Role::Hosting(_)) {
             // The thread is recycled (SPEC §6.1): it tears its instance down — at once when
             // it stopped itself, on this `Stop` when someone else stopped it — and comes
@@ -1217,7 +1267,7 @@ impl HubState {
             rec.role = Role::Recycling;
             rec.stopped_at = Instant::now();
             if let Some(inbox) = &rec.inbox {
-                inbox.clear();
+                unread = unread_of(&self.calls, inbox.clear());
                 inbox.push(Delivery::Stop);
             }
             let runtime_code = rec.runs_runtime_code();
@@ -1230,7 +1280,7 @@ impl HubState {
         } else {
             rec.role = Role::Ending;
             if let Some(inbox) = &rec.inbox {
-                inbox.close();
+                unread = unread_of(&self.calls, inbox.close());
             }
         }
         // Whatever the instance had not committed is gone with it. A file database closes
@@ -1267,6 +1317,9 @@ impl HubState {
                 Role::Warm => rtrec.pool.forget(tid),
                 _ => {}
             }
+        }
+        for (to, payload) in unread {
+            self.bounce(to, payload);
         }
         let addressed: Vec<u64> = self
             .calls
@@ -1314,8 +1367,15 @@ impl HubState {
                         )
                     });
                     for delivery in queue {
-                        if let Delivery::Call { call, .. } = delivery {
+                        if let Delivery::Call {
+                            call,
+                            payload: args,
+                            ..
+                        } = delivery
+                        {
                             if let Some(flight) = self.calls.remove(&call) {
+                                // Never delivered: the caller lets go of what it exported.
+                                self.bounce(flight.caller, args);
                                 self.finish(call, flight, ReplyStatus::Reset, payload.clone());
                             }
                         }
@@ -1369,3 +1429,7 @@ mod death_tests;
 #[cfg(test)]
 #[path = "hub_socket_tests.rs"]
 mod socket_tests;
+
+#[cfg(test)]
+#[path = "hub_unread_tests.rs"]
+mod unread_tests;

@@ -40,11 +40,14 @@ pub enum Delivery {
         method: String,
         payload: Payload,
     },
-    /// The answer to a call this thread made.
+    /// The answer to a call this thread made. `from` is the thread that answered (0: the
+    /// hub itself): an answer still queued when this thread dies goes back to it, which
+    /// lets go of the RPC references in it (`Hub::thread_died`).
     Reply {
         call: u64,
         status: ReplyStatus,
         payload: Payload,
+        from: u32,
     },
     /// The receiving (warm) thread now hosts this object; calls follow.
     Start {
@@ -216,6 +219,7 @@ pub(crate) mod tests {
             call,
             status: ReplyStatus::Ok,
             payload: Payload::Text("1".into()),
+            from: 0,
         }
     }
 
