@@ -935,6 +935,15 @@ impl Hub {
         self.lock().threads.get(&tid).map_or(0, |r| r.inflight_out)
     }
 
+    /// Deliveries thread `tid` never read: its inbox was closed as it went away (see
+    /// `HubState::bounce_unread`).
+    pub fn unread(&self, undrained: Vec<Delivery>) {
+        if undrained.is_empty() {
+            return;
+        }
+        self.lock().bounce_unread(undrained);
+    }
+
     /// The supervisor thread has ended: everything it supervised ends with it.
     pub fn caller_gone(&self, tid: Tid) -> Vec<Tid> {
         let rts: Vec<RtId> = {
@@ -1227,13 +1236,16 @@ impl HubState {
         if let Some(caller) = self.threads.get_mut(&flight.caller) {
             caller.inflight_out = caller.inflight_out.saturating_sub(1);
             caller.last_activity = now;
-            if let Some(inbox) = &caller.inbox {
-                inbox.push(Delivery::Reply {
-                    call,
-                    status,
-                    payload,
-                    from: flight.target.unwrap_or(0),
-                });
+            let from = flight.target.unwrap_or(0);
+            let reply = Delivery::Reply {
+                call,
+                status,
+                payload,
+                from,
+            };
+            // A caller whose thread is going away (its inbox closed) never reads it.
+            if let Some(Err(unread)) = caller.inbox.as_ref().map(|i| i.try_push(reply)) {
+                self.bounce_unread(vec![unread]);
             }
         }
     }

@@ -125,3 +125,34 @@ fn arguments_of_a_call_waiting_when_the_runtime_is_disposed_go_back_to_the_calle
     s.hub.dispose_runtime(s.rt);
     assert!(drain(&s.main_inbox).contains(&unread(refs())));
 }
+
+#[test]
+fn an_answer_to_a_caller_whose_inbox_closed_goes_back_to_its_sender() {
+    let s = setup(0);
+    let (a, ai, _) = hosting(&s, [10; 32]);
+    let (b, bi, _) = hosting(&s, [11; 32]);
+    let call = s
+        .hub
+        .call(a, s.rt, 0, [11; 32], None, "get".into(), plain())
+        .unwrap();
+    drain(&bi);
+    // The caller's thread is going away: its inbox closed before the hub heard of it.
+    s.hub.unread(ai.close());
+    s.hub.reply(b, call, ReplyStatus::Ok, refs());
+    assert_eq!(drain(&bi), vec![unread(refs())]);
+}
+
+#[test]
+fn what_a_closing_inbox_held_goes_back() {
+    let s = setup(0);
+    let (a, ai, _) = hosting(&s, [12; 32]);
+    let (b, bi, _) = hosting(&s, [13; 32]);
+    let call = s
+        .hub
+        .call(a, s.rt, 0, [13; 32], None, "get".into(), plain())
+        .unwrap();
+    drain(&bi);
+    s.hub.reply(b, call, ReplyStatus::Ok, refs());
+    s.hub.unread(ai.close());
+    assert_eq!(drain(&bi), vec![unread(refs())]);
+}

@@ -111,9 +111,14 @@ impl Inbox {
 
     /// Queues a delivery; false when the inbox is closed (its thread is gone).
     pub fn push(&self, delivery: Delivery) -> bool {
+        self.try_push(delivery).is_ok()
+    }
+
+    /// Queues a delivery, or gives it back when the inbox is closed (its thread is gone).
+    pub fn try_push(&self, delivery: Delivery) -> Result<(), Delivery> {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         if self.closed.load(SeqCst) {
-            return false;
+            return Err(delivery);
         }
         q.push(delivery);
         self.len.fetch_add(1, SeqCst);
@@ -123,7 +128,7 @@ impl Inbox {
             self.waker.wake();
         }
         drop(q);
-        true
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
