@@ -50,3 +50,12 @@ test('a call awaited at once is sent on its own and its result comes back', asyn
   assert.equal(await counter.increment(), 1);
   assert.equal(await obj.pinned(), 0);
 });
+
+test('arguments of both calls of a pipelined pair arrive: JSON, V8-encoded and by reference', async (t) => {
+  const obj = pipe(t, 'args');
+  assert.deepEqual(await obj.hold({ a: 1 }).combine([2]), [{ a: 1 }, [2]]);
+  assert.deepEqual(await obj.hold(new Map([[1, 2]])).combine(new Uint8Array([3])), [new Map([[1, 2]]), new Uint8Array([3])]);
+  assert.deepEqual(await obj.hold(() => 'f').combine(5), ['f', 5]);
+  assert.deepEqual(await obj.hold(7).combine(() => 'g'), [7, 'g']);
+  assert.deepEqual(await obj.hold(new Map()).combine(() => 'h'), [new Map(), 'h']);
+});

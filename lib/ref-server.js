@@ -23,7 +23,7 @@ export function serveCall(callId, method, payload) {
   const batch = op.charCodeAt(0) === 4;
   try {
     const args = decode(payload);
-    result = batch ? performBatch(callId, op, [decode(args[0]), decode(args[1])], null, true) : perform(op, args, null, true);
+    result = batch ? performBatch(callId, op, args, null, true, decode) : perform(op, args, null, true);
   } catch (e) {
     return fail(callId, e, batch);
   }

@@ -198,12 +198,14 @@ export const BATCH_PREFIX = '\x04';
 
 /**
  * Carries out a batch (see stub.js): the first call, pinned under `callId`, then the
- * operation pipelined on it. Returns the second call's result (maybe a promise). `args` are
- * the two calls' arguments.
+ * operation pipelined on it. Returns the second call's result (maybe a promise). `args` is
+ * the decoded payload: both argument lists, or (nested) both their encodings, which
+ * `decode` decodes.
  */
-export function performBatch(callId, method, args, instance, viaRef) {
-  const [first, path, op] = JSON.parse(method.slice(1));
-  pin(callId, () => perform(first, args[0], instance, viaRef));
+export function performBatch(callId, method, args, instance, viaRef, decode) {
+  const [[kind, key, firstPath, firstOp], path, op, nested] = JSON.parse(method.slice(1));
+  if (nested === 1) args = [decode(args[0]), decode(args[1])];
+  pin(callId, () => performOp(kind, key, firstPath, firstOp, args[0], instance, viaRef));
   return performOp('q', callId, path, op, args[1], instance, viaRef);
 }
 
@@ -377,7 +379,7 @@ const UNREAD_ANSWER = '\x07';
  */
 export function performRelease(method, payload, decode) {
   if (method.startsWith(RELEASE_PREFIX)) {
-    if (method.charCodeAt(1) === 113 /* q */) pinned.delete(Number(method.slice(2)));
+    if (method.charCodeAt(1) === 113 /* q */) for (const id of method.slice(2).split(',')) pinned.delete(Number(id));
     else releaseExport(Number(method.slice(1)));
   }
   else if (method === UNREAD_ANSWER) discardReferences(() => decode(payload));
@@ -454,11 +456,29 @@ function letGo(rec, now = false) {
  * thread `tid` (see `pin`). Nothing happens when that instance has stopped.
  */
 export function releasePinned(tid, instance, callId) {
-  releaser(() => {
-    try {
-      native.refRelease(tid, instance, RELEASE_PREFIX + 'q' + callId);
-    } catch {}
-  });
+  // Many go at once (a garbage collection finalizes many promises): one message per owner
+  // at the end of the microtask.
+  const key = `${tid}:${instance}`;
+  let batch = unpinning.get(key);
+  if (batch === undefined) {
+    unpinning.set(key, (batch = { tid, instance, ids: [] }));
+    if (unpinning.size === 1) queueMicrotask(sendUnpins);
+  }
+  batch.ids.push(callId);
+}
+
+/** Pinned answers to let go, by owner (see `releasePinned`). */
+const unpinning = new Map();
+
+function sendUnpins() {
+  for (const { tid, instance, ids } of unpinning.values()) {
+    releaser(() => {
+      try {
+        native.refRelease(tid, instance, RELEASE_PREFIX + 'q' + ids.join(','));
+      } catch {}
+    });
+  }
+  unpinning.clear();
 }
 
 /**

@@ -79,8 +79,10 @@ class Call {
   method() {
     const { base, path, op } = this;
     if (this.rider !== null) {
+      // [first operation, the rider's path and op, whether the payload nests two encodings]
       const r = this.rider;
-      return refs.BATCH_PREFIX + JSON.stringify([opString(base, path, op), r.path, r.op]);
+      const first = base.kind === 'a' ? [base.call.rider !== null ? 'q' : 'a', answerId(base.call.ticket), path, op] : [base.kind, base.key, path, op];
+      return refs.BATCH_PREFIX + JSON.stringify([first, r.path, r.op, nested(this) ? 1 : 0]);
     }
     // A member of the instance: a plain name (the hot path).
     if (base.kind === 'i' && op === 'c' && path.length === 1) return path[0];
@@ -88,8 +90,20 @@ class Call {
   }
 
   payload() {
-    return this.rider === null ? this.encoded : encode([this.encoded, this.rider.payload]);
+    if (this.rider === null) return this.encoded;
+    const a = this.encoded;
+    const b = this.rider.payload;
+    if (nested(this)) return encode([a, b]);
+    // Two JSON texts (the hot path): one array of both argument lists, decoded as one.
+    const refsA = a.charCodeAt(0) === 1;
+    const refsB = b.charCodeAt(0) === 1;
+    return `${refsA || refsB ? '\x01' : ''}[${refsA ? a.slice(1) : a},${refsB ? b.slice(1) : b}]`;
   }
+}
+
+/** Whether a batch's two argument encodings travel nested (either is V8 bytes). */
+function nested(call) {
+  return typeof call.encoded !== 'string' || typeof call.rider.payload !== 'string';
 }
 
 function opString(base, path, op) {

@@ -415,7 +415,7 @@ class Host {
   batch(callId, method, args, viaRef) {
     let result;
     try {
-      result = refs.performBatch(callId, method, [decode(args[0]), decode(args[1])], this.instance, viaRef);
+      result = refs.performBatch(callId, method, args, this.instance, viaRef, decode);
     } catch (e) {
       return this.fail(callId, e, true);
     }
