@@ -341,52 +341,69 @@ export function flushCalls() {
       const out = outbox;
       outbox = [];
       lastTicket = null;
-      for (const go of out) go();
+      for (const t of out) goOut(t.start, t, t.resolve, t.reject);
     }
   } finally {
     flushing = false;
   }
 }
 
+const RESOLVED = Promise.resolve();
+
 function flushLater() {
   flushQueued = false;
   flushCalls();
 }
 
+/**
+ * A deferred call's ticket carries what sending it needs (`start`, `resolve`, `reject`)
+ * and is its entry in `pending`: nothing else is allocated per call.
+ */
 function dispatchCall(start, ticket) {
   return new Promise((resolve, reject) => {
-    const go = () => {
-      let id;
-      try {
-        id = start();
-      } catch (e) {
-        if (ticket !== undefined) ticket.error = e;
-        reject(e);
-        return;
-      }
-      if (ticket !== undefined) ticket.id = id;
-      pending.set(id, { resolve, reject });
-      if (pending.size === 1) updateRef();
-    };
-    const out = () => {
-      if (gate) {
-        go.isCall = true;
-        held.push(go);
-      } else go();
-      scheduleSpin();
-    };
     if (ticket !== undefined && ticket.defer === true) {
-      outbox.push(out);
+      ticket.start = start;
+      ticket.resolve = resolve;
+      ticket.reject = reject;
+      outbox.push(ticket);
       lastTicket = ticket;
       if (!flushQueued) {
         flushQueued = true;
-        queueMicrotask(flushLater);
+        // A resolved promise's reaction: a plain microtask (queueMicrotask costs more).
+        RESOLVED.then(flushLater);
       }
     } else {
       if (outbox.length > 0) flushCalls();
-      out();
+      goOut(start, ticket, resolve, reject);
     }
   });
+}
+
+/** Sends a call now, or holds it while the output gate is closed. */
+function goOut(start, ticket, resolve, reject) {
+  if (gate) {
+    const go = () => goNow(start, ticket, resolve, reject);
+    go.isCall = true;
+    held.push(go);
+  } else goNow(start, ticket, resolve, reject);
+  scheduleSpin();
+}
+
+function goNow(start, ticket, resolve, reject) {
+  let id;
+  try {
+    id = start();
+  } catch (e) {
+    if (ticket !== undefined) ticket.error = e;
+    reject(e);
+    return;
+  }
+  if (ticket === undefined) pending.set(id, { resolve, reject });
+  else {
+    ticket.id = id;
+    pending.set(id, ticket.defer === true ? ticket : { resolve, reject });
+  }
+  if (pending.size === 1) updateRef();
 }
 
 /**

@@ -73,6 +73,10 @@ class Call {
     this.unpin = null;
     /** The ticket whose id names this call's answer (a rider's: its batch's). */
     this.ticket = this;
+    // Set by port.js when the call is deferred: how to send it, and how to settle it.
+    this.start = null;
+    this.resolve = null;
+    this.reject = null;
   }
 
   /** The method string, read when the call goes out (an answer's call id is known then). */
@@ -279,7 +283,6 @@ const memberHandler = {
 const ROUTE = Symbol('route');
 const BASE = Symbol('base');
 const PATH = Symbol('path');
-const CALL = Symbol('call');
 const FUNCTION_REF = Object.freeze({ kind: 'f' });
 
 /** A handle on member `path` of `base`: call it, await it, or go deeper. */
@@ -291,18 +294,22 @@ function memberHandle(route, base, path) {
   return new Proxy(target, memberHandler);
 }
 
-/**
- * The target of an RpcPromise: `instanceof Promise` holds, and code that tells functions
- * from promises by `typeof` sees an object.
- */
-function RpcPromiseTarget(call) {
-  this[CALL] = call;
-}
-RpcPromiseTarget.prototype = Object.create(Promise.prototype);
+// An RpcPromise is a Proxy over its Call, whose prototype chain reaches Promise.prototype:
+// `instanceof Promise` holds, and code that tells functions from promises by `typeof` sees
+// an object. Its own fields stay hidden.
+Object.setPrototypeOf(Call.prototype, Promise.prototype);
 
 const rpcPromiseHandler = {
-  get(t, prop) {
-    const call = t[CALL];
+  ownKeys() {
+    return [];
+  },
+  getOwnPropertyDescriptor() {
+    return undefined;
+  },
+  has(_t, prop) {
+    return prop in Promise.prototype;
+  },
+  get(call, prop) {
     switch (prop) {
       case 'then':
       case 'catch':
@@ -339,7 +346,7 @@ const rpcPromiseHandler = {
 
 /** The promise of a call's result, which is also a stub of that result (pipelining). */
 function rpcPromise(call) {
-  return new Proxy(new RpcPromiseTarget(call), rpcPromiseHandler);
+  return new Proxy(call, rpcPromiseHandler);
 }
 
 /**
