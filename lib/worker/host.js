@@ -553,6 +553,10 @@ class Host {
     try {
       if (error?.code === codes.MemoryLimit) reusable = false;
     } catch {} // a hostile thrown value (a revoked Proxy) has no code to read
+    // Calls it made before it broke (waiting for the end of the microtask) still go.
+    try {
+      port.flushCalls();
+    } catch {}
     try {
       native.breakSelf(encodeError(error, this.root));
     } catch {
