@@ -59,3 +59,11 @@ test('arguments of both calls of a pipelined pair arrive: JSON, V8-encoded and b
   assert.deepEqual(await obj.hold(7).combine(() => 'g'), [7, 'g']);
   assert.deepEqual(await obj.hold(new Map()).combine(() => 'h'), [new Map(), 'h']);
 });
+
+test('a chain of three pipelined calls, and a plain result read through its promise', async (t) => {
+  const obj = pipe(t, 'chain');
+  assert.deepEqual(await obj.hold(1).chain().combine(2), [1, 2]);
+  const result = obj.plain();
+  assert.deepEqual(await result.inner.list, [1, 2, 3]);
+  assert.deepEqual(await result, { inner: { list: [1, 2, 3] } });
+});

@@ -178,9 +178,14 @@ function operate(route, base, path, op, args) {
   return rpcPromise(call);
 }
 
-/** Whether an operation on `call`'s result may ride in its message (see Call). */
+/**
+ * Whether an operation on `call`'s result may ride in its message (see Call). Not when
+ * `call` itself operates on an answer: that answer may be plain data the callee did not
+ * keep, and then `call` is applied by the caller to its copy (see `operate`).
+ */
 function canRide(call) {
-  return call.rider === null && !call.used && !call.carried && !call.followed && call.ticket.id === undefined && port.lastDeferred(call.ticket);
+  if (call.carried || call.rider !== null || call.used || call.followed || call.base.kind === 'a') return false;
+  return call.ticket.id === undefined && port.lastDeferred(call.ticket);
 }
 
 /**
