@@ -67,3 +67,8 @@ test('a chain of three pipelined calls, and a plain result read through its prom
   assert.deepEqual(await result.inner.list, [1, 2, 3]);
   assert.deepEqual(await result, { inner: { list: [1, 2, 3] } });
 });
+
+test('an object pipelines a call on the result of a function of the main thread', async (t) => {
+  const obj = pipe(t, 'main-callee');
+  assert.equal(await obj.pipelineOn(() => ({ twice: (x) => 2 * x })), 42);
+});

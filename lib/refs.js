@@ -193,6 +193,9 @@ function pin(callId, run) {
   promise.catch(() => {});
 }
 
+/** Parsed batch methods (see `performBatch`); treated as read-only. */
+const batchMethods = new Map();
+
 /** Batch method strings: the first call's method, then the path and op of the second. */
 export const BATCH_PREFIX = '\x04';
 
@@ -203,10 +206,28 @@ export const BATCH_PREFIX = '\x04';
  * `decode` decodes.
  */
 export function performBatch(callId, method, args, instance, viaRef, decode) {
-  const [[kind, key, firstPath, firstOp], path, op, nested] = JSON.parse(method.slice(1));
+  let parsed = batchMethods.get(method);
+  if (parsed === undefined) {
+    parsed = JSON.parse(method.slice(1));
+    // Parsed once per distinct method (callers send the same few again and again).
+    if (batchMethods.size >= 1024) batchMethods.clear();
+    batchMethods.set(method, parsed);
+  }
+  const [[kind, key, firstPath, firstOp], path, op, nested] = parsed;
   if (nested === 1) args = [decode(args[0]), decode(args[1])];
   pin(callId, () => performOp(kind, key, firstPath, firstOp, args[0], instance, viaRef));
   return performOp('q', callId, path, op, args[1], instance, viaRef);
+}
+
+/**
+ * The answer of a batch: `[instance token, 0, value]`, with `encodeRpc`'s encoding of the
+ * value (`payload`) spliced in when it is JSON text (no second walk of the value).
+ */
+export function batchAnswer(payload) {
+  const t = instanceToken();
+  if (typeof payload !== 'string' || t === null) return null;
+  const head = `[[${t[0]},${t[1]}],0,`;
+  return payload.charCodeAt(0) === 1 ? `\x01${head}${payload.slice(1)}]` : `${head}${payload}]`;
 }
 
 /** Call `callId` is being answered by `promise`. */

@@ -6,7 +6,7 @@
 // call (promise pipelining). `stub.x` is a member handle: calling it calls `x`, awaiting it
 // reads `x`, and `stub.x.y` goes one level deeper. A call returns an RpcPromise: a promise of
 // the result that is also a stub of it, so `stub.a().b()` sends `b` without waiting for `a`.
-import { STUB, REF, encode, encodeRpcArgs, decodeError, setStubFactory } from './codec.js';
+import { STUB, REF, encode, encodeRpcArgs, decode, decodeError, setStubFactory } from './codec.js';
 import { fetchOver, orderedSender } from './fetch-over.js';
 import { DurableObjectId } from './ids.js';
 import { withCode } from './error-codes.js';
@@ -85,6 +85,17 @@ class Call {
     if (this.rider !== null) {
       // [first operation, the rider's path and op, whether the payload nests two encodings]
       const r = this.rider;
+      // `stub.a().b()` (the common shape): the same string every time, made once.
+      if (base.kind === 'i' && path.length === 1 && r.path.length === 1) {
+        const key = `${path[0]}\x00${r.path[0]}\x00${op}${r.op}${nested(this) ? 1 : 0}`;
+        let m = batchMethods.get(key);
+        if (m === undefined) {
+          m = refs.BATCH_PREFIX + JSON.stringify([[base.kind, base.key, path, op], r.path, r.op, nested(this) ? 1 : 0]);
+          if (batchMethods.size >= 1024) batchMethods.clear();
+          batchMethods.set(key, m);
+        }
+        return m;
+      }
       const first = base.kind === 'a' ? [base.call.rider !== null ? 'q' : 'a', answerId(base.call.ticket), path, op] : [base.kind, base.key, path, op];
       return refs.BATCH_PREFIX + JSON.stringify([first, r.path, r.op, nested(this) ? 1 : 0]);
     }
@@ -104,6 +115,9 @@ class Call {
     return `${refsA || refsB ? '\x01' : ''}[${refsA ? a.slice(1) : a},${refsB ? b.slice(1) : b}]`;
   }
 }
+
+/** Batch method strings of instance members, by names and ops (see Call.method). */
+const batchMethods = new Map();
 
 /** Whether a batch's two argument encodings travel nested (either is V8 bytes). */
 function nested(call) {
@@ -210,11 +224,15 @@ function ride(first, path, op, payload, exported) {
   const ticket = first.ticket;
   rider.promise = batch.then(
     (r) => {
-      pin.tid = r[0][0];
-      pin.instance = r[0][1];
-      pin.id = ticket.id;
-      pin.owner = true;
-      if (pin.gone) refs.releasePinned(pin.tid, pin.instance, pin.id);
+      if (r[0] !== null) {
+        pin.tid = r[0][0];
+        pin.instance = r[0][1];
+        pin.id = ticket.id;
+        pin.owner = true;
+        if (pin.gone) refs.releasePinned(pin.tid, pin.instance, pin.id);
+      }
+      // [owner token, status, result]: 0 the result, 1 an error, 3 the result's V8 bytes.
+      if (r[1] === 3) return decode(r[2]);
       if (r[1] !== 0) throw decodeError(r[2], false);
       return r[2];
     },

@@ -36,6 +36,8 @@ import {
 
 const STATUS_OK = 0;
 const STATUS_ERROR = 1;
+/** A batch's result encoded as V8 bytes, inside its answer (see stub.js `ride`). */
+const BATCH_NESTED = 3;
 
 /** Kind of the messages this thread posts to its supervisor (lib/runtime.js). */
 const LOG_MESSAGE = 'durable-facets:log';
@@ -455,7 +457,10 @@ class Host {
     let payload;
     let exported = refs.takeList();
     try {
-      payload = encodeRpc(batch ? [refs.instanceToken(), STATUS_OK, value] : value, exported);
+      payload = encodeRpc(value, exported);
+      // A batch is answered [instance token, status, result] (see `batch`).
+      // (V8 bytes travel nested: status BATCH_NESTED, decoded again by the caller.)
+      if (batch) payload = refs.batchAnswer(payload) ?? encodeRpc([refs.instanceToken(), BATCH_NESTED, payload], []);
     } catch (e) {
       return this.fail(callId, e, batch);
     }
