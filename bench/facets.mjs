@@ -8,10 +8,17 @@
 // the root object's thread (parent→facet), the baseline's in the thread that sends. The
 // bursts and the 1,000-facet memory run happen in fresh child processes of this script
 // (`--child=…`), so that the threads and memory of one measurement do not weigh on the next.
+//
+//   node bench/facets.mjs --against=/path/to/other/checkout
+//
+// also measures parent→facet calls of another checkout of this project (built, with its own
+// lib/native) in the same process, rounds interleaved with this one's: a regression check
+// between commits (`git worktree add /tmp/old <commit>`, then build it there).
 import { Worker } from 'node:worker_threads';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Runtime } from '../index.js';
 import { median, quantile, fmt, fmtInt, spread, mark, interleave, once, ECHO_CODE, PINGER_CODE, MB, errText, osThreads, peakRss } from './common.mjs';
@@ -51,6 +58,16 @@ const CHILD_TIMEOUT_MS = 150_000;
 
 // ---------------------------------------------------------------------------------------
 // helpers
+
+/** `--against=DIR`: another checkout of the project to compare parent→facet calls with. */
+const AGAINST = process.argv.find((a) => a.startsWith('--against='))?.slice('--against='.length) ?? null;
+
+/** A runtime of checkout `dir` (its own addon and hub) hosting its own facets fixture. */
+async function againstRuntime(dir) {
+  const { Runtime: Other } = await import(new URL(`file://${path.resolve(dir)}/index.js`).href);
+  const rt = new Other({ main: new URL(`file://${path.resolve(dir)}/bench/fixtures/facets-worker.mjs`), durableObjects: { ROOT: 'Root' }, ...DEFAULTS });
+  return { rt, root: rt.env.ROOT.getByName('r') };
+}
 
 
 /** Samples RSS and the OS thread count every SAMPLE_MS; keeps the sample of highest RSS. */
@@ -248,6 +265,17 @@ async function main() {
       addRow('parent→facet sequential (round avg)', `${fmt(median(p))} µs`, `MessageChannel ${fmt(median(b))} µs`, fmt(median(p) / median(b), 2), goal(median(p)));
       addRow('  same, per-call median', `${fmt(pc)} µs`, `MessageChannel ${fmt(bc)} µs`, fmt(pc / bc, 2), goal(pc));
       perRound.push(`parent→facet µs          project ${spread(p)}  baseline ${spread(b)}`);
+      if (AGAINST !== null) {
+        const other = await againstRuntime(AGAINST);
+        try {
+          await other.root.pingFacet(PING_CALLS);
+          const [q, o] = await interleave(PING_ROUNDS, () => root.pingFacet(PING_CALLS), () => other.root.pingFacet(PING_CALLS));
+          addRow(`parent→facet vs ${AGAINST}`, `${fmt(median(q))} µs`, `that checkout ${fmt(median(o))} µs`, fmt(median(q) / median(o), 2), median(q) <= median(o) ? 'no regression' : 'SLOWER');
+          perRound.push(`parent→facet µs          project ${spread(q)}  against ${spread(o)}`);
+        } finally {
+          await other.rt.dispose();
+        }
+      }
       if (Math.max(...p) / Math.min(...p) > 3) notes.push('note: parent→facet rounds differ more than 3× — noisy run (or the two threads shared a core).');
     } catch (e) {
       errors.push(`1. parent→facet RPC: ${errText(e)}`);

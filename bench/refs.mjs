@@ -8,7 +8,9 @@
 // * the same with the function passed in the call itself (`callBack(fn, x)`, which also
 //   exports and releases a reference per call);
 // * a pipelined pair `stub.getCounter().increment()` — against one plain call (goal ≤ 1.3×);
-//   and the two calls awaited one after the other, for scale.
+//   and, for scale, two plain calls in flight at once (two messages each way: what a
+//   pipelined pair cost before it travelled as one batch), and the two calls of the pair
+//   awaited one after the other.
 // Rounds alternate which arm goes first and medians are reported (the machine is noisy).
 import { Runtime } from '../index.js';
 import { median, fmt, spread, mark, interleave } from './common.mjs';
@@ -39,12 +41,13 @@ for (let i = 0; i < 2000; i++) {
   await stub.getCounter().increment();
 }
 
-const [plain, held, passed, pipelined, sequential] = await interleave(
+const [plain, held, passed, pipelined, concurrent, sequential] = await interleave(
   ROUNDS,
   () => perCall((i) => stub.ping(i)),
   () => perCall((i) => stub.callHeld(i)),
   () => perCall((i) => stub.callBack(fn, i)),
   () => perCall(() => stub.getCounter().increment()),
+  () => perCall((i) => Promise.all([stub.ping(i), stub.ping(i)])),
   () =>
     perCall(async () => {
       const c = await stub.getCounter();
@@ -63,5 +66,6 @@ console.log(`${'plain main→object call (baseline)'.padEnd(46)} ${fmt(base)} µ
 row('callback through a held function stub', held, 2);
 row('callback, function passed in the call', passed);
 row('pipelined pair getCounter().increment()', pipelined, 1.3);
+row('two plain calls in flight at once', concurrent);
 row('the same two calls awaited in turn', sequential);
 await rt.dispose();

@@ -9,7 +9,7 @@ import { encodeArgs, decode, decodeError } from './codec.js';
 import { undecodableReply } from './errors.js';
 import { setImmediate, now } from './timers.js';
 import { serveCall } from './ref-server.js';
-import { discardReferences } from './refs.js';
+import { discardReferences, setReleaser } from './refs.js';
 import { socketEvent, onHolding, setOutbound, THREAD_EVENT } from './websocket.js';
 
 const KIND_CALL = 1;
@@ -165,6 +165,8 @@ function spin() {
  */
 export function resetInstance() {
   pending.clear();
+  outbox = [];
+  lastTicket = null;
   gate = false;
   held = [];
   holdResults = false;
@@ -283,54 +285,145 @@ export function call(rt, ns, idHex, name, method, args) {
 }
 
 /**
- * Sends an already encoded call (held by the output gate while it is closed). `method` may
- * be a function, called when the call goes out (a pipelined call names the id of a call
- * sent before it); `ticket`, when given, receives the call's id (or the error that kept it
- * from being sent).
+ * Sends an already encoded call (held by the output gate while it is closed). `method` and
+ * `payload` may be functions, called when the call goes out (a pipelined call names the id
+ * of a call sent before it; a call may gather a pipelined one into its message, see
+ * stub.js). `ticket`, when given, receives the call's id (or the error that kept it from
+ * being sent); with `ticket.defer` the call waits in this thread's outbox until the end of
+ * the current microtask (or until anything else is sent, or `flushCalls()`).
  */
 export function send(rt, ns, idHex, name, method, payload, ticket) {
-  return dispatchCall(() => native.call(rt, ns, idHex, name ?? null, methodNow(method), payload), ticket);
+  return dispatchCall(() => native.call(rt, ns, idHex, name ?? null, methodNow(method), payloadNow(method, payload)), ticket);
 }
 
 /** Sends an already encoded call to facet entry `entry` (see `send`). */
 export function sendFacet(rt, entry, method, payload, ticket) {
-  return dispatchCall(() => native.facetCall(rt, entry, methodNow(method), payload), ticket);
+  return dispatchCall(() => native.facetCall(rt, entry, methodNow(method), payloadNow(method, payload)), ticket);
 }
 
 /** Sends an already encoded call to what instance `instance` of thread `tid` exported. */
 export function sendRef(tid, instance, method, payload, ticket) {
-  return dispatchCall(() => native.refCall(tid, instance, methodNow(method), payload), ticket);
+  return dispatchCall(() => native.refCall(tid, instance, methodNow(method), payloadNow(method, payload)), ticket);
 }
 
-function methodNow(method) {
-  return typeof method === 'function' ? method() : method;
+// `method` is a string, a function giving it, or an object giving both method and payload
+// (`{ method(), payload() }`: an RPC operation of stub.js, read when it goes out).
+function methodNow(m) {
+  return typeof m === 'string' ? m : typeof m === 'function' ? m() : m.method();
 }
 
+function payloadNow(m, p) {
+  return typeof m === 'object' ? m.payload() : typeof p === 'function' ? p() : p;
+}
+
+// Calls deferred to the end of the microtask (`ticket.defer`): a call made on the result
+// of one still waiting here rides in the same message (promise pipelining, stub.js). Order
+// is kept: anything else this thread sends first sends what waits here.
+/** @type {Array<() => void>} */
+let outbox = [];
+/** The ticket of the call last put in the outbox (null: none waits). */
+let lastTicket = null;
+let flushQueued = false;
+let flushing = false;
+
+/** Whether the call of `ticket` is the last one waiting in the outbox (nothing after it). */
+export function lastDeferred(ticket) {
+  return lastTicket === ticket;
+}
+
+/** Sends every deferred call now, in order. */
+export function flushCalls() {
+  if (flushing || outbox.length === 0) return;
+  flushing = true;
+  try {
+    // A call sent may defer more (never the case today): loop until empty.
+    while (outbox.length > 0) {
+      const out = outbox;
+      outbox = [];
+      lastTicket = null;
+      for (const t of out) goOut(t.start, t, t.resolve, t.reject);
+    }
+  } finally {
+    flushing = false;
+  }
+}
+
+const RESOLVED = Promise.resolve();
+
+function flushLater() {
+  flushQueued = false;
+  flushCalls();
+}
+
+/**
+ * A deferred call's ticket carries what sending it needs (`start`, `resolve`, `reject`)
+ * and is its entry in `pending`: nothing else is allocated per call.
+ */
 function dispatchCall(start, ticket) {
   return new Promise((resolve, reject) => {
-    const go = () => {
-      let id;
-      try {
-        id = start();
-      } catch (e) {
-        if (ticket !== undefined) ticket.error = e;
-        reject(e);
-        return;
+    if (ticket !== undefined && ticket.defer === true) {
+      ticket.start = start;
+      ticket.resolve = resolve;
+      ticket.reject = reject;
+      outbox.push(ticket);
+      lastTicket = ticket;
+      if (!flushQueued) {
+        flushQueued = true;
+        // A resolved promise's reaction: a plain microtask (queueMicrotask costs more).
+        RESOLVED.then(flushLater);
       }
-      if (ticket !== undefined) ticket.id = id;
-      pending.set(id, { resolve, reject });
-      if (pending.size === 1) updateRef();
-    };
-    if (gate) {
-      go.isCall = true;
-      held.push(go);
-    } else go();
-    scheduleSpin();
+    } else {
+      if (outbox.length > 0) flushCalls();
+      goOut(start, ticket, resolve, reject);
+    }
   });
 }
 
+/** Sends a call now, or holds it while the output gate is closed. */
+function goOut(start, ticket, resolve, reject) {
+  if (gate) {
+    const go = () => goNow(start, ticket, resolve, reject);
+    go.isCall = true;
+    held.push(go);
+  } else goNow(start, ticket, resolve, reject);
+  scheduleSpin();
+}
+
+function goNow(start, ticket, resolve, reject) {
+  let id;
+  try {
+    id = start();
+  } catch (e) {
+    if (ticket !== undefined) ticket.error = e;
+    reject(e);
+    return;
+  }
+  if (ticket === undefined) pending.set(id, { resolve, reject });
+  else {
+    ticket.id = id;
+    pending.set(id, ticket.defer === true ? ticket : { resolve, reject });
+  }
+  if (pending.size === 1) updateRef();
+}
+
+/**
+ * Sends a reference release (refs.js): after the calls waiting in the outbox, and held by
+ * the output gate as a call is (a release must not overtake a call made before it through
+ * the same reference: the owner would refuse that call).
+ */
+function sendRelease(send) {
+  if (outbox.length > 0) flushCalls();
+  if (gate) {
+    send.isCall = true;
+    held.push(send);
+  } else send();
+  scheduleSpin();
+}
+setReleaser(sendRelease);
+
 /** Sends a WebSocket frame of this thread's instance (held, as results, while the gate is closed). */
 function afterGate(send) {
+  if (outbox.length > 0) flushCalls();
   if (gate || holdResults) held.push(send);
   else send();
   scheduleSpin();
@@ -339,6 +432,7 @@ setOutbound(afterGate);
 
 /** Answers a call made to this thread's instance (held while the output gate is closed). */
 export function reply(callId, status, payload) {
+  if (outbox.length > 0) flushCalls();
   if (gate || holdResults) held.push(() => native.reply(callId, status, payload));
   else native.reply(callId, status, payload);
   scheduleSpin();

@@ -2,7 +2,7 @@
 // thread): functions and RpcTargets it passed to objects (SPEC §2.2). Worker threads serve
 // theirs through the instance host (lib/worker/host.js), behind its input gate.
 import { decode, encodeRpc, encodeError } from './codec.js';
-import { perform, performRelease, openAnswer, closeAnswer, dropAnswer } from './refs.js';
+import { perform, performBatch, performRelease, openAnswer, closeAnswer, dropAnswer, instanceToken } from './refs.js';
 import * as port from './port.js';
 
 const STATUS_OK = 0;
@@ -17,35 +17,42 @@ const STATUS_ERROR = 1;
 export function serveCall(callId, method, payload) {
   if (callId === 0) return performRelease(method, payload, decode);
   let result;
+  // Only calls through references reach this thread (marked by the hub: see refs.js).
+  const op = method.charCodeAt(0) === 8 ? method.slice(1) : method;
+  // A call and one pipelined on it (see refs.performBatch).
+  const batch = op.charCodeAt(0) === 4;
   try {
-    // Only calls through references reach this thread (marked by the hub: see refs.js).
-    result = perform(method.charCodeAt(0) === 8 ? method.slice(1) : method, decode(payload), null, true);
+    const args = decode(payload);
+    result = batch ? performBatch(callId, op, args, null, true, decode) : perform(op, args, null, true);
   } catch (e) {
-    return fail(callId, e);
+    return fail(callId, e, batch);
   }
   const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
-  if (typeof then !== 'function') return succeed(callId, result);
+  if (typeof then !== 'function') return succeed(callId, result, batch);
   const promise = new Promise((resolve, reject) => then.call(result, resolve, reject));
   openAnswer(callId, promise);
   promise.then(
-    (v) => succeed(callId, v),
-    (e) => fail(callId, e),
+    (v) => succeed(callId, v, batch),
+    (e) => fail(callId, e, batch),
   );
 }
 
-function succeed(callId, value) {
+/** A batch is answered `[instance token, status, result or error]` (see lib/worker/host.js). */
+function succeed(callId, value, batch) {
   const exported = [];
   let payload;
   try {
-    payload = encodeRpc(value, exported);
+    payload = encodeRpc(batch ? [instanceToken(), STATUS_OK, value] : value, exported);
   } catch (e) {
-    return fail(callId, e);
+    return fail(callId, e, batch);
   }
   closeAnswer(callId, value, exported);
   port.reply(callId, STATUS_OK, payload);
 }
 
-function fail(callId, error) {
+function fail(callId, error, batch) {
   dropAnswer(callId);
-  port.reply(callId, STATUS_ERROR, encodeError(error));
+  const payload = encodeError(error);
+  if (batch) port.reply(callId, STATUS_OK, encodeRpc([instanceToken(), STATUS_ERROR, payload], []));
+  else port.reply(callId, STATUS_ERROR, payload);
 }

@@ -67,6 +67,30 @@ export function exportValue(value) {
   return [token[0], token[1], id];
 }
 
+/** [tid, instance] of this thread's current instance (null once it stopped). */
+export function instanceToken() {
+  token ??= native.instanceToken();
+  return token;
+}
+
+// A list of exported ids for each encoding, reused while it stays empty (the hot path
+// exports nothing; an encoding may run user code that encodes too, so one is taken, not
+// shared).
+let spareList = [];
+
+/** An empty list for the ids an encoding exports. */
+export function takeList() {
+  const l = spareList ?? [];
+  spareList = null;
+  return l;
+}
+
+/** Gives back a list that stayed empty; returns null. */
+export function giveList(l) {
+  spareList = l;
+  return null;
+}
+
 /** The transfers of `ids` did not happen (their encoding failed). */
 export function unexport(ids) {
   for (const id of ids) releaseExport(id);
@@ -126,6 +150,86 @@ function disposeTarget(value) {
 /** @type {Map<number, {value: unknown, settled: boolean, links: number}>} */
 const answers = new Map();
 
+// A call sent together with a call pipelined on it (a batch, see stub.js) does not send its
+// own result back: it is pinned here, under the batch's call id, until the caller lets go of
+// its promise (`\x02q<id>`) or this instance stops. Later operations address it as 'q'.
+
+/** @type {Map<number, {value: unknown, settled: boolean, failed: boolean}>} */
+const pinned = new Map();
+
+/** Pins the outcome of the first call of batch `callId` (`run` computes it). */
+function pin(callId, run) {
+  const p = { value: undefined, settled: true, failed: false };
+  pinned.set(callId, p);
+  let result;
+  try {
+    result = run();
+  } catch (e) {
+    p.value = e;
+    p.failed = true;
+    return;
+  }
+  const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
+  if (typeof then !== 'function') {
+    p.value = result;
+    return;
+  }
+  // Adopted as `await` does; operations wait for it (in the order they arrived).
+  const promise = new Promise((resolve, reject) => then.call(result, resolve, reject));
+  p.settled = false;
+  p.value = promise;
+  promise.then(
+    (v) => {
+      p.value = v;
+      p.settled = true;
+    },
+    (e) => {
+      p.value = e;
+      p.settled = true;
+      p.failed = true;
+    },
+  );
+  // Its failure reaches whoever uses it, never as an unhandled rejection.
+  promise.catch(() => {});
+}
+
+/** Parsed batch methods (see `performBatch`); treated as read-only. */
+const batchMethods = new Map();
+
+/** Batch method strings: the first call's method, then the path and op of the second. */
+export const BATCH_PREFIX = '\x04';
+
+/**
+ * Carries out a batch (see stub.js): the first call, pinned under `callId`, then the
+ * operation pipelined on it. Returns the second call's result (maybe a promise). `args` is
+ * the decoded payload: both argument lists, or (nested) both their encodings, which
+ * `decode` decodes.
+ */
+export function performBatch(callId, method, args, instance, viaRef, decode) {
+  let parsed = batchMethods.get(method);
+  if (parsed === undefined) {
+    parsed = JSON.parse(method.slice(1));
+    // Parsed once per distinct method (callers send the same few again and again).
+    if (batchMethods.size >= 1024) batchMethods.clear();
+    batchMethods.set(method, parsed);
+  }
+  const [[kind, key, firstPath, firstOp], path, op, nested] = parsed;
+  if (nested === 1) args = [decode(args[0]), decode(args[1])];
+  pin(callId, () => performOp(kind, key, firstPath, firstOp, args[0], instance, viaRef));
+  return performOp('q', callId, path, op, args[1], instance, viaRef);
+}
+
+/**
+ * The answer of a batch: `[instance token, 0, value]`, with `encodeRpc`'s encoding of the
+ * value (`payload`) spliced in when it is JSON text (no second walk of the value).
+ */
+export function batchAnswer(payload) {
+  const t = instanceToken();
+  if (typeof payload !== 'string' || t === null) return null;
+  const head = `[[${t[0]},${t[1]}],0,`;
+  return payload.charCodeAt(0) === 1 ? `\x01${head}${payload.slice(1)}]` : `${head}${payload}]`;
+}
+
 /** Call `callId` is being answered by `promise`. */
 export function openAnswer(callId, promise) {
   if (callId !== 0) answers.set(callId, { value: promise, settled: false, links: 0 });
@@ -133,11 +237,11 @@ export function openAnswer(callId, promise) {
 
 /** Call `callId` was answered with `value`, whose encoding exported `exported` (ids). */
 export function closeAnswer(callId, value, exported) {
-  let a = answers.get(callId);
   if (exported === null || exported.length === 0) {
-    if (a !== undefined) answers.delete(callId);
+    if (answers.size !== 0) answers.delete(callId);
     return;
   }
+  let a = answers.get(callId);
   if (a === undefined) answers.set(callId, (a = { value, settled: true, links: 0 }));
   a.value = value;
   a.settled = true;
@@ -255,6 +359,10 @@ export function notAFunction(path) {
  */
 export function perform(method, args, instance, viaRef) {
   const [kind, key, path, op] = JSON.parse(method.slice(1));
+  return performOp(kind, key, path, op, args, instance, viaRef);
+}
+
+function performOp(kind, key, path, op, args, instance, viaRef) {
   switch (kind) {
     case 'i':
       if (instance === null || instance === undefined) throw noMethod(path[0] ?? 'call');
@@ -272,6 +380,13 @@ export function perform(method, args, instance, viaRef) {
       if (a.settled) return applyOp(a.value, path, op, args);
       return a.value.then((v) => applyOp(v, path, op, args));
     }
+    case 'q': {
+      const p = pinned.get(key);
+      if (p === undefined) throw disposedStub();
+      if (!p.settled) return p.value.then((v) => applyOp(v, path, op, args));
+      if (p.failed) throw p.value;
+      return applyOp(p.value, path, op, args);
+    }
   }
   throw withCode(new TypeError(`Unknown RPC operation "${kind}".`), 'Internal');
 }
@@ -284,7 +399,10 @@ const UNREAD_ANSWER = '\x07';
  * go), or an unread answer of this thread, whose references are let go (`decode` reads it).
  */
 export function performRelease(method, payload, decode) {
-  if (method.startsWith(RELEASE_PREFIX)) releaseExport(Number(method.slice(1)));
+  if (method.startsWith(RELEASE_PREFIX)) {
+    if (method.charCodeAt(1) === 113 /* q */) for (const id of method.slice(2).split(',')) pinned.delete(Number(id));
+    else releaseExport(Number(method.slice(1)));
+  }
   else if (method === UNREAD_ANSWER) discardReferences(() => decode(payload));
 }
 
@@ -330,13 +448,58 @@ function disposeHandle(rec) {
   letGo(rec);
 }
 
-function letGo(rec) {
+/**
+ * Sends a release in order with this thread's calls (port.js installs it; `now` bypasses
+ * it: the instance stopped, nothing it held back will be sent).
+ */
+let releaser = (send) => send();
+
+/** Installs the release sender (lib/port.js, which imports this module). */
+export function setReleaser(fn) {
+  releaser = fn;
+}
+
+function letGo(rec, now = false) {
   if (!rec.live) return;
   rec.live = false;
   imports.delete(rec);
-  try {
-    native.refRelease(rec.tid, rec.instance, RELEASE_PREFIX + rec.id);
-  } catch {}
+  const send = () => {
+    try {
+      native.refRelease(rec.tid, rec.instance, RELEASE_PREFIX + rec.id);
+    } catch {}
+  };
+  if (now) send();
+  else releaser(send);
+}
+
+/**
+ * The caller let go of the first call of batch `callId`, answered by instance `instance` of
+ * thread `tid` (see `pin`). Nothing happens when that instance has stopped.
+ */
+export function releasePinned(tid, instance, callId) {
+  // Many go at once (a garbage collection finalizes many promises): one message per owner
+  // at the end of the microtask.
+  const key = `${tid}:${instance}`;
+  let batch = unpinning.get(key);
+  if (batch === undefined) {
+    unpinning.set(key, (batch = { tid, instance, ids: [] }));
+    if (unpinning.size === 1) queueMicrotask(sendUnpins);
+  }
+  batch.ids.push(callId);
+}
+
+/** Pinned answers to let go, by owner (see `releasePinned`). */
+const unpinning = new Map();
+
+function sendUnpins() {
+  for (const { tid, instance, ids } of unpinning.values()) {
+    releaser(() => {
+      try {
+        native.refRelease(tid, instance, RELEASE_PREFIX + 'q' + ids.join(','));
+      } catch {}
+    });
+  }
+  unpinning.clear();
 }
 
 /**
@@ -344,10 +507,11 @@ function letGo(rec) {
  * forgotten (the hub already refuses calls to them).
  */
 export function resetRefs() {
-  for (const rec of [...imports]) letGo(rec);
+  for (const rec of [...imports]) letGo(rec, true);
   table.clear();
   idOf.clear();
   answers.clear();
+  pinned.clear();
   token = null;
 }
 
@@ -365,10 +529,10 @@ export function discardReferences(decode) {
 
 /** Whether others hold references to what this thread's instance exported. */
 export function exporting() {
-  return table.size > 0;
+  return table.size > 0 || pinned.size > 0;
 }
 
 /** For tests and diagnostics: what this thread holds. */
 export function refCounts() {
-  return { exports: table.size, imports: imports.size, answers: answers.size };
+  return { exports: table.size, imports: imports.size, answers: answers.size, pinned: pinned.size };
 }

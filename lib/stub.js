@@ -6,7 +6,7 @@
 // call (promise pipelining). `stub.x` is a member handle: calling it calls `x`, awaiting it
 // reads `x`, and `stub.x.y` goes one level deeper. A call returns an RpcPromise: a promise of
 // the result that is also a stub of it, so `stub.a().b()` sends `b` without waiting for `a`.
-import { STUB, REF, encode, encodeRpcArgs, setStubFactory } from './codec.js';
+import { STUB, REF, encode, encodeRpcArgs, decode, decodeError, setStubFactory } from './codec.js';
 import { fetchOver, orderedSender } from './fetch-over.js';
 import { DurableObjectId } from './ids.js';
 import { withCode } from './error-codes.js';
@@ -32,17 +32,105 @@ refs.setStubTest(isStub);
 /** The payload of a call without arguments. */
 const NO_ARGS = encode([]);
 
+/** The base of operations on the instance itself. */
+const INSTANCE = { kind: 'i', key: 0, call: null };
+
+/** A base addressing the answer of `call` (promise pipelining). */
+function answerBase(call) {
+  return { kind: 'a', key: 0, call };
+}
+
 /**
- * The method string of an operation: a plain name for a call of a member of the instance
- * (the hot path), otherwise the operation's encoding. `base` is `['i', 0]`, `['e', id]` or
- * `['a', ticket]` (the answer's call id is read when the call is sent: see port.js).
+ * One operation sent through a route. It waits in the thread's outbox until the end of the
+ * microtask (port.js): an operation pipelined on it meanwhile rides in the same message (a
+ * batch), and then its own result stays with the callee (pinned, addressed as 'q') unless
+ * somebody asks for it — so `stub.a().b()` costs one message each way.
  */
-function methodFor(base, path, op) {
-  // A name starting with a control character goes as an operation: the plain method strings
-  // that start with one are the runtime's own (alarms, socket events, testing helpers).
-  if (base[0] === 'i' && op === 'c' && path.length === 1 && path[0].charCodeAt(0) >= 0x20) return path[0];
-  if (base[0] === 'a') return () => refs.opMethod('a', answerId(base[1]), path, op);
-  return refs.opMethod(base[0], base[1], path, op);
+class Call {
+  constructor(route, base, path, op, payload) {
+    this.route = route;
+    this.base = base;
+    this.path = path;
+    this.op = op;
+    this.encoded = payload;
+    // The call is its own ticket (port.js): the call id once sent, or why it was not.
+    this.id = undefined;
+    this.error = undefined;
+    this.defer = true;
+    /** The port's promise: of the result, or (batched) of the batch's reply. */
+    this.promise = null;
+    /** The operation riding in this call's message: `{path, op, payload}`. */
+    this.rider = null;
+    /** A rider's own Call (it shares the batch's ticket; nothing can ride on it). */
+    this.carried = false;
+    /** Somebody asked for the result (then/catch/finally). */
+    this.used = false;
+    /** An operation on its result was sent on its own (a later one must not overtake it). */
+    this.followed = false;
+    /** Batched: the promise of the pinned result, fetched on demand. */
+    this.fetched = null;
+    /** Batched: lets go of the pinned result (see `ride`). */
+    this.unpin = null;
+    /** The ticket whose id names this call's answer (a rider's: its batch's). */
+    this.ticket = this;
+    // Set by port.js when the call is deferred: how to send it, and how to settle it.
+    this.start = null;
+    this.resolve = null;
+    this.reject = null;
+  }
+
+  /** The method string, read when the call goes out (an answer's call id is known then). */
+  method() {
+    const { base, path, op } = this;
+    if (this.rider !== null) {
+      // [first operation, the rider's path and op, whether the payload nests two encodings]
+      const r = this.rider;
+      // `stub.a().b()` (the common shape): the same string every time, made once.
+      if (base.kind === 'i' && path.length === 1 && r.path.length === 1) {
+        const key = `${path[0]}\x00${r.path[0]}\x00${op}${r.op}${nested(this) ? 1 : 0}`;
+        let m = batchMethods.get(key);
+        if (m === undefined) {
+          m = refs.BATCH_PREFIX + JSON.stringify([[base.kind, base.key, path, op], r.path, r.op, nested(this) ? 1 : 0]);
+          if (batchMethods.size >= 1024) batchMethods.clear();
+          batchMethods.set(key, m);
+        }
+        return m;
+      }
+      const first = base.kind === 'a' ? [base.call.rider !== null ? 'q' : 'a', answerId(base.call.ticket), path, op] : [base.kind, base.key, path, op];
+      return refs.BATCH_PREFIX + JSON.stringify([first, r.path, r.op, nested(this) ? 1 : 0]);
+    }
+    // A member of the instance: a plain name (the hot path). A name starting with a control
+    // character goes as an operation: the plain method strings that start with one are the
+    // runtime's own (alarms, socket events, testing helpers).
+    if (base.kind === 'i' && op === 'c' && path.length === 1 && path[0].charCodeAt(0) >= 0x20) return path[0];
+    return opString(base, path, op);
+  }
+
+  payload() {
+    if (this.rider === null) return this.encoded;
+    const a = this.encoded;
+    const b = this.rider.payload;
+    if (nested(this)) return encode([a, b]);
+    // Two JSON texts (the hot path): one array of both argument lists, decoded as one.
+    const refsA = a.charCodeAt(0) === 1;
+    const refsB = b.charCodeAt(0) === 1;
+    return `${refsA || refsB ? '\x01' : ''}[${refsA ? a.slice(1) : a},${refsB ? b.slice(1) : b}]`;
+  }
+}
+
+/** Batch method strings of instance members, by names and ops (see Call.method). */
+const batchMethods = new Map();
+
+/** Whether a batch's two argument encodings travel nested (either is V8 bytes). */
+function nested(call) {
+  return typeof call.encoded !== 'string' || typeof call.rider.payload !== 'string';
+}
+
+function opString(base, path, op) {
+  if (base.kind !== 'a') return refs.opMethod(base.kind, base.key, path, op);
+  const call = base.call;
+  // Operations on a batched call's result address it where it is pinned.
+  return refs.opMethod(call.rider !== null ? 'q' : 'a', answerId(call.ticket), path, op);
 }
 
 function answerId(ticket) {
@@ -50,35 +138,130 @@ function answerId(ticket) {
   return ticket.id;
 }
 
+/** The promise of `call`'s result (of a batched call: fetched from where it is pinned). */
+function resultOf(call) {
+  if (call.rider === null) return call.promise;
+  call.fetched ??= promiseOf(operate(call.route, answerBase(call), [], 'g', NO_ARGS_LIST));
+  return call.fetched;
+}
+const NO_ARGS_LIST = [];
+
+/** The promise behind an RpcPromise. */
+function promiseOf(rpc) {
+  return rpc[PROMISE];
+}
+const PROMISE = Symbol('durable-facets.promise');
+
 /**
- * Sends operation `op` on `path` of `base` through `send`; the result is an RpcPromise.
+ * Sends operation `op` on `path` of `base` through `route`; the result is an RpcPromise.
  * An operation on an answer that the callee did not keep (plain data) is applied to the
- * caller's copy once it arrives (`first`: the promise of that answer).
+ * caller's copy once it arrives.
  */
 function operate(route, base, path, op, args) {
   let payload;
-  const exported = [];
+  let exported = null;
   try {
-    payload = op === 'c' ? encodeRpcArgs(args, exported) : NO_ARGS;
+    if (op !== 'c' || args.length === 0) payload = NO_ARGS;
+    else {
+      exported = refs.takeList();
+      payload = encodeRpcArgs(args, exported);
+      if (exported.length === 0) exported = refs.giveList(exported);
+    }
   } catch (e) {
-    return rpcPromise(route, Promise.reject(e), null);
+    return failedPromise(e);
   }
-  const ticket = {};
-  let p = route.send(methodFor(base, path, op), payload, ticket);
-  if (exported.length > 0) {
+  if (base.kind === 'a') {
+    if (canRide(base.call)) return ride(base.call, path, op, payload, exported);
+    base.call.followed = true;
+  }
+  const call = new Call(route, base, path, op, payload);
+  const ticket = call;
+  let p = route.send(call, null, call);
+  if (exported !== null && exported.length > 0) {
     // Never sent (the owner stopped, the runtime was disposed): nobody will release them.
     p.catch(() => {
       if (ticket.error !== undefined) refs.unexport(exported);
     });
   }
-  if (base[0] === 'a') {
-    const first = base[2];
+  if (base.kind === 'a' && base.call.rider === null) {
+    const first = base.call;
     p = p.catch((e) => {
       if (!refs.isNotRetained(e)) throw e;
-      return first.then((v) => applyLocal(v, path, op, args));
+      return resultOf(first).then((v) => applyLocal(v, path, op, args));
     });
   }
-  return rpcPromise(route, p, ticket);
+  call.promise = p;
+  return rpcPromise(call);
+}
+
+/**
+ * Whether an operation on `call`'s result may ride in its message (see Call). Not when
+ * `call` itself operates on an answer: that answer may be plain data the callee did not
+ * keep, and then `call` is applied by the caller to its copy (see `operate`).
+ */
+function canRide(call) {
+  if (call.carried || call.rider !== null || call.used || call.followed || call.base.kind === 'a') return false;
+  return call.ticket.id === undefined && port.lastDeferred(call.ticket);
+}
+
+/**
+ * Puts an operation on the result of `first` into `first`'s message. The callee answers
+ * `[its instance token, status, result or error]` of the rider; `first`'s result stays
+ * pinned there until `first` is let go (garbage-collected or disposed).
+ */
+function ride(first, path, op, payload, exported) {
+  first.rider = { path, op, payload };
+  const batch = first.promise;
+  const pin = { tid: 0, instance: 0, id: 0, owner: false, gone: false };
+  first.unpin = () => {
+    if (pin.gone) return;
+    pin.gone = true;
+    pinned.unregister(pin);
+    if (pin.owner) refs.releasePinned(pin.tid, pin.instance, pin.id);
+  };
+  pinned.register(first, pin, pin);
+  const rider = new Call(first.route, null, path, op, payload);
+  rider.ticket = first.ticket;
+  rider.carried = true;
+  const ticket = first.ticket;
+  rider.promise = batch.then(
+    (r) => {
+      if (r[0] !== null) {
+        pin.tid = r[0][0];
+        pin.instance = r[0][1];
+        pin.id = ticket.id;
+        pin.owner = true;
+        if (pin.gone) refs.releasePinned(pin.tid, pin.instance, pin.id);
+      }
+      // [owner token, status, result]: 0 the result, 1 an error, 3 the result's V8 bytes.
+      if (r[1] === 3) return decode(r[2]);
+      if (r[1] !== 0) throw decodeError(r[2], false);
+      return r[2];
+    },
+    (e) => {
+      // Not sent, or the callee's instance ended: nothing is pinned.
+      pin.gone = true;
+      pinned.unregister(pin);
+      if (exported !== null && exported.length > 0 && ticket.error !== undefined) refs.unexport(exported);
+      throw e;
+    },
+  );
+  return rpcPromise(rider);
+}
+
+/** The first calls of batches whose pinned results are let go once they are collected. */
+const pinned = new FinalizationRegistry((pin) => {
+  if (pin.gone) return;
+  pin.gone = true;
+  if (pin.owner) refs.releasePinned(pin.tid, pin.instance, pin.id);
+});
+
+/** An RpcPromise of an operation that failed before it was sent. */
+function failedPromise(e) {
+  const call = new Call(null, null, null, null, null);
+  call.carried = true;
+  call.promise = Promise.reject(e);
+  return rpcPromise(call);
 }
 
 /** An operation on a value the caller already holds (a copy, or a stub). */
@@ -94,72 +277,101 @@ function applyLocal(v, path, op, args) {
   return Reflect.apply(v, holder, args);
 }
 
+/**
+ * Member handles: Proxies over a function that carries `route`, `base` and `path` (one
+ * shared handler: nothing is allocated per handle but the target and the Proxy).
+ */
+const memberHandler = {
+  apply(t, _this, args) {
+    return operate(t[ROUTE], t[BASE], t[PATH], 'c', args);
+  },
+  get(t, prop) {
+    switch (prop) {
+      case 'then':
+      case 'catch':
+      case 'finally': {
+        // Each await reads afresh (a getter's value may have changed since).
+        const p = operate(t[ROUTE], t[BASE], t[PATH], 'g', NO_ARGS_LIST);
+        return p[prop].bind(p);
+      }
+      case STUB:
+        return 'RpcStub';
+      case HANDLE:
+        return true;
+      case REF:
+        return FUNCTION_REF;
+    }
+    if (typeof prop === 'symbol') return undefined;
+    return memberHandle(t[ROUTE], t[BASE], [...t[PATH], prop]);
+  },
+};
+const ROUTE = Symbol('route');
+const BASE = Symbol('base');
+const PATH = Symbol('path');
+const FUNCTION_REF = Object.freeze({ kind: 'f' });
 
 /** A handle on member `path` of `base`: call it, await it, or go deeper. */
 function memberHandle(route, base, path) {
-  // Each await reads afresh (a getter's value may have changed since).
-  const value = () => operate(route, base, path, 'g', []);
-  return new Proxy(function member() {}, {
-    apply(_t, _this, args) {
-      return operate(route, base, path, 'c', args);
-    },
-    get(_t, prop) {
-      switch (prop) {
-        case 'then':
-        case 'catch':
-        case 'finally': {
-          const p = value();
-          return p[prop].bind(p);
-        }
-        case STUB:
-          return 'RpcStub';
-        case HANDLE:
-          return true;
-        case REF:
-          return { kind: 'f' };
-      }
-      if (typeof prop === 'symbol') return undefined;
-      return memberHandle(route, base, [...path, prop]);
-    },
-  });
+  const target = function member() {};
+  target[ROUTE] = route;
+  target[BASE] = base;
+  target[PATH] = path;
+  return new Proxy(target, memberHandler);
 }
 
-/**
- * The promise of a call's result, which is also a stub of that result (pipelining).
- * @param {{send: Function}} route
- * @param {Promise<unknown>} promise
- * @param {object | null} ticket filled with the call's id when it is sent
- */
-function rpcPromise(route, promise, ticket) {
-  const base = ticket === null ? null : ['a', ticket, promise];
-  // Not callable (code that tells functions from promises by `typeof` sees a promise), and
-  // `instanceof Promise` holds.
-  return new Proxy(promise, {
-    get(_t, prop) {
-      switch (prop) {
-        case 'then':
-        case 'catch':
-        case 'finally':
-          return promise[prop].bind(promise);
-        case STUB:
-          return 'RpcPromise';
-        case HANDLE:
-          return true;
-        case Symbol.dispose:
-          return () => {
-            promise.then(
-              (v) => v?.[Symbol.dispose]?.(),
-              () => {},
-            );
-          };
+// An RpcPromise is a Proxy over its Call, whose prototype chain reaches Promise.prototype:
+// `instanceof Promise` holds, and code that tells functions from promises by `typeof` sees
+// an object. Its own fields stay hidden.
+Object.setPrototypeOf(Call.prototype, Promise.prototype);
+
+const rpcPromiseHandler = {
+  ownKeys() {
+    return [];
+  },
+  getOwnPropertyDescriptor() {
+    return undefined;
+  },
+  has(_t, prop) {
+    return prop in Promise.prototype;
+  },
+  get(call, prop) {
+    switch (prop) {
+      case 'then':
+      case 'catch':
+      case 'finally': {
+        // Asked for: whatever waits in the outbox goes now (nothing more can ride on it).
+        call.used = true;
+        port.flushCalls();
+        const p = resultOf(call);
+        return p[prop].bind(p);
       }
-      if (typeof prop === 'symbol' || base === null) return undefined;
-      // Pipelined on, the promise may never be awaited itself: its failure reaches the
-      // pipelined calls, and is not reported as unhandled.
-      promise.catch(() => {});
-      return memberHandle(route, base, [prop]);
-    },
-  });
+      case STUB:
+        return 'RpcPromise';
+      case HANDLE:
+        return true;
+      case PROMISE:
+        call.used = true;
+        return resultOf(call);
+      case Symbol.dispose:
+        return () => {
+          if (call.unpin !== null) return call.unpin();
+          call.promise.then(
+            (v) => v?.[Symbol.dispose]?.(),
+            () => {},
+          );
+        };
+    }
+    if (typeof prop === 'symbol' || call.route === null) return undefined;
+    // Pipelined on, the promise may never be awaited itself: its failure reaches the
+    // pipelined calls, and is not reported as unhandled.
+    call.promise.catch(() => {});
+    return memberHandle(call.route, answerBase(call), [prop]);
+  },
+};
+
+/** The promise of a call's result, which is also a stub of that result (pipelining). */
+function rpcPromise(call) {
+  return new Proxy(call, rpcPromiseHandler);
 }
 
 /**
@@ -168,7 +380,7 @@ function rpcPromise(route, promise, ticket) {
  */
 export function memberTable(route) {
   const members = new Map();
-  const base = ['i', 0];
+  const base = INSTANCE;
   return (prop) => {
     let f = members.get(prop);
     if (f === undefined) {
@@ -246,7 +458,7 @@ function makeRefStub(rec, kind) {
 }
 
 function refHandle(rec, kind, route) {
-  const base = ['e', rec.id];
+  const base = { kind: 'e', key: rec.id, call: null };
   let disposed = false;
   let release = null;
   const dispose = () => {

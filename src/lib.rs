@@ -181,7 +181,8 @@ unsafe extern "C" fn on_env_teardown(_arg: *mut c_void) {
     // thread can call into a freed function.
     let port = PORT.with(|p| p.borrow_mut().take());
     if let Some(port) = port {
-        port.inbox.close();
+        // What it will never read goes back to whoever's RPC references it may hold.
+        HUB.unread(port.inbox.close());
         if port.worker {
             // Only the supervisor learns why a worker died (Node reports running out of
             // memory there, after this hook ran): it ends the thread in the hub, with the

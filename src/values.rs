@@ -263,6 +263,7 @@ pub unsafe fn deliveries_to_js(
                 call,
                 status,
                 payload: p,
+                ..
             } => [
                 number(env, KIND_REPLY)?,
                 number(env, *call as f64)?,

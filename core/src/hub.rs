@@ -536,7 +536,8 @@ impl Hub {
             return;
         };
         if let Some(inbox) = &rec.inbox {
-            inbox.close();
+            let undrained = inbox.close();
+            st.bounce_unread(undrained);
         }
         if let Some(rt) = rec.runtime {
             let runtime_code = rec.runs_runtime_code();
@@ -635,7 +636,8 @@ impl Hub {
         for tid in &tids {
             if let Some(rec) = st.threads.remove(tid) {
                 if let Some(inbox) = rec.inbox {
-                    inbox.close();
+                    let undrained = inbox.close();
+                    st.bounce_unread(undrained);
                 }
                 // Pending implicit transactions are committed, then the database closes
                 // (after the lock is released): the thread may run on until it is
@@ -651,6 +653,20 @@ impl Hub {
                         commit: true,
                         at,
                     });
+                }
+            }
+        }
+        // Calls still waiting for a thread were never delivered: their callers (elsewhere)
+        // let go of what the arguments exported.
+        let mut undelivered = Vec::new();
+        for obj in rtrec.objects.values_mut() {
+            if let ObjectRec::Waiting { queue, .. } = obj {
+                for d in std::mem::take(queue) {
+                    if let Delivery::Call { call, payload, .. } = d {
+                        if let Some(f) = st.calls.get(&call).filter(|f| !tids.contains(&f.caller)) {
+                            undelivered.push((f.caller, payload));
+                        }
+                    }
                 }
             }
         }
@@ -672,6 +688,9 @@ impl Hub {
                 continue;
             }
             st.finish(call, flight, ReplyStatus::Error, disposed());
+        }
+        for (caller, args) in undelivered {
+            st.bounce(caller, args);
         }
         // Its objects' sockets and its threads' close (peers elsewhere hear a 1006).
         let mut outs = st.sockets.runtime_gone(rt);
@@ -949,6 +968,15 @@ impl Hub {
         self.lock().threads.get(&tid).map_or(0, |r| r.inflight_out)
     }
 
+    /// Deliveries thread `tid` never read: its inbox was closed as it went away (see
+    /// `HubState::bounce_unread`).
+    pub fn unread(&self, undrained: Vec<Delivery>) {
+        if undrained.is_empty() {
+            return;
+        }
+        self.lock().bounce_unread(undrained);
+    }
+
     /// The supervisor thread has ended: everything it supervised ends with it.
     pub fn caller_gone(&self, tid: Tid) -> Vec<Tid> {
         let rts: Vec<RtId> = {
@@ -966,6 +994,25 @@ impl Hub {
         self.thread_gone(tid);
         tids
     }
+}
+
+/// See `HubState::bounce_unread`: where each unread delivery's payload goes back to.
+fn unread_of(calls: &HashMap<u64, InFlight>, undrained: Vec<Delivery>) -> Vec<(Tid, Payload)> {
+    undrained
+        .into_iter()
+        .filter_map(|d| match d {
+            Delivery::Reply {
+                status: ReplyStatus::Ok,
+                payload,
+                from,
+                ..
+            } if from != 0 => Some((from, payload)),
+            Delivery::Call { call, payload, .. } if call != 0 => {
+                calls.get(&call).map(|f| (f.caller, payload))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 impl HubState {
@@ -1010,6 +1057,16 @@ impl HubState {
                 method: UNREAD_ANSWER.into(),
                 payload,
             });
+        }
+    }
+
+    /// Deliveries a thread will never read (it died, or its instance stopped): an answer
+    /// goes back to the thread that gave it, the arguments of a call back to its caller,
+    /// which let go of the RPC references in them (see `bounce`). Call before the calls
+    /// are forgotten.
+    fn bounce_unread(&self, undrained: Vec<Delivery>) {
+        for (to, payload) in unread_of(&self.calls, undrained) {
+            self.bounce(to, payload);
         }
     }
 
@@ -1212,12 +1269,16 @@ impl HubState {
         if let Some(caller) = self.threads.get_mut(&flight.caller) {
             caller.inflight_out = caller.inflight_out.saturating_sub(1);
             caller.last_activity = now;
-            if let Some(inbox) = &caller.inbox {
-                inbox.push(Delivery::Reply {
-                    call,
-                    status,
-                    payload,
-                });
+            let from = flight.target.unwrap_or(0);
+            let reply = Delivery::Reply {
+                call,
+                status,
+                payload,
+                from,
+            };
+            // A caller whose thread is going away (its inbox closed) never reads it.
+            if let Some(Err(unread)) = caller.inbox.as_ref().map(|i| i.try_push(reply)) {
+                self.bounce_unread(vec![unread]);
             }
         }
     }
@@ -1243,6 +1304,7 @@ impl HubState {
         let Some(rec) = self.threads.get_mut(&tid) else {
             return;
         };
+        let mut unread = Vec::new();
         if matches!(role, Role::Hosting(_)) {
             // The thread is recycled (SPEC §6.1): it tears its instance down — at once when
             // it stopped itself, on this `Stop` when someone else stopped it — and comes
@@ -1250,7 +1312,7 @@ impl HubState {
             rec.role = Role::Recycling;
             rec.stopped_at = Instant::now();
             if let Some(inbox) = &rec.inbox {
-                inbox.clear();
+                unread = unread_of(&self.calls, inbox.clear());
                 inbox.push(Delivery::Stop);
             }
             let runtime_code = rec.runs_runtime_code();
@@ -1263,7 +1325,7 @@ impl HubState {
         } else {
             rec.role = Role::Ending;
             if let Some(inbox) = &rec.inbox {
-                inbox.close();
+                unread = unread_of(&self.calls, inbox.close());
             }
         }
         // Whatever the instance had not committed is gone with it. A file database closes
@@ -1300,6 +1362,9 @@ impl HubState {
                 Role::Warm => rtrec.pool.forget(tid),
                 _ => {}
             }
+        }
+        for (to, payload) in unread {
+            self.bounce(to, payload);
         }
         let addressed: Vec<u64> = self
             .calls
@@ -1347,8 +1412,15 @@ impl HubState {
                         )
                     });
                     for delivery in queue {
-                        if let Delivery::Call { call, .. } = delivery {
+                        if let Delivery::Call {
+                            call,
+                            payload: args,
+                            ..
+                        } = delivery
+                        {
                             if let Some(flight) = self.calls.remove(&call) {
+                                // Never delivered: the caller lets go of what it exported.
+                                self.bounce(flight.caller, args);
                                 self.finish(call, flight, ReplyStatus::Reset, payload.clone());
                             }
                         }
@@ -1402,3 +1474,7 @@ mod death_tests;
 #[cfg(test)]
 #[path = "hub_socket_tests.rs"]
 mod socket_tests;
+
+#[cfg(test)]
+#[path = "hub_unread_tests.rs"]
+mod unread_tests;

@@ -26,6 +26,7 @@ fn reset_payload(deliveries: &[Delivery], call: u64) -> Payload {
                 call: c,
                 status: ReplyStatus::Reset,
                 payload,
+                ..
             } if *c == call => Some(payload),
             _ => None,
         })

@@ -149,8 +149,15 @@ impl HubState {
                     rtrec.forest.removed_paths.remove(id);
                     rtrec.waiting.retain(|t| *t != Target::Facet(*id));
                     for d in queue {
-                        if let Delivery::Call { call, .. } = d {
+                        if let Delivery::Call {
+                            call,
+                            payload: args,
+                            ..
+                        } = d
+                        {
                             if let Some(flight) = self.calls.remove(&call) {
+                                // Never delivered: the caller lets go of what it exported.
+                                self.bounce(flight.caller, args);
                                 self.finish(call, flight, status, payload.clone());
                             }
                         }
@@ -289,8 +296,11 @@ impl Hub {
                     call,
                     status,
                     payload: p,
+                    from: 0,
                 });
             }
+            // Never delivered: what its arguments exported goes back to the caller.
+            st.bounce(from, payload);
             return Ok(call);
         }
         let startup = rec.map(|f| f.startup.clone()).unwrap_or_else(|| "".into());

@@ -119,7 +119,8 @@ fn call_to_a_new_object_waits_for_a_thread_then_arrives_after_start() {
         vec![Delivery::Reply {
             call,
             status: ReplyStatus::Ok,
-            payload: text("42")
+            payload: text("42"),
+            from: w
         }]
     );
     assert_eq!(s.hub.outstanding_from(s.main), 0);
@@ -456,7 +457,8 @@ fn a_reference_call_reaches_the_owner_instance_and_is_answered() {
         vec![Delivery::Reply {
             call,
             status: ReplyStatus::Ok,
-            payload: text("2")
+            payload: text("2"),
+            from: w
         }]
     );
 }

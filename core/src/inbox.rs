@@ -40,11 +40,14 @@ pub enum Delivery {
         method: String,
         payload: Payload,
     },
-    /// The answer to a call this thread made.
+    /// The answer to a call this thread made. `from` is the thread that answered (0: the
+    /// hub itself): an answer still queued when this thread dies goes back to it, which
+    /// lets go of the RPC references in it (`Hub::thread_died`).
     Reply {
         call: u64,
         status: ReplyStatus,
         payload: Payload,
+        from: u32,
     },
     /// The receiving (warm) thread now hosts this object; calls follow.
     Start {
@@ -108,9 +111,14 @@ impl Inbox {
 
     /// Queues a delivery; false when the inbox is closed (its thread is gone).
     pub fn push(&self, delivery: Delivery) -> bool {
+        self.try_push(delivery).is_ok()
+    }
+
+    /// Queues a delivery, or gives it back when the inbox is closed (its thread is gone).
+    pub fn try_push(&self, delivery: Delivery) -> Result<(), Delivery> {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         if self.closed.load(SeqCst) {
-            return false;
+            return Err(delivery);
         }
         q.push(delivery);
         self.len.fetch_add(1, SeqCst);
@@ -120,7 +128,7 @@ impl Inbox {
             self.waker.wake();
         }
         drop(q);
-        true
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -216,6 +224,7 @@ pub(crate) mod tests {
             call,
             status: ReplyStatus::Ok,
             payload: Payload::Text("1".into()),
+            from: 0,
         }
     }
 

@@ -40,6 +40,8 @@ import {
 
 const STATUS_OK = 0;
 const STATUS_ERROR = 1;
+/** A batch's result encoded as V8 bytes, inside its answer (see stub.js `ride`). */
+const BATCH_NESTED = 3;
 
 /** Kind of the messages this thread posts to its supervisor (lib/runtime.js). */
 const LOG_MESSAGE = 'durable-facets:log';
@@ -411,7 +413,11 @@ class Host {
     // (marked by the hub) also on an export.
     const first = method.charCodeAt(0);
     if (first === 1) return this.answer(callId, refs.perform(method, args, this.instance, false));
-    if (first === 8) return this.answer(callId, refs.perform(method.slice(1), args, this.instance, true));
+    if (first === 8) {
+      if (method.charCodeAt(1) === 4) return this.batch(callId, method.slice(1), args, true);
+      return this.answer(callId, refs.perform(method.slice(1), args, this.instance, true));
+    }
+    if (first === 4) return this.batch(callId, method, args, false);
     if (method === 'fetch') return this.fetch(callId, args[0]);
     if (method === ALARM_METHOD) return this.settle(callId, this.alarms.run(args[0], args[1] === true));
     if (isTestingMethod(method)) return performTesting(this, callId, method, args, recycleThread);
@@ -443,6 +449,28 @@ class Host {
     }
   }
 
+  /**
+   * A call and one pipelined on it in one message (see refs.performBatch): answered with
+   * `[instance token, status, result or error]` of the second, so the caller can let go of
+   * the first's pinned answer.
+   */
+  batch(callId, method, args, viaRef) {
+    let result;
+    try {
+      result = refs.performBatch(callId, method, args, this.instance, viaRef, decode);
+    } catch (e) {
+      return this.fail(callId, e, true);
+    }
+    const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
+    if (typeof then !== 'function') return this.succeed(callId, result, true);
+    const promise = new Promise((resolve, reject) => then.call(result, resolve, reject));
+    refs.openAnswer(callId, promise);
+    promise.then(
+      (v) => this.succeed(callId, v, true),
+      (e) => this.fail(callId, e, true),
+    );
+  }
+
   async fetch(callId, wire) {
     try {
       if (typeof this.instance.fetch !== 'function') {
@@ -464,24 +492,30 @@ class Host {
     );
   }
 
-  succeed(callId, value) {
+  succeed(callId, value, batch = false) {
     if (this.ending || this.checkMemory()) return;
     let payload;
-    const exported = [];
+    let exported = refs.takeList();
     try {
       payload = encodeRpc(value, exported);
+      // A batch is answered [instance token, status, result] (see `batch`).
+      // (V8 bytes travel nested: status BATCH_NESTED, decoded again by the caller.)
+      if (batch) payload = refs.batchAnswer(payload) ?? encodeRpc([refs.instanceToken(), BATCH_NESTED, payload], []);
     } catch (e) {
-      return this.fail(callId, e);
+      return this.fail(callId, e, batch);
     }
+    if (exported.length === 0) exported = refs.giveList(exported);
     refs.closeAnswer(callId, value, exported);
     port.reply(callId, STATUS_OK, payload);
   }
 
   /** encodeError never throws, so a call is always answered. */
-  fail(callId, error) {
+  fail(callId, error, batch = false) {
     refs.dropAnswer(callId);
     if (this.ending || this.checkMemory()) return;
-    port.reply(callId, STATUS_ERROR, encodeError(error, this.root));
+    const payload = encodeError(error, this.root);
+    if (batch) port.reply(callId, STATUS_OK, encodeRpc([refs.instanceToken(), STATUS_ERROR, payload], []));
+    else port.reply(callId, STATUS_ERROR, payload);
   }
 
   /** Breaks the instance (true) when it holds more than its memory limit (SPEC §6.2). */
@@ -585,6 +619,10 @@ class Host {
     try {
       if (error?.code === codes.MemoryLimit) reusable = false;
     } catch {} // a hostile thrown value (a revoked Proxy) has no code to read
+    // Calls it made before it broke (waiting for the end of the microtask) still go.
+    try {
+      port.flushCalls();
+    } catch {}
     try {
       native.breakSelf(encodeError(error, this.root));
     } catch {

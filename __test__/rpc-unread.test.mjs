@@ -1,0 +1,15 @@
+// SPEC §2.2 lifetime: an answer whose caller's thread died before reading it does not keep
+// the references in it counted (its owner would never be idle-evicted).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Runtime } from '../index.js';
+import { fixture, until } from './helpers.mjs';
+
+test('references in an answer queued for a caller thread that died are let go', async (t) => {
+  const rt = new Runtime({ main: fixture('rpc-unread.mjs'), durableObjects: { PEERS: 'Peer' }, warmThreads: 0 });
+  t.after(() => rt.dispose());
+  const owner = rt.env.PEERS.getByName('owner');
+  assert.equal((await owner.counts()).exports, 0);
+  await assert.rejects(rt.env.PEERS.getByName('caller').callThenDie('owner'));
+  await until(async () => (await owner.counts()).exports === 0);
+});
