@@ -123,6 +123,15 @@ test('sql and kv find an object by its recorded name, at the id idFromName gives
   assert.deepEqual(JSON.parse(cli('sql', dir, 'named', 'dave', '--json', "SELECT value FROM _cf_KV WHERE key = 'greeting'")).rows.length, 1);
 });
 
+test('a recorded name finds its object in a renamed namespace directory', async (t) => {
+  const dir = tempDir(t);
+  const rt = open(dir);
+  await rt.env.NAMED.getByName('dave').put('greeting', 'hi');
+  await rt.dispose();
+  fs.renameSync(path.join(dir, 'named'), path.join(dir, 'named-copy'));
+  assert.match(cli('kv', dir, 'named-copy', 'dave'), /^greeting \| 'hi'$/m);
+});
+
 test('non-English and long names round-trip exactly', async (t) => {
   const dir = tempDir(t);
   const names = ['テナント東京', '租户-北京-一号', '🏠🔑👩‍👩‍👧‍👦', 'Ünïcödé — ñame', '長'.repeat(128), `${'😀'.repeat(63)}xy`];

@@ -125,7 +125,8 @@ function listNamespaces(dir, stored, bindings) {
 /**
  * The id a name gives in namespace `uniqueKey`: the one recorded with that name, else the
  * one derived from it (as `idFromName`). The runtime records a name only with the id derived
- * from it, so both agree; a recorded name also finds objects of names the alarm index kept.
+ * from it, so both agree, except in a namespace directory renamed after the fact (the
+ * derivation uses the directory's name as the uniqueKey): there only the record finds it.
  */
 function idOfName(dir, uniqueKey, name) {
   for (const [id, known] of nameIndex(path.join(dir, uniqueKey))) {
