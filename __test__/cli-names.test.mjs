@@ -60,7 +60,7 @@ test('inspect shows the binding, the known name and the pending alarm of each ob
   const out = ok(['inspect', data]);
   assert.match(out, /^Store\/ \(3 objects; binding STORES\)$/m);
   assert.match(out, new RegExp(`^  ${aliceId}  "alice-store"  \\d+(\\.\\d)? KiB  alarm 2030-01-01T00:00:00\\.000Z$`, 'm'));
-  assert.match(out, new RegExp(`^  ${bobId}  \\d+(\\.\\d)? KiB$`, 'm'));
+  assert.match(out, new RegExp(`^  ${bobId}  "bob-store"  \\d+(\\.\\d)? KiB$`, 'm'));
   assert.match(out, /^ {4}└─ docs {2}\(#1, \d+(\.\d)? KiB\)$/m);
 });
 
@@ -75,7 +75,7 @@ test('inspect --json gives namespaces, objects, names, alarms and facets', () =>
   assert.equal(alice.alarm, '2030-01-01T00:00:00.000Z');
   assert.deepEqual(alice.facets.map((f) => [f.name, f.facetId]), [['', 0], ['docs', 1]]);
   assert.ok(alice.facets.every((f) => f.databaseSize > 0));
-  assert.equal(ns.objects.find((o) => o.id === bobId).name, null);
+  assert.equal(ns.objects.find((o) => o.id === bobId).name, 'bob-store');
 });
 
 test('sql accepts the binding name of the wrangler configuration in the current directory', () => {
@@ -158,7 +158,7 @@ test('an unknown object lists the objects of the namespace with the names known'
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^durable-facets: no database for carol-store \(name → id [0-9a-f]{64}\) in namespace Store\.\nObjects of Store:\n/);
   assert.match(r.stderr, new RegExp(`^  ${aliceId}  "alice-store"$`, 'm'));
-  assert.match(r.stderr, new RegExp(`^  ${bobId}$`, 'm'));
+  assert.match(r.stderr, new RegExp(`^  ${bobId}  "bob-store"$`, 'm'));
   assert.doesNotMatch(r.stderr, /Usage:/);
 });
 

@@ -38,7 +38,7 @@ test('inspect prints every object as a tree with sizes', () => {
   const r = cli('inspect', dir);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^mykey\/ \(1 object\)$/m);
-  assert.match(r.stdout, new RegExp(`^  ${ID}  \\d+(\\.\\d)? KiB$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^  ${ID}  "name"  \\d+(\\.\\d)? KiB$`, 'm'));
   assert.match(r.stdout, /└─ foo {2}\(#1, \d+(\.\d)? KiB\)/);
   assert.match(r.stdout, /└─ bar\/baz {2}\(#3, \d+(\.\d)? KiB\)/);
 });

@@ -96,6 +96,9 @@ struct ThreadRec {
     /// The instance it hosts (unique process-wide, never reused): RPC references name their
     /// owner by thread and instance, so a reference never reaches a later instance.
     instance: u64,
+    /// The name the root object it hosts was started with (`getByName`): recorded in the
+    /// namespace's name index once the object has storage (`hub_names.rs`).
+    name: Option<String>,
 }
 
 impl ThreadRec {
@@ -123,6 +126,7 @@ impl ThreadRec {
             code: None,
             stopped_at: now,
             instance: 0,
+            name: None,
         }
     }
 }
@@ -708,7 +712,7 @@ impl Hub {
     /// Opens (or, without a storage directory, finds) the database of the instance hosted
     /// by thread `tid`.
     pub fn open_storage(&self, tid: Tid) -> Result<SharedDb, CoreError> {
-        let (rt, target, place, path, mut ticket, sync_full) = {
+        let (rt, target, place, path, mut ticket, sync_full, naming) = {
             let mut st = self.lock();
             let st = &mut *st;
             let rec = st.threads.get(&tid).ok_or(CoreError::Disposed)?;
@@ -724,7 +728,8 @@ impl Hub {
             let path = rtrec.forest.path_of(target).ok_or(CoreError::Disposed)?;
             let place = facet_ops::place(rtrec, root);
             let ticket = facet_ops::ticket(rtrec, root);
-            (rt, target, place, path, ticket, rtrec.sync_full)
+            let naming = names::naming(&st.threads, rtrec, root);
+            (rt, target, place, path, ticket, rtrec.sync_full, naming)
         };
         // Assigning a facet id (an index append + fdatasync) and opening a file do I/O: not
         // under the hub's lock, but in this object's order of file work (after a clone or
@@ -746,6 +751,10 @@ impl Hub {
         // that started after it.
         db.set_owner(tid);
         rec.db = Some(db.clone());
+        drop(st);
+        // The object has storage now: its name (if its id came from one) is recorded, on
+        // this thread, under no lock of the hub's.
+        names::record(naming);
         Ok(db)
     }
 
@@ -1171,6 +1180,7 @@ impl HubState {
             .get_mut(&tid)
             .expect("warm thread is registered");
         thread.role = Role::Hosting(target);
+        thread.name = names::start_name(&start);
         thread.instance = self.next_instance;
         self.next_instance += 1;
         thread.code.get_or_insert(code);
@@ -1462,6 +1472,9 @@ pub mod socket_ops;
 
 #[path = "hub_inspect.rs"]
 pub mod inspect;
+
+#[path = "hub_names.rs"]
+mod names;
 
 #[cfg(test)]
 #[path = "hub_tests.rs"]

@@ -15,23 +15,46 @@ export function storageDir(dir) {
   return path.resolve(dir);
 }
 
+/** Rows of a query on a namespace's `metadata.sqlite`; none when it or the table is missing or unreadable. */
+function metadataRows(nsDir, query) {
+  const file = path.join(nsDir, 'metadata.sqlite');
+  if (!fs.existsSync(file)) return [];
+  try {
+    return native.offlineQuery(file, query)[1];
+  } catch {
+    return [];
+  }
+}
+
 /**
  * The alarm index of a namespace (`metadata.sqlite`, table `_cf_ALARM`, as workerd keeps it):
- * id → `{ time (ms since the epoch), name }`. It is also where names are known from: the
- * runtime records an object's name beside its alarm. A missing or unreadable index: none.
+ * id → `{ time (ms since the epoch), name }` (the runtime records an object's name beside
+ * its alarm). A missing or unreadable index: none.
  */
 export function alarmIndex(nsDir) {
   const out = new Map();
-  const file = path.join(nsDir, 'metadata.sqlite');
-  if (!fs.existsSync(file)) return out;
-  let rows;
-  try {
-    [, rows] = native.offlineQuery(file, 'SELECT actor_id, scheduled_time, actor_name FROM _cf_ALARM WHERE scheduled_time IS NOT NULL');
-  } catch {
-    return out;
-  }
+  const rows = metadataRows(nsDir, 'SELECT actor_id, scheduled_time, actor_name FROM _cf_ALARM WHERE scheduled_time IS NOT NULL');
   for (const [id, time, name] of rows) {
     out.set(String(id).toLowerCase(), { time: Number(time) / 1e6, name });
+  }
+  return out;
+}
+
+/**
+ * The names of a namespace's objects: id → name. The runtime records (table `_df_NAMES` of
+ * `metadata.sqlite`) the name of every object whose id it derived from one, once the object
+ * has storage; the alarm index's names fill in for objects stored before that. A missing or
+ * unreadable table: those names are unknown.
+ * @param {string} nsDir
+ * @param {Map<string, { name: string | null }>} [alarms] the namespace's alarm index
+ */
+export function nameIndex(nsDir, alarms = alarmIndex(nsDir)) {
+  const out = new Map();
+  for (const [id, { name }] of alarms) {
+    if (typeof name === 'string') out.set(id, name);
+  }
+  for (const [id, name] of metadataRows(nsDir, 'SELECT id, name FROM _df_NAMES')) {
+    if (HEX_ID.test(String(id)) && typeof name === 'string') out.set(String(id).toLowerCase(), name);
   }
   return out;
 }
@@ -47,12 +70,13 @@ export function readStore(dir, bindings = []) {
   return native.offlineNamespaces(dir).map((uniqueKey) => {
     const nsDir = path.join(dir, uniqueKey);
     const alarms = alarmIndex(nsDir);
+    const names = nameIndex(nsDir, alarms);
     const objects = native.offlineObjects(nsDir).map((id) => {
-      const known = alarms.get(id);
+      const alarm = alarms.get(id);
       return {
         id,
-        name: known?.name ?? null,
-        alarm: known === undefined ? null : new Date(known.time).toISOString(),
+        name: names.get(id) ?? null,
+        alarm: alarm === undefined ? null : new Date(alarm.time).toISOString(),
         facets: native.offlineTree(nsDir, id).map(([name, facetId, databaseSize]) => ({ name, facetId, databaseSize })),
       };
     });
@@ -99,17 +123,30 @@ function listNamespaces(dir, stored, bindings) {
 }
 
 /**
+ * The id a name gives in namespace `uniqueKey`: the one recorded with that name, else the
+ * one derived from it (as `idFromName`). The runtime records a name only with the id derived
+ * from it, so both agree, except in a namespace directory renamed after the fact (the
+ * derivation uses the directory's name as the uniqueKey): there only the record finds it.
+ */
+function idOfName(dir, uniqueKey, name) {
+  for (const [id, known] of nameIndex(path.join(dir, uniqueKey))) {
+    if (known === name) return id;
+  }
+  return path.basename(native.offlineDatabaseFile(dir, uniqueKey, name, true, null)).slice(0, 64);
+}
+
+/**
  * The database file of one object (and facet): `idOrName` is an id when it is 64 hex
- * digits (unless `forceName`), else a name. Throws ArgumentError listing the namespace's
- * objects, or the object's facets, when nothing matches.
+ * digits (unless `forceName`), else a name (see `idOfName`). Throws ArgumentError listing
+ * the namespace's objects, or the object's facets, when nothing matches.
  * @returns {{ file: string, id: string }}
  */
 export function resolveDatabase(dir, uniqueKey, idOrName, { forceName = false, facet = null } = {}) {
   if (idOrName === undefined) throw new UsageError('missing <id-or-name>');
   const nsDir = path.join(dir, uniqueKey);
-  const root = native.offlineDatabaseFile(dir, uniqueKey, idOrName, forceName, null);
-  const id = path.basename(root).slice(0, 64);
   const byName = forceName || !HEX_ID.test(idOrName);
+  const id = byName ? idOfName(dir, uniqueKey, idOrName) : idOrName.toLowerCase();
+  const root = native.offlineDatabaseFile(dir, uniqueKey, id, false, null);
   // An object whose root never stored anything may still have facets (and an index).
   if (!fs.existsSync(root) && !fs.existsSync(path.join(nsDir, `${id}.facets`))) {
     const what = byName ? `${idOrName} (name → id ${id})` : idOrName;
@@ -121,7 +158,7 @@ export function resolveDatabase(dir, uniqueKey, idOrName, { forceName = false, f
   }
   let file;
   try {
-    file = native.offlineDatabaseFile(dir, uniqueKey, idOrName, forceName, facet);
+    file = native.offlineDatabaseFile(dir, uniqueKey, id, false, facet);
   } catch (e) {
     if (/has no facet/.test(e.message)) throw new ArgumentError(`${e.message}.\n${listFacets(nsDir, id)}`);
     throw e;
@@ -135,8 +172,8 @@ export function resolveDatabase(dir, uniqueKey, idOrName, { forceName = false, f
 function listObjects(nsDir, uniqueKey) {
   const ids = native.offlineObjects(nsDir);
   if (!ids.length) return `Namespace ${uniqueKey} holds no object.`;
-  const names = alarmIndex(nsDir);
-  return [`Objects of ${uniqueKey}:`, ...ids.map((id) => `  ${id}${names.get(id)?.name ? `  "${names.get(id).name}"` : ''}`)].join('\n');
+  const names = nameIndex(nsDir);
+  return [`Objects of ${uniqueKey}:`, ...ids.map((id) => `  ${id}${names.has(id) ? `  "${names.get(id)}"` : ''}`)].join('\n');
 }
 
 function listFacets(nsDir, id) {

@@ -57,6 +57,10 @@ impl AlarmIndex {
     fn try_open(path: &Path) -> Result<Connection, String> {
         let e = |e: rusqlite::Error| e.to_string();
         let conn = Connection::open(path).map_err(e)?;
+        // The name index (`name_index.rs`) writes the same file through its own connection:
+        // wait for its write instead of failing (which would make this index unusable).
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(e)?;
         // Checked before anything is written (a damaged file is left as it is): the
         // statements the index runs must compile (a `_cf_ALARM` of another shape, or a view,
         // fails here), and every row must be readable, so a damaged page shows up now, not

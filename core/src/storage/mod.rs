@@ -7,6 +7,7 @@ pub mod cell;
 pub mod db;
 pub mod facet_index;
 pub mod kv;
+pub mod name_index;
 pub mod offline;
 pub mod placement;
 pub mod sandbox;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::CoreError;
 use crate::ids::{self, ObjectId};
 use crate::storage::alarm_index::{index_path, AlarmIndex, IndexedAlarm};
+use crate::storage::name_index::NameIndex;
 
 /// A namespace's storage directory, exclusively locked while the runtime lives.
 pub struct NamespaceDir {
@@ -14,6 +15,9 @@ pub struct NamespaceDir {
     /// `metadata.sqlite`: the namespace's alarm index, as workerd keeps it (a damaged one
     /// disables the namespace's alarms only, see `alarm_index.rs`).
     alarms: AlarmIndex,
+    /// `metadata.sqlite`, table `_df_NAMES`: the name of each object whose id was derived
+    /// from one (see `name_index.rs`). Declared before `_lock`: its connection closes first.
+    names: NameIndex,
     /// An advisory lock on `metadata.sqlite` (the namespace's alarm index, so the lock adds
     /// no file of its own). `flock` locks are per open file, so a second runtime in the same
     /// process is refused too. SQLite's own locks are `fcntl` locks and do not interfere.
@@ -54,9 +58,11 @@ impl NamespaceDir {
             }
         }
         let alarms = AlarmIndex::open(&index_path(&path));
+        let names = NameIndex::new(&index_path(&path), unique_key);
         Ok(NamespaceDir {
             path,
             alarms,
+            names,
             _lock: lock,
         })
     }
@@ -79,6 +85,18 @@ impl NamespaceDir {
     /// Why this namespace's alarm index is unusable (naming the file), if it is.
     pub fn alarm_index_error(&self) -> Option<String> {
         self.alarms.error()
+    }
+
+    /// Records that object `id` is named `name` (once per id; only if `id` derives from
+    /// `name`). File work: call it on the object's own thread, never under the hub's lock.
+    /// An error only means the name is not recorded (see `name_index.rs`).
+    pub fn record_name(&self, id: &ObjectId, name: &str) -> Result<bool, String> {
+        self.names.record(id, name, || self.alarms.error())
+    }
+
+    /// Every recorded (id hex, name) of the namespace.
+    pub fn names(&self) -> Result<Vec<(String, String)>, String> {
+        self.names.names(|| self.alarms.error())
     }
 
     pub fn path(&self) -> &Path {
