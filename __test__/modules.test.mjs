@@ -274,3 +274,46 @@ test('CommonJS code in a symlinked install requires the same classes', async (t)
   const rt = start(t, { main: path.join(dir, 'main.cjs'), durableObjects: { CJS: 'CjsEnv' }, vars: { GREETING: 'hi' } });
   assert.deepEqual(await rt.env.CJS.getByName('a').env(), { sameAsThisEnv: true, sameClass: true, greeting: 'hi' });
 });
+
+/** A main module in a temporary directory, with its source. */
+function tempMain(t, source) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'durable-facets-missing-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'main.mjs');
+  fs.writeFileSync(file, source);
+  return { url: pathToFileURL(file), file };
+}
+
+const ECHO = "import { DurableObject } from 'cloudflare:workers';\nexport class Echo extends DurableObject { ping() { return 'pong'; } }\n";
+
+test('an import of a file that does not exist is ERR_DO_MODULE_NOT_FOUND, located at the import', async (t) => {
+  const { url, file } = tempMain(t, `import { x } from './nowhere.mjs';\n${ECHO}`);
+  const rt = start(t, { main: url, durableObjects: { ECHO: 'Echo' } });
+  await assert.rejects(rt.env.ECHO.getByName('a').ping(), (e) => {
+    assert.equal(e.code, 'ERR_DO_MODULE_NOT_FOUND');
+    assert.ok(e.message.endsWith(`(at ${file}:1:19)`), e.message);
+    return true;
+  });
+});
+
+test('an import of a package that is not installed is ERR_DO_MODULE_NOT_FOUND', async (t) => {
+  const { url } = tempMain(t, `import 'no-such-package-ünïcode';\n${ECHO}`);
+  const rt = start(t, { main: url, durableObjects: { ECHO: 'Echo' } });
+  await assert.rejects(rt.env.ECHO.getByName('a').ping(), (e) => {
+    assert.equal(e.code, 'ERR_DO_MODULE_NOT_FOUND');
+    assert.match(e.message, /no-such-package-ünïcode/);
+    return true;
+  });
+});
+
+test('a dynamic import of a missing file rejects with ERR_DO_MODULE_NOT_FOUND', async (t) => {
+  const { url } = tempMain(t, `${ECHO}export class Lazy extends DurableObject { async load() { try { await import('./later.mjs'); } catch (e) { return e.code; } } }\n`.replace('export class Lazy extends DurableObject', "import { DurableObject as D } from 'cloudflare:workers';\nexport class Lazy extends D"));
+  const rt = start(t, { main: url, durableObjects: { LAZY: 'Lazy' } });
+  assert.equal(await rt.env.LAZY.getByName('a').load(), 'ERR_DO_MODULE_NOT_FOUND');
+});
+
+test("an ENOENT that a module's own code throws at load keeps its code", async (t) => {
+  const { url } = tempMain(t, `import fs from 'node:fs';\nfs.readFileSync('/no/such/config.json');\n${ECHO}`);
+  const rt = start(t, { main: url, durableObjects: { ECHO: 'Echo' } });
+  await assert.rejects(rt.env.ECHO.getByName('a').ping(), { code: 'ENOENT' });
+});

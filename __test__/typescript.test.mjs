@@ -126,7 +126,7 @@ test('a throw at the top level of a .ts main names its line and column', async (
 test('an extensionless relative import fails, naming the file it probably meant', async (t) => {
   const rt = start(t, { main: ts('extensionless.ts') });
   const error = await failure(rt.env.ROOMS.getByName('a').hello());
-  assert.equal(error.code, 'ERR_MODULE_NOT_FOUND');
+  assert.equal(error.code, 'ERR_DO_MODULE_NOT_FOUND');
   assert.match(error.message, /imported from .*extensionless\.ts\. Did you mean "\.\/greet\.ts"\?/);
   assert.match(error.message, /\(at .*extensionless\.ts:2:23\)$/);
 });

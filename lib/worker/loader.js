@@ -229,15 +229,35 @@ function compileModule(source, identifier, where, options) {
 }
 
 async function linker(specifier, referencing, extra) {
+  let url;
   try {
     if (specifier === CF_SPECIFIER) return threadCloudflareModule();
     if (specifier.startsWith(CF_PREFIX)) throw unsupportedModule(specifier);
-    const url = resolve(specifier, referencing.identifier);
+    url = resolve(specifier, referencing.identifier);
     return await loadUrl(url, extra?.attributes ?? extra?.assert ?? {});
   } catch (e) {
     if (isTypeScript(referencing.identifier)) suggestExtension(e, specifier, referencing.identifier);
-    throw importFailed(e, referencing.identifier, specifier);
+    throw importFailed(notFound(e, url), referencing.identifier, specifier);
   }
+}
+
+/**
+ * A module that does not exist is ERR_DO_MODULE_NOT_FOUND (README "Error codes"), whichever
+ * way Node said so: a package or file it could not resolve (ERR_MODULE_NOT_FOUND), or a
+ * resolved file of user code that is not there (ENOENT from reading exactly that file — an
+ * ENOENT the module's own code throws keeps its code).
+ * @param {unknown} error
+ * @param {string | undefined} url the resolved URL, when resolution succeeded
+ */
+function notFound(error, url) {
+  if (error === null || typeof error !== 'object') return error;
+  const missingFile = error.code === 'ENOENT' && url?.startsWith('file:') && error.path === fileURLToPath(url);
+  if (error.code === 'ERR_MODULE_NOT_FOUND' || missingFile) {
+    try {
+      withCode(error, 'ModuleNotFound');
+    } catch {} // a frozen error keeps Node's code
+  }
+  return error;
 }
 
 function loadUrl(url, attributes = {}) {
@@ -275,7 +295,13 @@ async function compile(url) {
     importModuleDynamically: async (specifier, _script, attributes) => {
       if (specifier === CF_SPECIFIER) return instantiate(threadCloudflareModule());
       if (specifier.startsWith(CF_PREFIX)) throw unsupportedModule(specifier);
-      return instantiate(await loadUrl(resolve(specifier, url), attributes));
+      let target;
+      try {
+        target = resolve(specifier, url);
+        return instantiate(await loadUrl(target, attributes));
+      } catch (e) {
+        throw notFound(e, target);
+      }
     },
   });
 }
