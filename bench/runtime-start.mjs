@@ -90,6 +90,17 @@ const arms = [
       return runtimeArm({})();
     },
   ],
+  [
+    // A test suite's back-to-back tests: no pause between one dispose() and the next Runtime
+    // (each test here does one call; the third runtime is measured).
+    'new Runtime + first call (back to back)',
+    async () => {
+      await settle();
+      await runtimeArm({})();
+      await runtimeArm({})();
+      return runtimeArm({})();
+    },
+  ],
   // No spare for this heap limit (the spare left is for the default one): the first thread
   // starts from nothing, as the first Runtime of a process (without importing the package).
   ['new Runtime + first call (no spare thread)', noSpare({ memoryLimitMb: 96 })],

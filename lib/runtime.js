@@ -250,8 +250,14 @@ class Supervisor {
       if (beat !== null) this.beats.set(tid, beat);
       const data = { tid, config: this.workerConfig, beat, gcLock: GC_LOCK };
       worker = takeSpare(this.workerConfig.memoryLimitMb);
-      if (worker !== null) worker.postMessage(data);
-      else worker = new Worker(THREAD_URL, threadOptions(data, this.workerConfig.memoryLimitMb));
+      if (worker !== null) {
+        worker.postMessage(data);
+        // Runtimes come one after another here (one per test): the next one's spare boots
+        // while this one works, since a spare started only at dispose() would not be ready
+        // for a runtime created right after it.
+        const memoryLimitMb = this.workerConfig.memoryLimitMb;
+        setImmediate(() => startSpare(memoryLimitMb));
+      } else worker = new Worker(THREAD_URL, threadOptions(data, this.workerConfig.memoryLimitMb));
     } catch (e) {
       native.threadExited(tid);
       process.emitWarning(`durable-facets: could not start a thread: ${e.message}`);
