@@ -97,6 +97,10 @@ test('bindings to classes of other Workers in the configuration do not stop the 
   assert.equal(ok(['sql', data, 'STORES', 'bob-store', '--config', config, 'SELECT 1 AS one']), 'one\n---\n1\n(1 row)\n');
 });
 
+test('--json may come before the command', () => {
+  assert.deepEqual(JSON.parse(ok(['--json', 'inspect', data])), JSON.parse(ok(['inspect', data, '--json'])));
+});
+
 test('sql --json gives typed cells: numbers, text, null and blobs as base64', () => {
   const out = ok(['sql', data, 'STORES', 'bob-store', '--json', "SELECT 7 AS i, 1.5 AS r, 'x' AS t, NULL AS n, x'ff00' AS b"]);
   assert.deepEqual(JSON.parse(out), { columns: ['i', 'r', 't', 'n', 'b'], rows: [[7, 1.5, 'x', null, { base64: '/wA=' }]] });

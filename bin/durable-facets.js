@@ -50,7 +50,11 @@ const out = {
 };
 
 async function main(argv) {
+  // `--json` is accepted before the command too (`durable-facets --json inspect data`).
+  const leading = [];
+  while (argv[0] === '--json') leading.push(argv.shift());
   const [command, ...rest] = argv;
+  rest.push(...leading);
   if (command === undefined) {
     out.err(USAGE);
     return 2;
