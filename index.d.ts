@@ -458,10 +458,17 @@ export type ExportsOf<M> = {
         ? LoopbackDurableObjectNamespace<I>
         : LoopbackDurableObjectClass<I>
       : I extends WorkerEntrypointBranded
-        ? WorkerEntrypointStub<I>
+        ? LoopbackServiceStub<I>
         : never
-    : WorkerEntrypointStub;
+    : LoopbackServiceStub;
 };
+
+/**
+ * `ctx.exports.X` of an entry point `main` exports: its service stub, also callable as
+ * `X({ props })` for the same entry point with `ctx.props` (as workerd's loopback bindings).
+ */
+export type LoopbackServiceStub<T extends WorkerEntrypointBranded | undefined = undefined> = WorkerEntrypointStub<T> &
+  ((options?: { props?: unknown }) => WorkerEntrypointStub<T>);
 
 /** The type of `ctx.exports`: from `MainModule` when declared, else `DurableObjectExports`. */
 type CtxExports = Cloudflare.GlobalProps extends { mainModule: infer M } ? ExportsOf<M> : DurableObjectExports;

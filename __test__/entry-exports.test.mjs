@@ -36,8 +36,8 @@ test('a named entry point runs on a runtime thread of its own, apart from the de
 
 test('ctx.exports lists the entry points and Durable Object classes main exports', async (t) => {
   const rt = app(t);
-  assert.deepEqual(JSON.parse(await text(rt, '/names')), ['Caller', 'Greeter', 'Shouter', 'default']);
-  assert.deepEqual(await rt.env.CALLERS.getByName('a').exportNames(), ['Caller', 'Greeter', 'Shouter', 'default']);
+  assert.deepEqual(JSON.parse(await text(rt, '/names')), ['Caller', 'Greeter', 'PropsCaller', 'Scoped', 'Shouter', 'default']);
+  assert.deepEqual(await rt.env.CALLERS.getByName('a').exportNames(), ['Caller', 'Greeter', 'PropsCaller', 'Scoped', 'Shouter', 'default']);
 });
 
 test('a Durable Object reaches a named entry point and the default handler through its ctx.exports', async (t) => {
@@ -64,4 +64,13 @@ test('the diagnostics name an entry point by its export', async (t) => {
   await rt.fetch('https://app/greet?name=x');
   await until(() => lines.some((l) => / instance\.start .*entrypoint=Greeter\b/.test(l)));
   assert.ok(lines.some((l) => / instance\.start .*entrypoint=default\b/.test(l)));
+});
+
+test('ctx.exports.X({ props }) gives the entry point those props as ctx.props; X alone has {}', async (t) => {
+  const rt = runtime(t, { main: fixture('entry-exports.mjs'), durableObjects: { CALLERS: 'PropsCaller' }, vars: { GREETING: 'hi' } });
+  const caller = rt.env.CALLERS.getByName('p');
+  const props = { user: 'zoë', tags: ['ü', '🦊'] };
+  assert.deepEqual(await caller.asUser('zoë'), { rpc: props, fetched: props, plain: {} });
+  // Other props, another instance: each sees its own.
+  assert.deepEqual((await caller.asUser('amélie')).rpc, { user: 'amélie', tags: ['ü', '🦊'] });
 });

@@ -21,9 +21,13 @@ export const ENTRY_ID = '0'.repeat(64);
  * a digest lets a thread that did find the export from the id alone.
  * @param {string} name
  */
-export function entrypointId(name) {
-  if (name === 'default') return ENTRY_ID;
-  return createHash('sha256').update(`entrypoint:${name}`).digest('hex');
+export function entrypointId(name, props = null) {
+  if (props === null) {
+    if (name === 'default') return ENTRY_ID;
+    return createHash('sha256').update(`entrypoint:${name}`).digest('hex');
+  }
+  // `ctx.exports.X({ props })`: one instance per export and props (its `ctx.props`).
+  return createHash('sha256').update(`entrypoint:${name}\u0000${props}`).digest('hex');
 }
 
 /** The class of `rt.entrypoint` (its name shows in DataCloneError messages). */
@@ -33,8 +37,8 @@ export class WorkerEntrypointStub {}
  * Sends an encoded call to the entry point of runtime `rt` (namespace `ns`).
  * @returns {(method: string, payload: string | Buffer, ticket?: object) => Promise<unknown>}
  */
-export function entrySender(rt, ns, id = ENTRY_ID) {
-  return (method, payload, ticket) => port.send(rt, ns, id, null, method, payload, ticket);
+export function entrySender(rt, ns, id = ENTRY_ID, name = null) {
+  return (method, payload, ticket) => port.send(rt, ns, id, name, method, payload, ticket);
 }
 
 /**
@@ -52,11 +56,19 @@ export function entryFetch(send, input, init) {
 /**
  * A service-binding-like stub of the entry point: `fetch()` and the RPC methods of a
  * default export that extends WorkerEntrypoint (each call is one event: a fresh instance).
+ * With `withProps`, the stub is also callable as workerd's loopback bindings are:
+ * `stub({ props })` is the same entry point with `ctx.props`.
+ * @param {(method: string, payload: unknown, ticket?: object) => Promise<unknown>} send
+ * @param {(props: object) => object} [withProps]
  */
-export function entrypointStub(send) {
+export function entrypointStub(send, withProps) {
   const method = memberTable({ send });
   const fetch = (input, init) => entryFetch(send, input, init);
-  return new Proxy(new WorkerEntrypointStub(), {
+  const target = withProps === undefined ? new WorkerEntrypointStub() : Object.setPrototypeOf(() => {}, WorkerEntrypointStub.prototype);
+  return new Proxy(target, {
+    apply(_t, _this, [options]) {
+      return withProps(options?.props ?? {});
+    },
     get(_t, prop) {
       switch (prop) {
         case 'then':

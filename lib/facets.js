@@ -79,7 +79,8 @@ export function classOf(value) {
   return (typeof value === 'function' || (typeof value === 'object' && value !== null)) ? value[CLASS] : undefined;
 }
 
-function encodeProps(props) {
+/** `props` for a start message: `{ j: json }` or `{ b: base64 of V8 bytes }`. */
+export function encodeProps(props) {
   const p = encode(props ?? {});
   return typeof p === 'string' ? { j: p } : { b: p.toString('base64') };
 }

@@ -126,3 +126,5 @@ export const viaFront: Promise<Response> = loopbacks.Front.fetch('https://app/')
 // @ts-expect-error a plain function export is not an entry point
 loopbacks.helper;
 export const added: Promise<number> = loopbacks.Front.add(1, 2);
+// Callable with props, as workerd's loopbacks: the same stub type.
+export const scoped: Promise<number> = loopbacks.Front({ props: { user: 'zoë' } }).add(1, 2);

@@ -9,11 +9,13 @@ import { entrypointId } from '../entry.js';
  * The `ctx` of one event (Cloudflare's ExecutionContext). `waitUntil` keeps the entry point's
  * thread from being evicted until the promise settles; as workerd, a rejection is logged.
  * `passThroughOnException` has no origin to pass through to here: a no-op.
- * `exports` is the thread's `ctx.exports` (as workerd's loopback bindings).
+ * `exports` is the thread's `ctx.exports` (as workerd's loopback bindings); `props` those of
+ * the loopback that started this entry point (`ctx.exports.X({ props })`), else `{}`.
  * @param {{ hold(p: Promise<unknown>): void }} host
  * @param {object} exports
+ * @param {object} props
  */
-function executionContext(host, exports) {
+function executionContext(host, exports, props) {
   return Object.freeze({
     exports,
     waitUntil(promise) {
@@ -22,7 +24,7 @@ function executionContext(host, exports) {
       p.catch((e) => process.emit('unhandledRejection', e, p));
     },
     passThroughOnException() {},
-    props: Object.freeze({}),
+    props,
   });
 }
 
@@ -52,12 +54,12 @@ function entrypointMethods(cls) {
  * @param {object} env the thread's env (the same object as objects' `this.env`)
  * @param {{ hold(p: Promise<unknown>): void }} host
  */
-export function entryInstance(handler, env, host, exports) {
+export function entryInstance(handler, env, host, exports, props = Object.freeze({})) {
   if (isWorkerEntrypointClass(handler)) {
     const methods = Object.create(null);
     for (const name of entrypointMethods(handler)) {
       methods[name] = function (...args) {
-        const instance = new handler(executionContext(host, exports), env);
+        const instance = new handler(executionContext(host, exports, props), env);
         return instance[name](...args);
       };
     }
@@ -65,7 +67,7 @@ export function entryInstance(handler, env, host, exports) {
   }
   const instance = Object.create(null);
   if (handler !== null && (typeof handler === 'object' || typeof handler === 'function') && typeof handler.fetch === 'function') {
-    instance.fetch = (request) => handler.fetch(request, env, executionContext(host, exports));
+    instance.fetch = (request) => handler.fetch(request, env, executionContext(host, exports, props));
   }
   return instance;
 }
@@ -79,13 +81,27 @@ export function isEntrypointExport(name, value) {
 
 /**
  * The export of `main` that the entry namespace's instance `idHex` serves (see
- * `entrypointId`): `{ name, handler }`, handler undefined when no export has that id.
+ * `entrypointId`): `{ name, handler, props }`, handler undefined when no export has that id.
+ * `started` is the name the instance was started under: set (`{"e": export, "p": props}`)
+ * for a loopback called with props.
  * @param {Record<string, unknown>} mainModule
  * @param {string} idHex
+ * @param {string | null} started
+ * @param {(p: object) => object} decodeProps
  */
-export function entrypointExport(mainModule, idHex) {
-  for (const [name, value] of Object.entries(mainModule)) {
-    if (isEntrypointExport(name, value) && entrypointId(name) === idHex) return { name, handler: value };
+export function entrypointExport(mainModule, idHex, started, decodeProps) {
+  if (started) {
+    const { e, p } = JSON.parse(started);
+    const value = mainModule[e];
+    if (isEntrypointExport(e, value) && entrypointId(e, JSON.stringify(p)) === idHex) {
+      return { name: e, handler: value, props: Object.freeze(decodeProps(p)) };
+    }
+    return { name: undefined, handler: undefined, props: undefined };
   }
-  return entrypointId('default') === idHex ? { name: 'default', handler: mainModule.default } : { name: undefined, handler: undefined };
+  for (const [name, value] of Object.entries(mainModule)) {
+    if (isEntrypointExport(name, value) && entrypointId(name) === idHex) return { name, handler: value, props: undefined };
+  }
+  return entrypointId('default') === idHex
+    ? { name: 'default', handler: mainModule.default, props: undefined }
+    : { name: undefined, handler: undefined, props: undefined };
 }

@@ -32,6 +32,7 @@ import {
   DurableObjectFacets,
   makeClass,
   decodeProps,
+  encodeProps,
   decodeEnv,
   makeWorkerLoader,
   namespaceClassNames,
@@ -134,7 +135,7 @@ function buildExports() {
   if (!mainModule) return out;
   for (const [name, value] of Object.entries(mainModule)) {
     if (isEntrypointExport(name, value)) {
-      out[name] = entrypointStub(entrySender(config.rt, config.entryNamespace, entrypointId(name)));
+      out[name] = entrypointLoopback(name, null);
       continue;
     }
     if (!isDurableObjectClass(value)) continue;
@@ -148,6 +149,20 @@ function buildExports() {
   return Object.freeze(out);
 }
 let exportsCache = null;
+
+/**
+ * `ctx.exports.X` of entry point export `name`: a service stub, callable as `X({ props })`.
+ * With props, the export's instance is a separate one, started under a name that carries
+ * the export and its props (`{"e", "p"}`, read back by `entrypointExport`).
+ * @param {string} name
+ * @param {{ j: string } | { b: string } | null} props encoded (facets.js encodeProps)
+ */
+function entrypointLoopback(name, props) {
+  const p = props === null ? null : JSON.stringify(props);
+  const started = p === null ? null : JSON.stringify({ e: name, p: props });
+  const send = entrySender(config.rt, config.entryNamespace, entrypointId(name, p), started);
+  return entrypointStub(send, (value) => entrypointLoopback(name, encodeProps(value)));
+}
 
 /** `ctx.exports` of loaded code: class handles for its module's DurableObject classes. */
 function loaderExports(desc, mod) {
@@ -267,7 +282,7 @@ class Host {
 
   start(ns, idHex, name) {
     this.begun = true;
-    if (ns === config.entryNamespace) return this.startEntry(idHex);
+    if (ns === config.entryNamespace) return this.startEntry(idHex, name);
     this.root = idHex;
     const binding = config.namespaces[ns];
     const option = `durableObjects.${binding.bindings[0]}`;
@@ -298,14 +313,20 @@ class Host {
    * `ctx.exports` addressed), with this thread's env, no storage and no id (its errors carry
    * no durableObjectId).
    */
-  startEntry(idHex) {
+  startEntry(idHex, started) {
     if (loadError) return this.break(loadError);
     hosted = { entry: true };
-    const { name, handler } = entrypointExport(mainModule, idHex);
+    let found;
+    try {
+      found = entrypointExport(mainModule, idHex, started, decodeProps);
+    } catch (e) {
+      return this.break(e);
+    }
+    const { name, handler, props } = found;
     log.started({ entrypoint: name });
     beginInstance();
     exportsCache ??= buildExports();
-    this.instance = entryInstance(handler, env, this, exportsCache);
+    this.instance = entryInstance(handler, env, this, exportsCache, props);
     this.armIdleTimer(config.idleTimeoutMs);
   }
 
