@@ -12,6 +12,9 @@ import { fixture } from './helpers.mjs';
 // A private stripping cache per test run, so tests neither read nor leave the user's.
 const CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'durable-facets-ts-test-'));
 process.env.DURABLE_FACETS_TS_CACHE = CACHE;
+/** Where the entries are: the runtime's own subdirectory of the configured one. */
+const ENTRIES = path.join(CACHE, 'durable-facets-ts');
+fs.mkdirSync(ENTRIES, { mode: 0o700 });
 test.after(() => fs.rmSync(CACHE, { recursive: true, force: true }));
 
 const ts = (name) => fixture(`typescript/${name}`);
@@ -136,7 +139,7 @@ test('a stripped source is cached on disk, keyed by the source', async (t) => {
   const source = fs.readFileSync(ts('facet.mts'), 'utf8');
   const rt = start(t, { main: ts('facet.mts'), durableObjects: { COUNTERS: 'Counter' } });
   await rt.env.COUNTERS.getByName('c').increment();
-  const cached = fs.readFileSync(path.join(CACHE, `${cacheKey(source)}.js`), 'utf8');
+  const cached = fs.readFileSync(path.join(ENTRIES, `${cacheKey(source)}.js`), 'utf8');
   assert.equal(cached.length, source.length);
   assert.ok(!cached.includes(': number'));
 });
@@ -149,7 +152,7 @@ test('a thread boot uses the cached strip instead of stripping again', async (t)
   fs.writeFileSync(path.join(dir, 'main.ts'), source);
   // A cache entry for exactly this source, saying something else: only a cache read returns it.
   fs.writeFileSync(
-    path.join(CACHE, `${cacheKey(source)}.js`),
+    path.join(ENTRIES, `${cacheKey(source)}.js`),
     "import { DurableObject } from 'cloudflare:workers';\nexport class Room extends DurableObject { which() { return 'cached'; } }\n",
   );
   const rt = start(t, { main: path.join(dir, 'main.ts') });
@@ -176,7 +179,7 @@ test('object code written for Cloudflare in TypeScript runs unchanged (facets fr
 });
 
 test('cache entries older than a week are removed when a thread strips', async (t) => {
-  const old = path.join(CACHE, `${'0'.repeat(40)}.js`);
+  const old = path.join(ENTRIES, `${'0'.repeat(40)}.js`);
   fs.writeFileSync(old, 'export {};');
   const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
   fs.utimesSync(old, eightDaysAgo, eightDaysAgo);

@@ -45,9 +45,14 @@ export function cacheKey(source) {
 }
 
 /**
- * The cache directory: `DURABLE_FACETS_TS_CACHE` (a directory; `0`, `off` or an empty value
- * turn the disk cache off), else `<tmpdir>/durable-facets-ts-<uid>` — created private (0700)
- * and used only if this user owns it, so another user cannot plant code in it.
+ * The cache directory: `<DURABLE_FACETS_TS_CACHE>/durable-facets-ts` (`0`, `off`, `false` or
+ * an empty value turn the disk cache off), else `<tmpdir>/durable-facets-ts-<uid>`.
+ *
+ * Only a directory that is this user's own, private (no group or other access) and not a
+ * symlink is used: in a shared tmpdir another user could otherwise pre-create the path (or a
+ * symlink to somewhere else) and plant code the runtime would run, or have `prune` delete
+ * files elsewhere. The configured path gets a subdirectory of ours for the same reason:
+ * `prune` must only ever see cache entries.
  * @returns {string | null}
  */
 function cacheDir() {
@@ -55,23 +60,27 @@ function cacheDir() {
   const configured = process.env.DURABLE_FACETS_TS_CACHE;
   let dir;
   if (configured !== undefined) {
-    dir = ['', '0', 'off', 'false'].includes(configured) ? null : path.resolve(configured);
+    dir = ['', '0', 'off', 'false'].includes(configured) ? null : path.join(path.resolve(configured), 'durable-facets-ts');
   } else {
     const uid = typeof process.getuid === 'function' ? process.getuid() : null;
     dir = path.join(os.tmpdir(), `durable-facets-ts-${uid ?? os.userInfo().username}`);
   }
-  if (dir !== null) {
-    try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const st = fs.statSync(dir);
-      const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
-      if (!st.isDirectory() || st.uid !== uid) dir = null;
-    } catch {
-      dir = null;
-    }
-  }
+  if (dir !== null && !privateDir(dir)) dir = null;
   cacheDirMemo = dir;
   return dir;
+}
+
+/** Creates `dir` (0700) if needed; true if it is a real directory, ours, and private. */
+function privateDir(dir) {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory()) return false; // a symlink, whatever it points to
+    if (typeof process.getuid === 'function' && st.uid !== process.getuid()) return false;
+    return process.platform === 'win32' || (st.mode & 0o077) === 0;
+  } catch {
+    return false;
+  }
 }
 let cacheDirMemo;
 
@@ -86,6 +95,9 @@ const MEMORY_ENTRIES = 128;
 const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 let pruned = false;
 
+/** Names of cache entries: `<key>.js`, and `<key>.<pid>.<random>.tmp` while written. */
+const ENTRY_NAME = /^[0-9a-f]{40}(?:\.js|\.\d+\.[a-z0-9]+\.tmp)$/;
+
 /** Removes old entries, once per thread, on its first cache miss (edits leave old versions). */
 function prune(dir) {
   if (pruned) return;
@@ -93,9 +105,12 @@ function prune(dir) {
   const cutoff = Date.now() - MAX_AGE_MS;
   try {
     for (const name of fs.readdirSync(dir)) {
+      // Only our own entries (`<key>.js`, and temporaries a crash left): nothing else.
+      if (!ENTRY_NAME.test(name)) continue;
       const file = path.join(dir, name);
       try {
-        if (fs.statSync(file).mtimeMs < cutoff) fs.rmSync(file, { force: true });
+        const st = fs.lstatSync(file);
+        if (st.isFile() && st.mtimeMs < cutoff) fs.rmSync(file, { force: true });
       } catch {}
     }
   } catch {}
@@ -105,10 +120,15 @@ function prune(dir) {
 function readCached(key) {
   const dir = cacheDir();
   if (dir === null) return undefined;
+  let fd;
   try {
-    return fs.readFileSync(path.join(dir, `${key}.js`), 'utf8');
+    // Not through a symlink planted in place of an entry.
+    fd = fs.openSync(path.join(dir, `${key}.js`), fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0));
+    return fs.readFileSync(fd, 'utf8');
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
