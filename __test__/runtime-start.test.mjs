@@ -43,3 +43,18 @@ test('a runtime created right after a dispose enforces its CPU limit', async (t)
   );
   assert.equal(await stub.increment(), 1);
 });
+
+test('a runtime started on the spare thread sees process.env as it is when the runtime starts', async (t) => {
+  process.env.DF_SPARE_SETTING = 'one';
+  t.after(() => delete process.env.DF_SPARE_SETTING);
+  const first = counters(t);
+  const read = (rt) => runInDurableObject(rt.env.COUNTERS.getByName('env'), () => [process.env.DF_SPARE_SETTING, process.env.DF_SPARE_GONE ?? null]);
+  assert.deepEqual(await read(first), ['one', null]);
+  process.env.DF_SPARE_GONE = 'soon';
+  await first.dispose();
+  // The spare dispose() left was created while DF_SPARE_GONE was set.
+  process.env.DF_SPARE_SETTING = 'two';
+  delete process.env.DF_SPARE_GONE;
+  const second = counters(t);
+  assert.deepEqual(await read(second), ['two', null]);
+});

@@ -251,7 +251,9 @@ class Supervisor {
       const data = { tid, config: this.workerConfig, beat, gcLock: GC_LOCK };
       worker = takeSpare(this.workerConfig.memoryLimitMb);
       if (worker !== null) {
-        worker.postMessage(data);
+        // A Worker copies process.env when it is created, the spare maybe seconds ago: it
+        // gets the environment of now, as a thread started now would.
+        worker.postMessage({ ...data, env: { ...process.env } });
         // Runtimes come one after another here (one per test): the next one's spare boots
         // while this one works, since a spare started only at dispose() would not be ready
         // for a runtime created right after it.

@@ -7,6 +7,12 @@ import { workerData, parentPort } from 'node:worker_threads';
 import { setBootData } from './boot-data.js';
 
 function host(data) {
+  if (data.env !== undefined) {
+    // A spare handed over: the environment of the moment it was taken (lib/runtime.js boot).
+    for (const key of Object.keys(process.env)) if (!Object.hasOwn(data.env, key)) delete process.env[key];
+    Object.assign(process.env, data.env);
+    delete data.env;
+  }
   setBootData(data);
   import('./host.js');
 }
