@@ -72,3 +72,15 @@ test('an object pipelines a call on the result of a function of the main thread'
   const obj = pipe(t, 'main-callee');
   assert.equal(await obj.pipelineOn(() => ({ twice: (x) => 2 * x })), 42);
 });
+
+test('a pinned first result does not keep its idle object from eviction', async (t) => {
+  const { evictDurableObject } = await import('durable-facets/testing');
+  const obj = pipe(t, 'evictable');
+  const first = obj.getCounter();
+  assert.equal(await first.increment(), 1);
+  assert.equal(await obj.pinned(), 1);
+  // The caller still holds `first` (no GC, no dispose): the object may stop all the same.
+  await evictDurableObject(obj);
+  assert.equal(await obj.pinned(), 0);
+  await assert.rejects(first.increment(), { code: 'ERR_DO_REFERENCE_GONE' });
+});

@@ -527,9 +527,15 @@ export function discardReferences(decode) {
   for (const rec of [...imports]) if (!before.has(rec)) letGo(rec);
 }
 
-/** Whether others hold references to what this thread's instance exported. */
+/**
+ * Whether others hold references to what this thread's instance exported. Pinned first
+ * results of pipelined pairs do not count: they are let go only when the caller's garbage
+ * collector finds their promises (or never, if the caller's thread dies), so counting them
+ * would keep an idle instance running for as long. An evicted instance's pinned results are
+ * gone: using one then fails as a reference to a stopped instance does.
+ */
 export function exporting() {
-  return table.size > 0 || pinned.size > 0;
+  return table.size > 0;
 }
 
 /** For tests and diagnostics: what this thread holds. */
