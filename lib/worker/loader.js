@@ -149,8 +149,9 @@ function isUserEsm(url) {
   const file = fileURLToPath(url);
   if (file.split(path.sep).includes('node_modules')) return false;
   if (file.endsWith('.mjs')) return true;
-  // TypeScript is always ours to strip (SPEC §1): never left to Node, which cannot load it
-  // on Node 20 and, on Node 22+, would not map "cloudflare:workers".
+  // The user's TypeScript is always ours to strip (SPEC §1): never left to Node, which cannot
+  // load it on Node 20 and, on Node 22+, would not map "cloudflare:workers". A package's
+  // TypeScript (under node_modules, above) is not: Node 22+ refuses it too.
   if (isTypeScript(file)) return true;
   if (file.endsWith('.js')) return packageType(path.dirname(file)) === 'module';
   return false;
