@@ -7,6 +7,7 @@
 import { serialize, deserialize } from 'node:v8';
 import { native } from './native.js';
 import { withCode } from './error-codes.js';
+import { connectWebSocket, clientCount, onClientCount, closeClients } from './websocket-client.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -62,16 +63,21 @@ export function onHolding(fn) {
 
 function track(ws) {
   live.set(ws._end, ws);
-  if (live.size === 1) holdingChanged(true);
+  if (live.size === 1 && clientCount() === 0) holdingChanged(true);
 }
 
 function untrack(ws) {
-  if (live.delete(ws._end) && live.size === 0) holdingChanged(false);
+  if (live.delete(ws._end) && live.size === 0 && clientCount() === 0) holdingChanged(false);
 }
+
+// Outbound sockets (lib/websocket-client.js) hold the instance as accepted ones do.
+onClientCount(() => {
+  if (live.size === 0) holdingChanged(clientCount() > 0);
+});
 
 /** Whether this thread's instance holds accepted (non-hibernatable) sockets: it stays up. */
 export function holding() {
-  return live.size > 0;
+  return live.size > 0 || clientCount() > 0;
 }
 
 function typeError(message) {
@@ -141,9 +147,8 @@ export class WebSocket extends EventTarget {
   #tags = null;
 
   constructor(token, end, state) {
-    if (token !== INTERNAL) {
-      throw typeError("durable-facets: `new WebSocket(url)` is not supported; use `new WebSocketPair()`.");
-    }
+    // `new WebSocket(url, protocols?)` (user code): an outbound client, not one of our ends.
+    if (token !== INTERNAL) return connectWebSocket(token, end);
     super();
     this._end = end;
     this.url = null;
@@ -631,6 +636,7 @@ export function resetSockets() {
   const had = live.size > 0;
   live.clear();
   hibernatable.clear();
+  closeClients();
   if (had) holdingChanged(false);
 }
 
