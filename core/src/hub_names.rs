@@ -42,30 +42,12 @@ pub(super) fn record(naming: Naming) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{drain, inbox};
+    use super::super::tests::{drain, inbox, storage_runtime};
     use super::*;
-    use crate::hub::RuntimeConfig;
 
     /// A runtime with storage in a fresh directory; its namespace is "ns".
     fn runtime(tag: &str) -> (Hub, Tid, RtId, std::path::PathBuf) {
-        let root = std::env::temp_dir().join(format!("df-hub-names-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        let hub = Hub::new();
-        let main = hub.attach_caller(inbox());
-        let rt = hub
-            .create_runtime(
-                main,
-                RuntimeConfig {
-                    namespaces: vec!["ns".into()],
-                    isolate: vec![false],
-                    warm_threads: 0,
-                    storage: Some(root.clone()),
-                    sync_full: false,
-                    max_running: 64,
-                },
-            )
-            .unwrap();
-        (hub, main, rt, root)
+        storage_runtime(&format!("names-{tag}"), &["ns"])
     }
 
     /// Starts object `id` (called with `name`) on a new thread, which opens its storage.

@@ -12,6 +12,32 @@ pub(super) fn drain(inbox: &Inbox) -> Vec<Delivery> {
     out
 }
 
+/// A runtime with storage in a fresh directory named after `tag`, with `namespaces` (the
+/// entry point's stateless one is `""`): `(hub, main thread, runtime, storage root)`.
+pub(super) fn storage_runtime(
+    tag: &str,
+    namespaces: &[&str],
+) -> (Hub, Tid, RtId, std::path::PathBuf) {
+    let root = std::env::temp_dir().join(format!("df-hub-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let hub = Hub::new();
+    let main = hub.attach_caller(inbox());
+    let rt = hub
+        .create_runtime(
+            main,
+            RuntimeConfig {
+                namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
+                isolate: vec![false; namespaces.len()],
+                warm_threads: 0,
+                storage: Some(root.clone()),
+                sync_full: false,
+                max_running: 64,
+            },
+        )
+        .unwrap();
+    (hub, main, rt, root)
+}
+
 fn text(s: &str) -> Payload {
     Payload::Text(s.into())
 }
@@ -522,23 +548,7 @@ fn a_release_is_a_call_without_an_answer() {
 
 #[test]
 fn a_stateless_namespace_gets_no_storage_directory() {
-    let root = std::env::temp_dir().join(format!("df-hub-stateless-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let hub = Hub::new();
-    let main = hub.attach_caller(inbox());
-    let rt = hub
-        .create_runtime(
-            main,
-            RuntimeConfig {
-                namespaces: vec!["ns".into(), String::new()],
-                isolate: vec![false, false],
-                warm_threads: 0,
-                storage: Some(root.clone()),
-                sync_full: false,
-                max_running: 64,
-            },
-        )
-        .unwrap();
+    let (hub, main, rt, root) = storage_runtime("stateless", &["ns", ""]);
     let mut entries: Vec<String> = std::fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
