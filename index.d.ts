@@ -134,15 +134,7 @@ export declare namespace Rpc {
   type Stub<T extends Stubable> = Provider<T> & StubBase<T>;
 
   /** The RPC methods of `T`: each returns a pipelinable `Result` of its awaited result. */
-  type Methods<T> = {
-    [K in keyof T as K extends ReservedRpcName
-      ? never
-      : K extends string
-        ? T[K] extends (...args: any[]) => any
-          ? K
-          : never
-        : never]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Result<Awaited<R>> : never;
-  };
+  type Methods<T> = RpcMethods<T>;
 
   /** What a stub of `T` offers: a call for a function, methods for an RpcTarget. */
   type Provider<T> = (T extends (...args: infer A) => infer R ? (...args: A) => Result<Awaited<R>> : unknown) &
