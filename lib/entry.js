@@ -20,14 +20,13 @@ export const ENTRY_ID = '0'.repeat(64);
  * digest of its name. The main thread never loads `main`, so it cannot number the exports;
  * a digest lets a thread that did find the export from the id alone.
  * @param {string} name
+ * @param {string | null} [props] encoded props of `ctx.exports.X({ props })`: one instance
+ *   per export and props (its `ctx.props`)
  */
 export function entrypointId(name, props = null) {
-  if (props === null) {
-    if (name === 'default') return ENTRY_ID;
-    return createHash('sha256').update(`entrypoint:${name}`).digest('hex');
-  }
-  // `ctx.exports.X({ props })`: one instance per export and props (its `ctx.props`).
-  return createHash('sha256').update(`entrypoint:${name}\u0000${props}`).digest('hex');
+  if (props === null && name === 'default') return ENTRY_ID;
+  const key = props === null ? `entrypoint:${name}` : `entrypoint:${name}\u0000${props}`;
+  return createHash('sha256').update(key).digest('hex');
 }
 
 /** The class of `rt.entrypoint` (its name shows in DataCloneError messages). */

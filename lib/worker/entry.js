@@ -4,6 +4,7 @@
 // Durable Object instance, so routing, eviction, recycling and errors are the objects' own.
 import { isWorkerEntrypointClass, WorkerEntrypoint } from '../durable-object.js';
 import { entrypointId } from '../entry.js';
+import { decodeProps } from '../facets.js';
 
 /**
  * The `ctx` of one event (Cloudflare's ExecutionContext). `waitUntil` keeps the entry point's
@@ -87,9 +88,8 @@ export function isEntrypointExport(name, value) {
  * @param {Record<string, unknown>} mainModule
  * @param {string} idHex
  * @param {string | null} started
- * @param {(p: object) => object} decodeProps
  */
-export function entrypointExport(mainModule, idHex, started, decodeProps) {
+export function entrypointExport(mainModule, idHex, started) {
   if (started) {
     const { e, p } = JSON.parse(started);
     const value = mainModule[e];

@@ -318,7 +318,7 @@ class Host {
     hosted = { entry: true };
     let found;
     try {
-      found = entrypointExport(mainModule, idHex, started, decodeProps);
+      found = entrypointExport(mainModule, idHex, started);
     } catch (e) {
       return this.break(e);
     }
