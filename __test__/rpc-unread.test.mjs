@@ -1,5 +1,6 @@
-// SPEC §2.2 lifetime: an answer whose caller's thread died before reading it does not keep
-// the references in it counted (its owner would never be idle-evicted).
+// SPEC §2.2 lifetime: an answer whose caller's thread died before reading it, or references
+// a thread read and held when it died, do not stay counted (their owner would never be
+// idle-evicted).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Runtime } from '../index.js';
@@ -11,5 +12,14 @@ test('references in an answer queued for a caller thread that died are let go', 
   const owner = rt.env.PEERS.getByName('owner');
   assert.equal((await owner.counts()).exports, 0);
   await assert.rejects(rt.env.PEERS.getByName('caller').callThenDie('owner'));
+  await until(async () => (await owner.counts()).exports === 0);
+});
+
+test('references a thread held when it died abruptly are let go', async (t) => {
+  const rt = new Runtime({ main: fixture('rpc-unread.mjs'), durableObjects: { PEERS: 'Peer' }, warmThreads: 0 });
+  t.after(() => rt.dispose());
+  const owner = rt.env.PEERS.getByName('owner');
+  assert.equal((await owner.counts()).exports, 0);
+  await assert.rejects(rt.env.PEERS.getByName('holder').holdThenDie('owner'));
   await until(async () => (await owner.counts()).exports === 0);
 });

@@ -424,6 +424,8 @@ const collected = new FinalizationRegistry((handle) => {
 export function importRef(tid, instance, id) {
   const rec = { tid, instance, id, handles: 1, live: true };
   imports.add(rec);
+  // The hub sends its release for this thread should the thread die holding it.
+  native.refImported(tid, instance, id);
   return rec;
 }
 

@@ -459,11 +459,23 @@ pub fn ref_call(
     })
 }
 
+/// This thread decoded a reference to export `id` of instance `instance` of thread `owner`
+/// (the hub lets it go for this thread if the thread dies holding it).
+#[napi(js_name = "refImported")]
+pub fn ref_imported(env: Env, owner: u32, instance: f64, id: f64) -> Result<()> {
+    guard(env, move || {
+        let me = tid(&env)?;
+        HUB.ref_imported(me, owner, instance as u64, id as u64);
+        Ok(())
+    })
+}
+
 /// Lets go of a reference exported by instance `instance` of thread `owner`.
 #[napi(js_name = "refRelease")]
 pub fn ref_release(env: Env, owner: u32, instance: f64, method: String) -> Result<()> {
     guard(env, move || {
-        HUB.ref_release(owner, instance as u64, method);
+        let me = tid(&env)?;
+        HUB.ref_release(me, owner, instance as u64, method);
         Ok(())
     })
 }

@@ -99,6 +99,8 @@ struct ThreadRec {
     /// The name the root object it hosts was started with (`getByName`): recorded in the
     /// namespace's name index once the object has storage (`hub_names.rs`).
     name: Option<String>,
+    /// RPC references it decoded and has not let go, with their counts (`hub_refs.rs`).
+    imports: HashMap<refs::RefKey, u32>,
 }
 
 impl ThreadRec {
@@ -127,6 +129,7 @@ impl ThreadRec {
             stopped_at: now,
             instance: 0,
             name: None,
+            imports: HashMap::new(),
         }
     }
 }
@@ -340,22 +343,6 @@ impl Hub {
         Ok(call)
     }
 
-    /// Tells instance `instance` of thread `owner` that a reference it exported was let go
-    /// (`method` names it): a call with id 0, which is never answered. Nothing happens when
-    /// that instance has stopped (its exports are gone with it).
-    pub fn ref_release(&self, owner: Tid, instance: u64, method: String) {
-        let st = self.lock();
-        if let Some(rec) = st.threads.get(&owner).filter(|r| r.owns(instance)) {
-            if let Some(inbox) = &rec.inbox {
-                inbox.push(Delivery::Call {
-                    call: 0,
-                    method,
-                    payload: Payload::Text(String::new()),
-                });
-            }
-        }
-    }
-
     pub fn create_runtime(
         &self,
         supervisor: Tid,
@@ -536,13 +523,14 @@ impl Hub {
             )
         });
         st.end_thread(tid, ReplyStatus::Reset, payload);
-        let Some(rec) = st.threads.remove(&tid) else {
+        let Some(mut rec) = st.threads.remove(&tid) else {
             return;
         };
         if let Some(inbox) = &rec.inbox {
             let undrained = inbox.close();
             st.bounce_unread(undrained);
         }
+        st.release_imports(std::mem::take(&mut rec.imports));
         if let Some(rt) = rec.runtime {
             let runtime_code = rec.runs_runtime_code();
             if let (Role::Recycling, true, Some(rtrec)) =
@@ -638,11 +626,13 @@ impl Hub {
             .map(|(t, _)| *t)
             .collect();
         for tid in &tids {
-            if let Some(rec) = st.threads.remove(tid) {
-                if let Some(inbox) = rec.inbox {
+            if let Some(mut rec) = st.threads.remove(tid) {
+                if let Some(inbox) = rec.inbox.take() {
                     let undrained = inbox.close();
                     st.bounce_unread(undrained);
                 }
+                // What it held of other runtimes' threads (the main thread's functions…).
+                st.release_imports(std::mem::take(&mut rec.imports));
                 // Pending implicit transactions are committed, then the database closes
                 // (after the lock is released): the thread may run on until it is
                 // terminated, but writes no more.
@@ -1475,6 +1465,9 @@ pub mod inspect;
 
 #[path = "hub_names.rs"]
 mod names;
+
+#[path = "hub_refs.rs"]
+mod refs;
 
 #[cfg(test)]
 #[path = "hub_tests.rs"]

@@ -506,7 +506,7 @@ fn a_reference_never_reaches_a_later_instance_of_its_thread() {
             .ref_call(s.main, w, instance, "\u{1}op".into(), text("[]")),
         Err(CoreError::ReferenceGone)
     );
-    s.hub.ref_release(w, instance, "\u{2}1".into());
+    s.hub.ref_release(s.main, w, instance, "\u{2}1".into());
     assert_eq!(
         drain(&wi),
         vec![],
@@ -530,7 +530,7 @@ fn a_release_is_a_call_without_an_answer() {
     let s = setup(0);
     let (w, wi) = hosted_object(&s, [6u8; 32]);
     let instance = s.hub.instance_of(w).unwrap();
-    s.hub.ref_release(w, instance, "\u{2}7".into());
+    s.hub.ref_release(s.main, w, instance, "\u{2}7".into());
     assert_eq!(
         drain(&wi),
         vec![Delivery::Call {
