@@ -7,6 +7,9 @@
 // Real `ws` clients over TCP through rt.listen, and one hand-off through stub.fetch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { runtime, fixture, until } from './helpers.mjs';
 import { wsBase, connect, ask } from './ws-helpers.mjs';
 
@@ -101,6 +104,21 @@ test('an evicted facet restarts for its socket without its parent', async (t) =>
   await ask(c, 'hi');
   await evicted(rt, 'acme', 'chat');
   await evicted(rt, 'acme', '');
+  assert.equal(await ask(c, 'attachment'), '{"user":"ada"}');
+  assert.equal(await running(rt, 'acme', ''), false, 'the parent stays evicted');
+});
+
+test('with a storage directory, an evicted facet restarts for its socket without its parent', async (t) => {
+  const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'df-facet-ws-'));
+  const { rt, base } = await setup(t, { storage });
+  // (after the runtime's own disposal, registered by setup)
+  t.after(() => fs.rmSync(storage, { recursive: true, force: true }));
+  const c = await connect(t, `${base}t/acme/chat?user=ada`);
+  const first = JSON.parse(await ask(c, 'whoami'));
+  await evicted(rt, 'acme', 'chat');
+  await evicted(rt, 'acme', '');
+  const second = JSON.parse(await ask(c, 'whoami'));
+  assert.equal(second.starts, first.starts + 1, 'its own database, reopened');
   assert.equal(await ask(c, 'attachment'), '{"user":"ada"}');
   assert.equal(await running(rt, 'acme', ''), false, 'the parent stays evicted');
 });
