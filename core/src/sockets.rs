@@ -486,14 +486,17 @@ impl Sockets {
     pub fn object_gone(&mut self, rt: RtId, target: Target) -> Vec<Out> {
         let mut out = Vec::new();
         self.auto.remove(&(rt, target));
-        for end in self
+        let ends = self
             .by_object
             .get(&(rt, target))
             .cloned()
-            .unwrap_or_default()
-        {
-            self.drop_end(end, &mut out);
+            .unwrap_or_default();
+        for end in &ends {
+            self.drop_end(*end, &mut out);
         }
+        // Both ends of a pair may be the object's own: the close one heard from the other is
+        // for an end that is gone too (delivering it would start the object again).
+        out.retain(|o| !ends.contains(&o.end));
         out
     }
 
@@ -882,6 +885,18 @@ mod tests {
         assert!(s.auto(1, FACET).is_none());
         assert_eq!(s.list(1, OBJ, None), vec![root + 1]);
         assert!(s.get(facet).is_none() && s.get(facet + 1).is_none());
+    }
+
+    #[test]
+    fn a_gone_object_holding_both_ends_of_a_pair_hears_nothing() {
+        let mut s = Sockets::default();
+        let mut out = Vec::new();
+        let a = s.pair(T1);
+        s.hibernate(a, 1, FACET, None, vec![], &mut out).unwrap();
+        s.hibernate(a + 1, 1, FACET, None, vec![], &mut out)
+            .unwrap();
+        assert!(s.object_gone(1, FACET).is_empty());
+        assert!(s.is_empty());
     }
 
     #[test]
