@@ -226,3 +226,28 @@ test("a parent that relayed its facet's WebSocket answers with a WebSocket of it
   own.webSocket.send('hi');
   assert.equal(await got, 'host:hi');
 });
+
+test("a facet that breaks (ctx.abort) disconnects its sockets; under facetFailure \"isolate\" its sibling's and parent's stay", async (t) => {
+  const { base } = await setup(t, { facetFailure: 'isolate' });
+  const a = await connect(t, `${base}t/acme/chat?user=a`);
+  const b = await connect(t, `${base}t/acme/other?user=b`);
+  const root = await connect(t, `${base}t/acme`);
+  await ask(b, 'hi');
+  a.ws.send('abort');
+  assert.equal((await a.closed)[0], 1006);
+  assert.equal(await ask(b, 'still'), 'echo:still');
+  assert.equal(await ask(root, 'still'), 'host:still');
+});
+
+test('a facet that breaks (ctx.abort) resets the whole object by default: every socket of the tree is disconnected', async (t) => {
+  const { base } = await setup(t);
+  const a = await connect(t, `${base}t/acme/chat?user=a`);
+  const b = await connect(t, `${base}t/acme/other?user=b`);
+  const root = await connect(t, `${base}t/acme`);
+  await ask(b, 'hi');
+  await ask(root, 'hi');
+  a.ws.send('abort');
+  assert.equal((await a.closed)[0], 1006);
+  assert.equal((await b.closed)[0], 1006);
+  assert.equal((await root.closed)[0], 1006);
+});
