@@ -251,3 +251,15 @@ test('a facet that breaks (ctx.abort) resets the whole object by default: every 
   assert.equal((await b.closed)[0], 1006);
   assert.equal((await root.closed)[0], 1006);
 });
+
+test("clone over a facet disconnects its sockets, and the source keeps its own", async (t) => {
+  const { rt, base } = await setup(t);
+  const src = await connect(t, `${base}t/acme/chat?user=s`);
+  const dst = await connect(t, `${base}t/acme/other?user=d`);
+  await ask(src, 'hi');
+  await ask(dst, 'hi');
+  await rt.env.HOSTS.getByName('acme').cloneApp('chat', 'other');
+  assert.equal((await dst.closed)[0], 1006);
+  assert.equal(await ask(src, 'attachment'), '{"user":"s"}');
+  assert.deepEqual(await app(rt, 'acme', 'other').call('sockets'), [], 'the copy has no sockets');
+});
