@@ -729,9 +729,10 @@ export interface DurableObjectState<Props = unknown> {
   /** Not supported: reading it throws `Error: ctx.container is not supported by durable-facets.` */
   readonly container: never;
   /**
-   * Accepts `ws` with the hibernation API (root objects): its events reach the
-   * `webSocket*` handlers, also after the object was evicted while the socket stayed open.
-   * At most 10 distinct tags of ≤ 256 bytes; at most 32768 sockets per object.
+   * Accepts `ws` with the hibernation API (root objects and facets alike): its events reach
+   * the `webSocket*` handlers, also after the object or facet was evicted while the socket
+   * stayed open. A facet's sockets are its own (not its parent's nor a sibling's).
+   * At most 10 distinct tags of ≤ 256 bytes; at most 32768 sockets per object or facet.
    */
   acceptWebSocket(ws: WebSocket, tags?: string[]): void;
   /** The sockets accepted with `acceptWebSocket()` (by any instance of this object), or those with `tag`. */

@@ -200,10 +200,9 @@ for (const [probe, expected] of Object.entries(PROBES)) {
   });
 }
 
-test('the hibernation API is for root objects: a facet gets NotSupported', async (t) => {
+test('the hibernation API works in a facet, with the same error texts (__test__/facet-websockets.test.mjs has the rest)', async (t) => {
   const rt = wsRuntime(t);
-  assert.equal(
-    await rt.env.ROOMS.getByName('with-facet').facetProbe('hibernate'),
-    'Error: ctx.acceptWebSocket() is not supported in facets by durable-facets.',
-  );
+  const room = rt.env.ROOMS.getByName('with-facet');
+  assert.equal(await room.facetProbe('hibernate'), 'no error');
+  assert.equal(await room.facetProbe('tooManyTags'), PROBES.tooManyTags);
 });

@@ -2,8 +2,9 @@
 // carries one (status 101), and the JS half of the hibernation API. The sockets themselves
 // live in the Rust core (core/src/sockets.rs), which delivers their events to the thread
 // that accepted them, or — for sockets accepted with `ctx.acceptWebSocket()` — as calls to
-// the object, which starts it again if it was evicted. A JS `WebSocket` is only a view of an
-// end (its number in the core); error texts are workerd's (web-socket.c++, actor-state.c++).
+// the object or facet that accepted it, which starts it again if it was evicted. A JS
+// `WebSocket` is only a view of an end (its number in the core); error texts are workerd's
+// (web-socket.c++, actor-state.c++).
 import { serialize, deserialize } from 'node:v8';
 import { native } from './native.js';
 import { withCode } from './error-codes.js';
@@ -428,11 +429,20 @@ export class WebSocketRequestResponsePair {
 const NODE_RESPONSE = Object.getOwnPropertyDescriptor(globalThis, 'Response');
 let NodeResponse = null;
 
+/** Defines the global `Response` as `value` (set by installWebSocketGlobals on runtime threads). */
+let defineGlobalResponse = null;
+
 function linkResponse() {
   if (NodeResponse === null) {
     NodeResponse = NODE_RESPONSE.get ? NODE_RESPONSE.get.call(globalThis) : NODE_RESPONSE.value;
     Object.setPrototypeOf(Response, NodeResponse);
     Object.setPrototypeOf(Response.prototype, NodeResponse.prototype);
+    // Node's lazy getter defines the global as Node's own Response when first called: when
+    // this thread links on its own (a 101 answer arrived through stub.fetch before user code
+    // read the global), user code must still find ours.
+    if (defineGlobalResponse !== null && Object.getOwnPropertyDescriptor(globalThis, 'Response')?.value === NodeResponse) {
+      defineGlobalResponse(Response);
+    }
   }
   return Response;
 }
@@ -641,20 +651,8 @@ export function resetSockets() {
 }
 
 // ---- The hibernation API of ctx (lib/state.js) ----------------------------------------------
-
-function notSupportedInFacets(api) {
-  return withCode(new Error(`${api} is not supported in facets by durable-facets.`), 'NotSupported');
-}
-
-/** Runs a native hibernation call; a facet's thread hosts no root object. */
-function onRoot(api, fn) {
-  try {
-    return fn();
-  } catch (e) {
-    if (e?.code === 'ERR_DO_INTERNAL' && /does not host/.test(e.message)) throw notSupportedInFacets(api);
-    throw e;
-  }
-}
+// Root objects and facets alike: the core keeps each one's sockets and auto-response apart
+// (by the instance the calling thread hosts), and restarts an evicted facet from its entry.
 
 /** `ctx.acceptWebSocket(ws, tags?)`. */
 export function acceptWebSocket(name, ws, tags) {
@@ -672,12 +670,12 @@ export function acceptWebSocket(name, ws, tags) {
       if (!distinct.includes(tag)) distinct.push(tag);
     }
   }
-  onRoot('ctx.acceptWebSocket()', () => ws._hibernate(name ?? null, distinct));
+  ws._hibernate(name ?? null, distinct);
 }
 
-/** `ctx.getWebSockets(tag?)`: also those accepted by earlier instances of the object. */
+/** `ctx.getWebSockets(tag?)`: also those accepted by earlier instances of the object (or facet). */
 export function getWebSockets(tag) {
-  const flat = onRoot('ctx.getWebSockets()', () => native.wsList(tag === undefined || tag === null ? null : String(tag)));
+  const flat = native.wsList(tag === undefined || tag === null ? null : String(tag));
   const out = new Array(flat.length / 2);
   for (let i = 0; i < flat.length; i += 2) out[i / 2] = hibernatableSocket(flat[i], flat[i + 1]);
   return out;
@@ -692,7 +690,7 @@ export function getTags(ws) {
 /** `ctx.setWebSocketAutoResponse(pair?)`. */
 export function setWebSocketAutoResponse(pair) {
   if (pair === undefined || pair === null) {
-    onRoot('ctx.setWebSocketAutoResponse()', () => native.wsSetAutoResponse(null, null));
+    native.wsSetAutoResponse(null, null);
     return;
   }
   if (!(pair instanceof WebSocketRequestResponsePair)) {
@@ -712,12 +710,12 @@ export function setWebSocketAutoResponse(pair) {
       'InvalidArgument',
     );
   }
-  onRoot('ctx.setWebSocketAutoResponse()', () => native.wsSetAutoResponse(pair.request, pair.response));
+  native.wsSetAutoResponse(pair.request, pair.response);
 }
 
 /** `ctx.getWebSocketAutoResponse()`: the pair, or null. */
 export function getWebSocketAutoResponse() {
-  const p = onRoot('ctx.getWebSocketAutoResponse()', () => native.wsAutoResponse());
+  const p = native.wsAutoResponse();
   return p === null ? null : new WebSocketRequestResponsePair(p[0], p[1]);
 }
 
@@ -745,6 +743,7 @@ export function installWebSocketGlobals() {
   globalThis.WebSocketRequestResponsePair = WebSocketRequestResponsePair;
   const define = (value) =>
     Object.defineProperty(globalThis, 'Response', { value, writable: true, configurable: true, enumerable: false });
+  defineGlobalResponse = define;
   Object.defineProperty(globalThis, 'Response', {
     get: () => define(linkResponse()).Response,
     set: define,

@@ -1293,13 +1293,11 @@ impl HubState {
         }
         let role = rec.role;
         let runtime = rec.runtime;
-        // The sockets its instance held go with it (hibernatable ones are the object's, and
-        // go only when the object broke: eviction keeps them).
+        // The sockets its instance held go with it (hibernatable ones are the object's —
+        // root or facet — and go only when it broke: eviction keeps them).
         let mut outs = self.sockets.thread_stopped(tid);
-        if let (Role::Hosting(Target::Root(key)), Some(rt), ReplyStatus::Reset) =
-            (role, runtime, status)
-        {
-            outs.extend(self.sockets.object_gone(rt, key));
+        if let (Role::Hosting(target), Some(rt), ReplyStatus::Reset) = (role, runtime, status) {
+            outs.extend(self.sockets.object_gone(rt, target));
         }
         let Some(rec) = self.threads.get_mut(&tid) else {
             return;

@@ -128,6 +128,10 @@ impl HubState {
         payload: &Payload,
     ) {
         for id in ids {
+            // The entry is gone, and with it the facet's hibernatable sockets: nothing could
+            // start it again to deliver their events (peers hear 1006, as on workerd).
+            let outs = self.sockets.object_gone(rt, Target::Facet(*id));
+            self.flush_sockets(outs);
             let Some(rtrec) = self.runtimes.get_mut(&rt) else {
                 return;
             };

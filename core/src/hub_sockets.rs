@@ -6,6 +6,13 @@
 //! * to a hibernatable end's object: a routed call (method `"\u{6}<end>:<kind>…"`) from
 //!   no thread (caller 0, so its answer goes nowhere). Routing starts an evicted object
 //!   again, keeps it busy while the handler runs, and keeps the order of messages.
+//!
+//! A facet accepts sockets as a root object does. An evicted facet restarts from its entry
+//! in the core alone (its startup holds its class, and for worker-loader classes the code
+//! itself), so no parent needs to run: the event is routed like a call through a facet
+//! stub. Its entry outlives evictions (its own and its ancestors'); whatever removes the
+//! entry (abort, delete, clone-over, a form-A restart, `deleteAll`, a breakage) first
+//! disconnects its sockets (`HubState::stop_entries`), so an event never finds no entry.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,7 +20,7 @@ use super::{Hub, HubState, Role, Target};
 use crate::error::CoreError;
 use crate::inbox::{Delivery, Payload};
 use crate::pool::Tid;
-use crate::sockets::{AcceptError, EndId, EndInfo, Event, Holder, Out, Route};
+use crate::sockets::{AcceptError, EndId, EndInfo, Event, Holder, Out, Route, RtId};
 
 /// Method prefixes of socket deliveries (see the module comment).
 pub const THREAD_EVENT: char = '\u{5}';
@@ -69,10 +76,21 @@ impl HubState {
                         });
                     }
                 }
-                Route::Object { rt, key, name } => {
-                    if !self.runtimes.contains_key(&rt) {
+                Route::Object { rt, target, name } => {
+                    let Some(rtrec) = self.runtimes.get(&rt) else {
                         continue;
-                    }
+                    };
+                    // A facet starts again from its entry (none: its sockets are gone).
+                    let start = match target {
+                        Target::Root((ns, id)) => Delivery::Start { ns, id, name },
+                        Target::Facet(entry) => match rtrec.forest.entries.get(&entry) {
+                            Some(f) if f.failure.is_none() => Delivery::StartFacet {
+                                entry,
+                                startup: f.startup.to_string(),
+                            },
+                            _ => continue,
+                        },
+                    };
                     let call = SOCKET_CALLS + self.next_socket_call;
                     self.next_socket_call += 1;
                     let (method, payload) = encode(OBJECT_EVENT, o.end, o.event);
@@ -81,13 +99,7 @@ impl HubState {
                         method,
                         payload,
                     };
-                    self.route(NO_THREAD, rt, Target::Root(key), call, delivery, || {
-                        Delivery::Start {
-                            ns: key.0,
-                            id: key.1,
-                            name,
-                        }
-                    });
+                    self.route(NO_THREAD, rt, target, call, delivery, || start);
                 }
             }
         }
@@ -102,11 +114,12 @@ impl HubState {
             .ok_or(CoreError::Stopped)
     }
 
-    /// The root object thread `from` hosts: (runtime, key).
-    fn hosted_root(&self, from: Tid) -> Result<(u32, crate::facets::ObjectKey), CoreError> {
+    /// The object (root or facet) thread `from` hosts: (runtime, target). The stateless
+    /// entry point hosts none (its namespace has no objects to hold sockets).
+    fn hosted_object(&self, from: Tid) -> Result<(RtId, Target), CoreError> {
         let rec = self.threads.get(&from).ok_or(CoreError::Stopped)?;
         match (rec.role, rec.runtime) {
-            (Role::Hosting(Target::Root(key)), Some(rt)) => Ok((rt, key)),
+            (Role::Hosting(target), Some(rt)) => Ok((rt, target)),
             _ => Err(CoreError::NotHosting),
         }
     }
@@ -144,8 +157,8 @@ impl Hub {
         Ok(ok)
     }
 
-    /// `ctx.acceptWebSocket(ws, tags)` by the root object thread `from` hosts (`name`: its
-    /// name, for restarts).
+    /// `ctx.acceptWebSocket(ws, tags)` by the object (root or facet) thread `from` hosts
+    /// (`name`: a root's name, for restarts).
     pub fn ws_hibernate(
         &self,
         from: Tid,
@@ -154,9 +167,9 @@ impl Hub {
         tags: Vec<String>,
     ) -> Result<(), CoreError> {
         let mut st = self.lock();
-        let (rt, key) = st.hosted_root(from)?;
+        let (rt, target) = st.hosted_object(from)?;
         let mut outs = Vec::new();
-        match st.sockets.hibernate(end, rt, key, name, tags, &mut outs) {
+        match st.sockets.hibernate(end, rt, target, name, tags, &mut outs) {
             Ok(()) => {}
             Err(AcceptError::Limit) => return Err(CoreError::SocketLimit),
             // A peer that went away: like workerd, the socket is accepted and closes.
@@ -197,10 +210,10 @@ impl Hub {
     /// state (`Sockets::close_state`), so the JS side needs no second look per socket.
     pub fn ws_list(&self, from: Tid, tag: Option<&str>) -> Result<Vec<(EndId, u8)>, CoreError> {
         let st = self.lock();
-        let (rt, key) = st.hosted_root(from)?;
+        let (rt, target) = st.hosted_object(from)?;
         Ok(st
             .sockets
-            .list(rt, key, tag)
+            .list(rt, target, tag)
             .into_iter()
             .map(|e| (e, st.sockets.close_state(e)))
             .collect())
@@ -217,15 +230,15 @@ impl Hub {
     /// `ctx.setWebSocketAutoResponse(pair?)` of the object thread `from` hosts.
     pub fn ws_set_auto(&self, from: Tid, pair: Option<(String, String)>) -> Result<(), CoreError> {
         let mut st = self.lock();
-        let (rt, key) = st.hosted_root(from)?;
-        st.sockets.set_auto(rt, key, pair);
+        let (rt, target) = st.hosted_object(from)?;
+        st.sockets.set_auto(rt, target, pair);
         Ok(())
     }
 
     pub fn ws_auto(&self, from: Tid) -> Result<Option<(String, String)>, CoreError> {
         let st = self.lock();
-        let (rt, key) = st.hosted_root(from)?;
-        Ok(st.sockets.auto(rt, key).cloned())
+        let (rt, target) = st.hosted_object(from)?;
+        Ok(st.sockets.auto(rt, target).cloned())
     }
 
     /// How many socket ends the registry holds (tests, diagnostics).

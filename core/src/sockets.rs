@@ -10,8 +10,10 @@
 //!   it (it dies with that instance); none while the end is in transit.
 //! * `Thread`: a JS `WebSocket` that called `accept()` (or the main thread's bridge of
 //!   `rt.listen`): events are pushed to that thread's inbox while that *instance* runs.
-//! * `Object`: accepted with `ctx.acceptWebSocket()`: events become routed calls to the root
-//!   object, which starts it again if it was evicted (hibernation).
+//! * `Object`: accepted with `ctx.acceptWebSocket()`: events become routed calls to the
+//!   instance that accepted it — a root object or a facet (`Target`) — which starts it again
+//!   if it was evicted (hibernation). Each facet has its own sockets and auto-response, as
+//!   each facet is an object of its own (SPEC §5).
 //!
 //! This module decides; the hub (`hub_sockets.rs`) delivers the [`Out`]s it returns. Tags,
 //! the serialized attachment and the auto-response timestamp of an end live here too, so
@@ -19,7 +21,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::facets::ObjectKey;
+use crate::facets::Target;
 use crate::pool::Tid;
 
 pub type EndId = u64;
@@ -61,8 +63,8 @@ pub enum Holder {
     },
     Object {
         rt: RtId,
-        key: ObjectKey,
-        /// The object's name (its start delivery needs it when it was evicted).
+        target: Target,
+        /// A root object's name (its start delivery needs it when it was evicted).
         name: Option<String>,
     },
 }
@@ -83,7 +85,7 @@ pub enum Route {
     },
     Object {
         rt: RtId,
-        key: ObjectKey,
+        target: Target,
         name: Option<String>,
     },
 }
@@ -132,12 +134,13 @@ pub struct EndInfo {
 pub struct Sockets {
     ends: HashMap<EndId, End>,
     next: u64,
-    /// Hibernatable ends by object, in acceptance order (`getWebSockets` lists them so).
-    by_object: HashMap<(RtId, ObjectKey), BTreeSet<EndId>>,
+    /// Hibernatable ends by object (root or facet), in acceptance order (`getWebSockets`
+    /// lists them so).
+    by_object: HashMap<(RtId, Target), BTreeSet<EndId>>,
     /// Ends held by or owned by a thread's instance (ended with it).
     by_thread: HashMap<Tid, BTreeSet<EndId>>,
-    /// Per object: the auto-response `(request, response)`.
-    auto: HashMap<(RtId, ObjectKey), (String, String)>,
+    /// Per object (root or facet): the auto-response `(request, response)`.
+    auto: HashMap<(RtId, Target), (String, String)>,
 }
 
 /// `ctx.acceptWebSocket()` refused.
@@ -190,11 +193,11 @@ impl Sockets {
                     }
                 }
             }
-            Holder::Object { rt, key, .. } => {
-                if let Some(s) = self.by_object.get_mut(&(*rt, *key)) {
+            Holder::Object { rt, target, .. } => {
+                if let Some(s) = self.by_object.get_mut(&(*rt, *target)) {
                     s.remove(&end);
                     if s.is_empty() {
-                        self.by_object.remove(&(*rt, *key));
+                        self.by_object.remove(&(*rt, *target));
                     }
                 }
             }
@@ -212,8 +215,11 @@ impl Sockets {
             } => {
                 self.by_thread.entry(*tid).or_default().insert(end);
             }
-            Holder::Object { rt, key, .. } => {
-                self.by_object.entry((*rt, *key)).or_default().insert(end);
+            Holder::Object { rt, target, .. } => {
+                self.by_object
+                    .entry((*rt, *target))
+                    .or_default()
+                    .insert(end);
             }
             Holder::Unclaimed { owner: None, .. } => {}
         }
@@ -245,10 +251,10 @@ impl Sockets {
                 end: to,
                 event,
             }),
-            Holder::Object { rt, key, name } => out.push(Out {
+            Holder::Object { rt, target, name } => out.push(Out {
                 to: Route::Object {
                     rt: *rt,
-                    key: *key,
+                    target: *target,
                     name: name.clone(),
                 },
                 end: to,
@@ -274,8 +280,8 @@ impl Sockets {
         }
         let peer = from ^ 1;
         if let (Event::Text(text), Some(p)) = (&event, self.ends.get_mut(&peer)) {
-            if let Holder::Object { rt, key, .. } = &p.holder {
-                if let Some((req, res)) = self.auto.get(&(*rt, *key)) {
+            if let Holder::Object { rt, target, .. } = &p.holder {
+                if let Some((req, res)) = self.auto.get(&(*rt, *target)) {
                     if req == text {
                         let res = res.clone();
                         p.auto_ts = Some(now_ms);
@@ -355,12 +361,12 @@ impl Sockets {
         true
     }
 
-    /// `ctx.acceptWebSocket(ws, tags)` by the root object `key` of runtime `rt`.
+    /// `ctx.acceptWebSocket(ws, tags)` by the object (root or facet) `target` of runtime `rt`.
     pub fn hibernate(
         &mut self,
         end: EndId,
         rt: RtId,
-        key: ObjectKey,
+        target: Target,
         name: Option<String>,
         tags: Vec<String>,
         out: &mut Vec<Out>,
@@ -368,13 +374,13 @@ impl Sockets {
         if !self.ends.contains_key(&end) {
             return Err(AcceptError::Gone);
         }
-        if self.by_object.get(&(rt, key)).map_or(0, BTreeSet::len) >= MAX_PER_OBJECT {
+        if self.by_object.get(&(rt, target)).map_or(0, BTreeSet::len) >= MAX_PER_OBJECT {
             return Err(AcceptError::Limit);
         }
         if let Some(e) = self.ends.get_mut(&end) {
             e.tags = tags;
         }
-        if !self.claim(end, Holder::Object { rt, key, name }, out) {
+        if !self.claim(end, Holder::Object { rt, target, name }, out) {
             return Err(AcceptError::Gone);
         }
         Ok(())
@@ -472,21 +478,32 @@ impl Sockets {
         out
     }
 
-    /// Root object `key` of runtime `rt` broke (abort, a throwing constructor, a dead thread):
-    /// as on Cloudflare, a reset disconnects its hibernatable sockets.
-    pub fn object_gone(&mut self, rt: RtId, key: ObjectKey) -> Vec<Out> {
+    /// Object `target` of runtime `rt` broke (abort, a throwing constructor, a dead thread)
+    /// or, for a facet, its entry went (`facets.abort`/`delete`, clone-over, a form-A
+    /// restart, `deleteAll`, an ancestor's breakage): as workerd drops the HibernationManager
+    /// of such an actor, its hibernatable sockets are disconnected without a Close frame
+    /// (peers hear 1006).
+    pub fn object_gone(&mut self, rt: RtId, target: Target) -> Vec<Out> {
         let mut out = Vec::new();
-        self.auto.remove(&(rt, key));
-        for end in self.by_object.get(&(rt, key)).cloned().unwrap_or_default() {
-            self.drop_end(end, &mut out);
+        self.auto.remove(&(rt, target));
+        let ends = self
+            .by_object
+            .get(&(rt, target))
+            .cloned()
+            .unwrap_or_default();
+        for end in &ends {
+            self.drop_end(*end, &mut out);
         }
+        // Both ends of a pair may be the object's own: the close one heard from the other is
+        // for an end that is gone too (delivering it would start the object again).
+        out.retain(|o| !ends.contains(&o.end));
         out
     }
 
     /// Runtime `rt` was disposed: its objects' sockets are gone.
     pub fn runtime_gone(&mut self, rt: RtId) -> Vec<Out> {
         let mut out = Vec::new();
-        let keys: Vec<(RtId, ObjectKey)> = self
+        let keys: Vec<(RtId, Target)> = self
             .by_object
             .keys()
             .filter(|(r, _)| *r == rt)
@@ -504,8 +521,8 @@ impl Sockets {
 
     /// `getWebSockets(tag?)`: the object's hibernatable ends (with the tag), in acceptance
     /// order, but not those whose peer went away.
-    pub fn list(&self, rt: RtId, key: ObjectKey, tag: Option<&str>) -> Vec<EndId> {
-        let Some(set) = self.by_object.get(&(rt, key)) else {
+    pub fn list(&self, rt: RtId, target: Target, tag: Option<&str>) -> Vec<EndId> {
+        let Some(set) = self.by_object.get(&(rt, target)) else {
             return Vec::new();
         };
         set.iter()
@@ -541,19 +558,19 @@ impl Sockets {
         }
     }
 
-    pub fn set_auto(&mut self, rt: RtId, key: ObjectKey, pair: Option<(String, String)>) {
+    pub fn set_auto(&mut self, rt: RtId, target: Target, pair: Option<(String, String)>) {
         match pair {
             Some(p) => {
-                self.auto.insert((rt, key), p);
+                self.auto.insert((rt, target), p);
             }
             None => {
-                self.auto.remove(&(rt, key));
+                self.auto.remove(&(rt, target));
             }
         }
     }
 
-    pub fn auto(&self, rt: RtId, key: ObjectKey) -> Option<&(String, String)> {
-        self.auto.get(&(rt, key))
+    pub fn auto(&self, rt: RtId, target: Target) -> Option<&(String, String)> {
+        self.auto.get(&(rt, target))
     }
 }
 
@@ -563,7 +580,10 @@ mod tests {
 
     const T1: (Tid, u64) = (1, 10);
     const T2: (Tid, u64) = (2, 20);
-    const OBJ: ObjectKey = (0, [7u8; 32]);
+    const OBJ: Target = Target::Root((0, [7u8; 32]));
+    /// Two facets of OBJ's tree (entries 1 and 2): objects of their own.
+    const FACET: Target = Target::Facet(1);
+    const SIBLING: Target = Target::Facet(2);
 
     fn thread(t: (Tid, u64)) -> Holder {
         Holder::Thread {
@@ -623,7 +643,7 @@ mod tests {
             vec![Out {
                 to: Route::Object {
                     rt: 1,
-                    key: OBJ,
+                    target: OBJ,
                     name: Some("room".into())
                 },
                 end: a + 1,
@@ -802,6 +822,81 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].event, Event::Error("Invalid UTF-8 sequence".into()));
         assert!(s.list(1, OBJ, None).is_empty());
+    }
+
+    #[test]
+    fn a_facets_sockets_and_auto_response_are_its_own() {
+        let mut s = Sockets::default();
+        let mut out = Vec::new();
+        let root = s.pair(T1);
+        let facet = s.pair(T1);
+        let sibling = s.pair(T1);
+        s.claim(facet, thread(T2), &mut out);
+        s.claim(sibling, thread(T2), &mut out);
+        s.hibernate(root + 1, 1, OBJ, None, vec!["t".into()], &mut out)
+            .unwrap();
+        s.hibernate(facet + 1, 1, FACET, None, vec!["t".into()], &mut out)
+            .unwrap();
+        s.hibernate(sibling + 1, 1, SIBLING, None, vec!["t".into()], &mut out)
+            .unwrap();
+        assert_eq!(s.list(1, OBJ, Some("t")), vec![root + 1]);
+        assert_eq!(s.list(1, FACET, Some("t")), vec![facet + 1]);
+        assert_eq!(s.list(1, SIBLING, None), vec![sibling + 1]);
+        // The facet's auto-response answers only its own sockets.
+        s.set_auto(1, FACET, Some(("ping".into(), "pong".into())));
+        let got = s.send(facet, text("ping"), 1.0);
+        assert_eq!((got[0].end, &got[0].event), (facet, &text("pong")));
+        let got = s.send(sibling, text("ping"), 1.0);
+        assert_eq!(
+            got[0].to,
+            Route::Object {
+                rt: 1,
+                target: SIBLING,
+                name: None
+            }
+        );
+        assert!(s.auto(1, OBJ).is_none());
+    }
+
+    #[test]
+    fn a_stopped_facet_disconnects_only_its_own_sockets() {
+        let mut s = Sockets::default();
+        let mut out = Vec::new();
+        let root = s.pair(T1);
+        let facet = s.pair(T1);
+        s.claim(root, thread(T2), &mut out);
+        s.claim(facet, thread(T2), &mut out);
+        s.hibernate(root + 1, 1, OBJ, None, vec![], &mut out)
+            .unwrap();
+        s.hibernate(facet + 1, 1, FACET, None, vec![], &mut out)
+            .unwrap();
+        s.set_auto(1, FACET, Some(("a".into(), "b".into())));
+        let out = s.object_gone(1, FACET);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].end, facet);
+        assert!(matches!(
+            out[0].event,
+            Event::Close {
+                code: GONE_CODE,
+                clean: false,
+                ..
+            }
+        ));
+        assert!(s.auto(1, FACET).is_none());
+        assert_eq!(s.list(1, OBJ, None), vec![root + 1]);
+        assert!(s.get(facet).is_none() && s.get(facet + 1).is_none());
+    }
+
+    #[test]
+    fn a_gone_object_holding_both_ends_of_a_pair_hears_nothing() {
+        let mut s = Sockets::default();
+        let mut out = Vec::new();
+        let a = s.pair(T1);
+        s.hibernate(a, 1, FACET, None, vec![], &mut out).unwrap();
+        s.hibernate(a + 1, 1, FACET, None, vec![], &mut out)
+            .unwrap();
+        assert!(s.object_gone(1, FACET).is_empty());
+        assert!(s.is_empty());
     }
 
     #[test]
