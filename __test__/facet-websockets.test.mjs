@@ -252,6 +252,20 @@ test('a facet that breaks (ctx.abort) resets the whole object by default: every 
   assert.equal((await root.closed)[0], 1006);
 });
 
+test('a facet that breaks while its root is evicted still disconnects the root\'s sockets by default', async (t) => {
+  const { rt, base } = await setup(t);
+  const a = await connect(t, `${base}t/acme/chat?user=a`);
+  const root = await connect(t, `${base}t/acme`);
+  assert.equal(await ask(root, 'hi'), 'host:hi');
+  assert.equal(await ask(a, 'hi'), 'echo:hi');
+  await evicted(rt, 'acme', '');
+  await evicted(rt, 'acme', 'chat');
+  a.ws.send('abort'); // restarts the facet alone, which breaks
+  assert.equal((await a.closed)[0], 1006);
+  const stillOpen = new Promise((resolve) => setTimeout(() => resolve(['still open after 10 s']), 10_000).unref());
+  assert.equal((await Promise.race([root.closed, stillOpen]))[0], 1006);
+});
+
 test("clone over a facet disconnects its sockets, and the source keeps its own", async (t) => {
   const { rt, base } = await setup(t);
   const src = await connect(t, `${base}t/acme/chat?user=s`);

@@ -70,6 +70,11 @@ impl HubState {
                     payload,
                 } => self.stop_entries(rt, &entries, status, &payload),
                 Effect::StopRoot { root, payload } => {
+                    // The root's hibernatable sockets go with the object even when it is
+                    // evicted (a facet restarts for its own socket without its parent), as
+                    // end_thread drops them when it runs (a second drop finds nothing).
+                    let outs = self.sockets.object_gone(rt, Target::Root(root));
+                    self.flush_sockets(outs);
                     let Some(rtrec) = self.runtimes.get(&rt) else {
                         continue;
                     };

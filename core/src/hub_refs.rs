@@ -24,28 +24,50 @@ impl Hub {
     /// `owner` (it holds one transfer until it releases it).
     pub fn ref_imported(&self, importer: Tid, owner: Tid, instance: u64, id: u64) {
         let mut st = self.lock();
-        if let Some(rec) = st.threads.get_mut(&importer) {
-            *rec.imports.entry((owner, instance, id)).or_default() += 1;
+        match st.threads.get_mut(&importer) {
+            Some(rec) => *rec.imports.entry((owner, instance, id)).or_default() += 1,
+            // A thread the hub already let go of (its runtime was disposed while it still
+            // ran) holds nothing: what it decodes now is released at once.
+            None => st.send_release(owner, instance, format!("\u{2}{id}")),
         }
     }
 
     /// Thread `importer` lets go of a reference exported by instance `instance` of thread
     /// `owner` (`method` names it): a call with id 0, which is never answered. Nothing
     /// happens when that instance has stopped (its exports are gone with it).
+    ///
+    /// The hub's count decides whether a release of one transfer goes out: one the hub
+    /// already sent for this thread (its instance stopped with releases still held back, or
+    /// its runtime was disposed while it ran on) is not sent twice.
     pub fn ref_release(&self, importer: Tid, owner: Tid, instance: u64, method: String) {
         let mut st = self.lock();
         if let Some(id) = released_id(&method) {
-            if let Some(rec) = st.threads.get_mut(&importer) {
-                let key = (owner, instance, id);
-                if let Some(n) = rec.imports.get_mut(&key) {
-                    *n -= 1;
-                    if *n == 0 {
-                        rec.imports.remove(&key);
-                    }
+            let key = (owner, instance, id);
+            let Some(rec) = st.threads.get_mut(&importer) else {
+                return;
+            };
+            let Some(n) = rec.imports.get_mut(&key) else {
+                return;
+            };
+            *n -= 1;
+            if *n == 0 {
+                rec.imports.remove(&key);
+                if rec.imports.is_empty() {
+                    rec.imports.shrink_to(0);
                 }
             }
         }
         st.send_release(owner, instance, method);
+    }
+
+    /// Thread `tid`'s instance stopped and was torn down: every release it still meant to
+    /// send has been sent (`resetRefs`), except those it held back behind calls or the
+    /// output gate, which teardown drops with them. Those go now.
+    pub(super) fn release_left_over(st: &mut HubState, tid: Tid) {
+        if let Some(rec) = st.threads.get_mut(&tid) {
+            let left = std::mem::take(&mut rec.imports);
+            st.release_imports(left);
+        }
     }
 }
 
@@ -77,23 +99,18 @@ mod tests {
     use super::super::tests::{drain, inbox, setup};
     use super::*;
 
-    /// A worker of `s`'s runtime hosting object `id`, its start drained: (tid, inbox, instance).
+    /// A worker of `s`'s runtime hosting object `id`, its start drained and its first call
+    /// answered: (tid, inbox, instance).
     fn hosting(s: &super::super::tests::Setup, id: ObjectId) -> (Tid, Arc<Inbox>, u64) {
-        s.hub
-            .call(
-                s.main,
-                s.rt,
-                0,
-                id,
-                None,
-                "m".into(),
-                Payload::Text("[]".into()),
-            )
-            .unwrap();
+        let args = Payload::Text("[]".into());
+        let call = s.hub.call(s.main, s.rt, 0, id, None, "m".into(), args);
         let tid = s.hub.reserve_thread(s.rt).unwrap().expect("a thread");
         let ib = inbox();
         s.hub.attach_worker(tid, ib.clone()).unwrap();
         drain(&ib);
+        let answer = Payload::Text("1".into());
+        s.hub.reply(tid, call.unwrap(), ReplyStatus::Ok, answer);
+        drain(&s.main_inbox);
         let instance = s.hub.instance_of(tid).expect("an instance");
         (tid, ib, instance)
     }
@@ -146,6 +163,49 @@ mod tests {
         let (holder, _, _) = hosting(&s, [2; 32]);
         s.hub.ref_imported(holder, owner, instance + 1000, 5);
         s.hub.thread_gone(holder);
+        assert!(releases(drain(&owner_inbox)).is_empty());
+    }
+
+    #[test]
+    fn a_release_the_hub_does_not_count_is_not_sent() {
+        let s = setup(0);
+        let (owner, owner_inbox, instance) = hosting(&s, [1; 32]);
+        s.hub.ref_release(s.main, owner, instance, "\u{2}4".into());
+        assert!(releases(drain(&owner_inbox)).is_empty());
+        // Pinned first results are not counted: their releases always go.
+        s.hub
+            .ref_release(s.main, owner, instance, "\u{2}q4,5".into());
+        assert_eq!(releases(drain(&owner_inbox)), vec!["\u{2}q4,5".to_string()]);
+    }
+
+    #[test]
+    fn a_runtime_disposed_under_a_running_thread_releases_its_references_once() {
+        let s = setup(0);
+        // The owner is the main thread (another runtime's functions, say).
+        let main_instance = s.hub.instance_of(s.main).unwrap_or(0);
+        let (holder, _, _) = hosting(&s, [2; 32]);
+        s.hub.ref_imported(holder, s.main, main_instance, 11);
+        s.hub.dispose_runtime(s.rt);
+        assert_eq!(releases(drain(&s.main_inbox)), vec!["\u{2}11".to_string()]);
+        // The thread runs on until it is terminated: its own late release is not sent again,
+        // and what it decodes now is released at once.
+        s.hub
+            .ref_release(holder, s.main, main_instance, "\u{2}11".into());
+        assert!(releases(drain(&s.main_inbox)).is_empty());
+        s.hub.ref_imported(holder, s.main, main_instance, 12);
+        assert_eq!(releases(drain(&s.main_inbox)), vec!["\u{2}12".to_string()]);
+    }
+
+    #[test]
+    fn releases_an_instance_held_back_when_it_stopped_are_sent_as_its_thread_recycles() {
+        let s = setup(0);
+        let (owner, owner_inbox, instance) = hosting(&s, [1; 32]);
+        let (holder, _, _) = hosting(&s, [2; 32]);
+        s.hub.ref_imported(holder, owner, instance, 8);
+        assert_eq!(s.hub.try_retire(holder, 0), 0);
+        s.hub.recycle(holder);
+        assert_eq!(releases(drain(&owner_inbox)), vec!["\u{2}8".to_string()]);
+        s.hub.ref_release(holder, owner, instance, "\u{2}8".into());
         assert!(releases(drain(&owner_inbox)).is_empty());
     }
 }

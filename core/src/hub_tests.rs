@@ -530,6 +530,7 @@ fn a_release_is_a_call_without_an_answer() {
     let s = setup(0);
     let (w, wi) = hosted_object(&s, [6u8; 32]);
     let instance = s.hub.instance_of(w).unwrap();
+    s.hub.ref_imported(s.main, w, instance, 7);
     s.hub.ref_release(s.main, w, instance, "\u{2}7".into());
     assert_eq!(
         drain(&wi),
