@@ -24,6 +24,12 @@ const KIND_STOP = 9;
 
 /** How long a worker thread spins for its next delivery before parking (µs). */
 const SPIN_MICROS = 50;
+/**
+ * How long it spins while calls it made are in flight (the native cap). Their answers are
+ * expected: a callback to the main thread takes that thread's wake-up (25–60 µs on a VM)
+ * plus its turn, and parking meanwhile would add a second wake-up, of this thread.
+ */
+const SPIN_AWAITING_MICROS = 200;
 
 /** @type {Map<number, {resolve: Function, reject: Function}>} */
 const pending = new Map();
@@ -144,7 +150,7 @@ function spin() {
   if (heartbeat !== null) heartbeat[0] = now();
   try {
     if (endOfTurn !== null) endOfTurn();
-    const batch = native.spinDrain(SPIN_MICROS);
+    const batch = native.spinDrain(pending.size > 0 ? SPIN_AWAITING_MICROS : SPIN_MICROS);
     if (batch !== null) {
       dispatch(batch);
       scheduleSpin();

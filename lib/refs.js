@@ -358,9 +358,22 @@ export function notAFunction(path) {
  * instance does not give access to what it handed to others.
  */
 export function perform(method, args, instance, viaRef) {
-  const [kind, key, path, op] = JSON.parse(method.slice(1));
-  return performOp(kind, key, path, op, args, instance, viaRef);
+  // Operations on the instance or an export repeat (a callback called again and again):
+  // parsed once. Those on answers name a call id each time: parsed each time.
+  const kind = method.charCodeAt(3);
+  let o = kind === 105 /* i */ || kind === 101 /* e */ ? parsedOps.get(method) : undefined;
+  if (o === undefined) {
+    o = JSON.parse(method.slice(1));
+    if (kind === 105 || kind === 101) {
+      if (parsedOps.size >= 1024) parsedOps.clear();
+      parsedOps.set(method, o);
+    }
+  }
+  return performOp(o[0], o[1], o[2], o[3], args, instance, viaRef);
 }
+
+/** Parsed operation methods (see `perform`); treated as read-only. */
+const parsedOps = new Map();
 
 function performOp(kind, key, path, op, args, instance, viaRef) {
   switch (kind) {
