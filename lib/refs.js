@@ -491,20 +491,28 @@ function letGo(rec, now = false) {
  */
 export function releasePinned(tid, instance, callId) {
   // Many go at once (a garbage collection finalizes many promises): one message per owner
-  // at the end of the microtask.
-  const key = `${tid}:${instance}`;
-  let batch = unpinning.get(key);
-  if (batch === undefined) {
-    unpinning.set(key, (batch = { tid, instance, ids: [] }));
-    if (unpinning.size === 1) queueMicrotask(sendUnpins);
+  // at the end of the microtask. (Consecutive ones mostly share their owner: no key built.)
+  let batch = lastUnpin;
+  if (batch === null || batch.tid !== tid || batch.instance !== instance) {
+    const key = `${tid}:${instance}`;
+    batch = unpinning.get(key);
+    if (batch === undefined) {
+      unpinning.set(key, (batch = { tid, instance, ids: [] }));
+      if (unpinning.size === 1) queueMicrotask(sendUnpins);
+    }
+    lastUnpin = batch;
   }
   batch.ids.push(callId);
 }
+
+/** The owner's batch `releasePinned` added to last (null once sent). */
+let lastUnpin = null;
 
 /** Pinned answers to let go, by owner (see `releasePinned`). */
 const unpinning = new Map();
 
 function sendUnpins() {
+  lastUnpin = null;
   for (const { tid, instance, ids } of unpinning.values()) {
     releaser(() => {
       try {
