@@ -7,7 +7,7 @@
 import { native } from './native.js';
 import { encodeArgs, decode, decodeError } from './codec.js';
 import { undecodableReply } from './errors.js';
-import { setImmediate, now } from './timers.js';
+import { setImmediate, now, hrNow } from './timers.js';
 import { serveCall } from './ref-server.js';
 import { discardReferences, setReleaser } from './refs.js';
 import { socketEvent, onHolding, setOutbound, THREAD_EVENT } from './websocket.js';
@@ -22,14 +22,37 @@ const KIND_TERMINATE = 7;
 const KIND_EVICT = 8;
 const KIND_STOP = 9;
 
-/** How long a worker thread spins for its next delivery before parking (µs). */
+/** How long a worker thread spins for its next delivery before parking (µs), at least. */
 const SPIN_MICROS = 50;
+/** The native cap of a spin (µs, MAX_SPIN in src/lib.rs). */
+const SPIN_MAX_MICROS = 200;
 /**
- * How long it spins while calls it made are in flight (the native cap). Their answers are
- * expected: a callback to the main thread takes that thread's wake-up (25–60 µs on a VM)
- * plus its turn, and parking meanwhile would add a second wake-up, of this thread.
+ * How long it spins while calls it made are in flight: their answers are expected soon. A
+ * callback to the main thread takes that thread's wake-up (25–60 µs on a VM) plus its turn;
+ * parking meanwhile would add a second wake-up, of this thread.
  */
-const SPIN_AWAITING_MICROS = 200;
+const SPIN_AWAITING_MICROS = SPIN_MAX_MICROS;
+
+// Adaptive spin between deliveries: a thread that parked and was woken soon after (within
+// the cap) would have caught that delivery by spinning a little longer, and then the sender
+// would not have paid for its wake-up (25–60 µs on a VM, as much as a whole call). So the
+// budget grows to 1.5× such a gap (capped); a gap longer than the cap (the caller went
+// quiet) halves it again, down to SPIN_MICROS. A sequential caller whose round trip outside
+// this thread is just over 50 µs (the main thread's own wake-up plus its JS) no longer
+// costs a wake-up of this thread per call.
+let spinBudget = SPIN_MICROS;
+/** When this thread last parked after spinning (hrNow ms; 0: not parked). */
+let parkedAt = 0;
+/** How long (µs) the spin before that park lasted. */
+let parkedSpin = 0;
+
+/** A worker was woken after parking: adapt the spin budget to how soon the delivery came. */
+function adaptSpin() {
+  const gap = parkedSpin + (hrNow() - parkedAt) * 1000;
+  parkedAt = 0;
+  if (gap < SPIN_MAX_MICROS) spinBudget = Math.min(SPIN_MAX_MICROS, Math.max(spinBudget, gap * 1.5));
+  else spinBudget = Math.max(SPIN_MICROS, spinBudget / 2);
+}
 
 /** @type {Map<number, {resolve: Function, reject: Function}>} */
 const pending = new Map();
@@ -131,6 +154,7 @@ let heartbeat = null;
 
 /** Drains and dispatches until the inbox stays empty, then parks (main) or spins (worker). */
 function pump() {
+  if (parkedAt !== 0) adaptSpin();
   if (heartbeat !== null) heartbeat[0] = now();
   try {
     // A wake-up may follow a turn the runtime did not dispatch (a timer callback that
@@ -150,14 +174,17 @@ function spin() {
   if (heartbeat !== null) heartbeat[0] = now();
   try {
     if (endOfTurn !== null) endOfTurn();
-    const batch = native.spinDrain(pending.size > 0 ? SPIN_AWAITING_MICROS : SPIN_MICROS);
+    const budget = pending.size > 0 ? SPIN_AWAITING_MICROS : spinBudget;
+    const batch = native.spinDrain(budget);
     if (batch !== null) {
       dispatch(batch);
       scheduleSpin();
     } else if (native.park()) {
       pump();
-    } else if (heartbeat !== null) {
-      heartbeat[0] = 0;
+    } else {
+      parkedAt = hrNow();
+      parkedSpin = budget;
+      if (heartbeat !== null) heartbeat[0] = 0;
     }
   } catch (e) {
     reportError(e);
