@@ -157,6 +157,18 @@ const answers = new Map();
 /** @type {Map<number, {value: unknown, settled: boolean, failed: boolean}>} */
 const pinned = new Map();
 
+const PROMISE_THEN = Promise.prototype.then;
+
+/**
+ * A promise of what thenable `result` settles to, adopted as `await` does (`then` read once,
+ * by the caller). A native promise with the native `then` is its own adoption: no wrapper
+ * (an async method's result, the common case, saves a promise and a microtask).
+ */
+export function adopt(result, then) {
+  if (then === PROMISE_THEN && result instanceof Promise) return result;
+  return new Promise((resolve, reject) => then.call(result, resolve, reject));
+}
+
 /** Pins the outcome of the first call of batch `callId` (`run` computes it). */
 function pin(callId, run) {
   const p = { value: undefined, settled: true, failed: false };
@@ -175,7 +187,7 @@ function pin(callId, run) {
     return;
   }
   // Adopted as `await` does; operations wait for it (in the order they arrived).
-  const promise = new Promise((resolve, reject) => then.call(result, resolve, reject));
+  const promise = adopt(result, then);
   p.settled = false;
   p.value = promise;
   promise.then(
@@ -446,11 +458,12 @@ export function importRef(tid, instance, id) {
  */
 export function watch(stub, rec) {
   const handle = { rec, disposed: false };
-  collected.register(stub, handle, handle);
+  // No unregister token (V8 keeps a hash-table entry per token): a handle disposed by hand
+  // is marked, and its finalization does nothing.
+  collected.register(stub, handle);
   return () => {
     if (handle.disposed) return;
     handle.disposed = true;
-    collected.unregister(handle);
     disposeHandle(rec);
   };
 }
