@@ -169,13 +169,13 @@ export function adopt(result, then) {
   return new Promise((resolve, reject) => then.call(result, resolve, reject));
 }
 
-/** Pins the outcome of the first call of batch `callId` (`run` computes it). */
-function pin(callId, run) {
+/** Pins the outcome of the first call of batch `callId`: `performOp` of the rest. */
+function pin(callId, kind, key, path, op, args, instance, viaRef) {
   const p = { value: undefined, settled: true, failed: false };
   pinned.set(callId, p);
   let result;
   try {
-    result = run();
+    result = performOp(kind, key, path, op, args, instance, viaRef);
   } catch (e) {
     p.value = e;
     p.failed = true;
@@ -227,7 +227,7 @@ export function performBatch(callId, method, args, instance, viaRef, decode) {
   }
   const [[kind, key, firstPath, firstOp], path, op, nested] = parsed;
   if (nested === 1) args = [decode(args[0]), decode(args[1])];
-  pin(callId, () => performOp(kind, key, firstPath, firstOp, args[0], instance, viaRef));
+  pin(callId, kind, key, firstPath, firstOp, args[0], instance, viaRef);
   return performOp('q', callId, path, op, args[1], instance, viaRef);
 }
 
@@ -303,33 +303,36 @@ function isClassTarget(v) {
 
 const HIDDEN_PROTOS = new Set([Object.prototype, RpcTarget.prototype, DurableObject.prototype, WorkerEntrypoint.prototype]);
 
+/** What `member` returns for a member RPC does not reach (no object per lookup). */
+const NOT_FOUND = Symbol('durable-facets.not-found');
+
 /**
  * Member `name` of `obj` as RPC sees it: prototype methods and getters of class instances
  * (never their own fields), own properties of plain objects and arrays, members of stubs.
- * @returns {{found: boolean, value?: unknown}}
+ * @returns {unknown} its value, or NOT_FOUND
  */
 function member(obj, name, instance) {
-  if (obj === null || (typeof obj !== 'object' && typeof obj !== 'function')) return { found: false };
-  if (instance && reservedOnInstance(name)) return { found: false };
-  if (isStubValue(obj)) return { found: true, value: obj[name] };
-  if (typeof obj === 'function') return { found: false };
+  if (obj === null || (typeof obj !== 'object' && typeof obj !== 'function')) return NOT_FOUND;
+  if (instance && reservedOnInstance(name)) return NOT_FOUND;
+  if (isStubValue(obj)) return obj[name];
+  if (typeof obj === 'function') return NOT_FOUND;
   // The hosted instance (an object, or the entry point's handler) and class instances:
   // prototype members only.
   if (instance || isClassTarget(obj)) {
     for (let p = Object.getPrototypeOf(obj); p && !HIDDEN_PROTOS.has(p); p = Object.getPrototypeOf(p)) {
+      // (hasOwn first: a descriptor object is made only for the level that has it)
+      if (!Object.hasOwn(p, name)) continue;
+      if (name === 'constructor') return NOT_FOUND;
       const d = Object.getOwnPropertyDescriptor(p, name);
-      if (d === undefined) continue;
-      if (name === 'constructor') return { found: false };
-      if (d.get !== undefined) return { found: true, value: d.get.call(obj) };
-      return { found: true, value: d.value };
+      return d.get !== undefined ? d.get.call(obj) : d.value;
     }
-    return { found: false };
+    return NOT_FOUND;
   }
   const proto = Object.getPrototypeOf(obj);
   if ((proto === Object.prototype || proto === null || Array.isArray(obj)) && Object.hasOwn(obj, name)) {
-    return { found: true, value: obj[name] };
+    return obj[name];
   }
-  return { found: false };
+  return NOT_FOUND;
 }
 
 /** Stubs (of objects, facets, references) are Proxies that name themselves. */
@@ -349,9 +352,9 @@ export function applyOp(base, path, op, args, instance = false) {
   let v = base;
   for (let i = 0; i < path.length; i++) {
     const m = member(v, path[i], instance && i === 0);
-    if (!m.found) throw noMethod(path[i]);
+    if (m === NOT_FOUND) throw noMethod(path[i]);
     holder = v;
-    v = m.value;
+    v = m;
   }
   if (op === 'g') return v;
   if (typeof v !== 'function') throw notAFunction(path);
