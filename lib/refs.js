@@ -225,10 +225,11 @@ export function performBatch(callId, method, args, instance, viaRef, decode) {
     if (batchMethods.size >= 1024) batchMethods.clear();
     batchMethods.set(method, parsed);
   }
-  const [[kind, key, firstPath, firstOp], path, op, nested] = parsed;
-  if (nested === 1) args = [decode(args[0]), decode(args[1])];
-  pin(callId, kind, key, firstPath, firstOp, args[0], instance, viaRef);
-  return performOp('q', callId, path, op, args[1], instance, viaRef);
+  // (Indexed, not destructured: no iterator protocol on the hot path.)
+  const first = parsed[0];
+  if (parsed[3] === 1) args = [decode(args[0]), decode(args[1])];
+  pin(callId, first[0], first[1], first[2], first[3], args[0], instance, viaRef);
+  return performOp('q', callId, parsed[1], parsed[2], args[1], instance, viaRef);
 }
 
 /**
@@ -314,10 +315,8 @@ const NOT_FOUND = Symbol('durable-facets.not-found');
 function member(obj, name, instance) {
   if (obj === null || (typeof obj !== 'object' && typeof obj !== 'function')) return NOT_FOUND;
   if (instance && reservedOnInstance(name)) return NOT_FOUND;
-  if (isStubValue(obj)) return obj[name];
-  if (typeof obj === 'function') return NOT_FOUND;
   // The hosted instance (an object, or the entry point's handler) and class instances:
-  // prototype members only.
+  // prototype members only. (Tested first: neither is ever a stub, whose test costs more.)
   if (instance || isClassTarget(obj)) {
     for (let p = Object.getPrototypeOf(obj); p && !HIDDEN_PROTOS.has(p); p = Object.getPrototypeOf(p)) {
       // (hasOwn first: a descriptor object is made only for the level that has it)
@@ -328,6 +327,8 @@ function member(obj, name, instance) {
     }
     return NOT_FOUND;
   }
+  if (isStubValue(obj)) return obj[name];
+  if (typeof obj === 'function') return NOT_FOUND;
   const proto = Object.getPrototypeOf(obj);
   if ((proto === Object.prototype || proto === null || Array.isArray(obj)) && Object.hasOwn(obj, name)) {
     return obj[name];

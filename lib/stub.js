@@ -32,6 +32,8 @@ refs.setStubTest(isStub);
 
 /** The payload of a call without arguments. */
 const NO_ARGS = encode([]);
+/** The payload of a batch of two calls without arguments (see Call.payload). */
+const NO_ARGS_PAIR = `[${NO_ARGS},${NO_ARGS}]`;
 
 /**
  * The base of operations on the instance itself. A constant base caches the method strings
@@ -122,6 +124,8 @@ class Call {
     if (this.rider === null) return this.encoded;
     const a = this.encoded;
     const b = this.rider.payload;
+    // `stub.a().b()`: no arguments either side.
+    if (a === NO_ARGS && b === NO_ARGS) return NO_ARGS_PAIR;
     if (nested(this)) return encode([a, b]);
     // Two JSON texts (the hot path): one array of both argument lists, decoded as one.
     const refsA = a.charCodeAt(0) === 1;
