@@ -4,7 +4,7 @@
 // Worker threads spin briefly (capped) for the next delivery before parking, so a busy
 // pair of threads exchanges calls without waiting for the kernel; the user's main thread
 // parks and is woken through a threadsafe function. It spins only right after answering a
-// callback while it awaits an answer of its own, for at most CALLBACK_WAIT_MS (see `pump`).
+// callback while it awaits an answer of its own, for at most CALLBACK_WAIT_MICROS (`pump`).
 import { native } from './native.js';
 import { encodeArgs, decode, decodeError } from './codec.js';
 import { undecodableReply } from './errors.js';
@@ -151,7 +151,7 @@ function settle(callId, status, payload) {
 }
 
 /**
- * How long the main thread waits (spinning, ms) for the answer it awaits after it answered a
+ * How long the main thread waits (spinning, µs) for the answer it awaits after it answered a
  * call through one of its references (a callback) in the same pump. In that exchange the
  * answer usually follows within microseconds (the object was waiting for the callback's
  * result to finish the call the main thread made), but by then the main thread's vCPU has
@@ -160,21 +160,20 @@ function settle(callId, status, payload) {
  * 2.6–2.8× a plain call; with this wait 1.5–1.6×). Bounded, and only in that exchange: the
  * user's thread is otherwise never held up.
  */
-const CALLBACK_WAIT_MS = 0.025;
+const CALLBACK_WAIT_MICROS = 25;
 /** The main thread answered a call synchronously during the current pump (see `reply`). */
 let answered = false;
 
-/** Spins up to CALLBACK_WAIT_MS for a delivery; true when one came (and was dispatched). */
+/**
+ * Spins up to CALLBACK_WAIT_MICROS for a delivery; true when one came (and was dispatched).
+ * (The native spin yields the core between bursts: when the object's thread shares it, it
+ * still runs and answers.)
+ */
 function awaitAnswer() {
-  const end = hrNow() + CALLBACK_WAIT_MS;
-  do {
-    const batch = native.drain();
-    if (batch !== null) {
-      dispatch(batch);
-      return true;
-    }
-  } while (hrNow() < end);
-  return false;
+  const batch = native.spinDrain(CALLBACK_WAIT_MICROS);
+  if (batch === null) return false;
+  dispatch(batch);
+  return true;
 }
 
 /** Worker threads under a CPU limit: when the current turn started (0: parked). */
