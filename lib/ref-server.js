@@ -2,7 +2,7 @@
 // thread): functions and RpcTargets it passed to objects (SPEC §2.2). Worker threads serve
 // theirs through the instance host (lib/worker/host.js), behind its input gate.
 import { decode, encodeRpc, encodeError } from './codec.js';
-import { perform, performBatch, performRelease, openAnswer, closeAnswer, dropAnswer, instanceToken } from './refs.js';
+import { perform, performBatch, performRelease, openAnswer, closeAnswer, dropAnswer, instanceToken, adopt, takeList, giveList } from './refs.js';
 import * as port from './port.js';
 
 const STATUS_OK = 0;
@@ -29,7 +29,7 @@ export function serveCall(callId, method, payload) {
   }
   const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
   if (typeof then !== 'function') return succeed(callId, result, batch);
-  const promise = new Promise((resolve, reject) => then.call(result, resolve, reject));
+  const promise = adopt(result, then);
   openAnswer(callId, promise);
   promise.then(
     (v) => succeed(callId, v, batch),
@@ -39,13 +39,14 @@ export function serveCall(callId, method, payload) {
 
 /** A batch is answered `[instance token, status, result or error]` (see lib/worker/host.js). */
 function succeed(callId, value, batch) {
-  const exported = [];
+  let exported = takeList();
   let payload;
   try {
     payload = encodeRpc(batch ? [instanceToken(), STATUS_OK, value] : value, exported);
   } catch (e) {
     return fail(callId, e, batch);
   }
+  if (exported.length === 0) exported = giveList(exported);
   closeAnswer(callId, value, exported);
   port.reply(callId, STATUS_OK, payload);
 }

@@ -157,13 +157,25 @@ const answers = new Map();
 /** @type {Map<number, {value: unknown, settled: boolean, failed: boolean}>} */
 const pinned = new Map();
 
-/** Pins the outcome of the first call of batch `callId` (`run` computes it). */
-function pin(callId, run) {
+const PROMISE_THEN = Promise.prototype.then;
+
+/**
+ * A promise of what thenable `result` settles to, adopted as `await` does (`then` read once,
+ * by the caller). A native promise with the native `then` is its own adoption: no wrapper
+ * (an async method's result, the common case, saves a promise and a microtask).
+ */
+export function adopt(result, then) {
+  if (then === PROMISE_THEN && result instanceof Promise) return result;
+  return new Promise((resolve, reject) => then.call(result, resolve, reject));
+}
+
+/** Pins the outcome of the first call of batch `callId`: `performOp` of the rest. */
+function pin(callId, kind, key, path, op, args, instance, viaRef) {
   const p = { value: undefined, settled: true, failed: false };
   pinned.set(callId, p);
   let result;
   try {
-    result = run();
+    result = performOp(kind, key, path, op, args, instance, viaRef);
   } catch (e) {
     p.value = e;
     p.failed = true;
@@ -175,7 +187,7 @@ function pin(callId, run) {
     return;
   }
   // Adopted as `await` does; operations wait for it (in the order they arrived).
-  const promise = new Promise((resolve, reject) => then.call(result, resolve, reject));
+  const promise = adopt(result, then);
   p.settled = false;
   p.value = promise;
   promise.then(
@@ -213,10 +225,11 @@ export function performBatch(callId, method, args, instance, viaRef, decode) {
     if (batchMethods.size >= 1024) batchMethods.clear();
     batchMethods.set(method, parsed);
   }
-  const [[kind, key, firstPath, firstOp], path, op, nested] = parsed;
-  if (nested === 1) args = [decode(args[0]), decode(args[1])];
-  pin(callId, () => performOp(kind, key, firstPath, firstOp, args[0], instance, viaRef));
-  return performOp('q', callId, path, op, args[1], instance, viaRef);
+  // (Indexed, not destructured: no iterator protocol on the hot path.)
+  const first = parsed[0];
+  if (parsed[3] === 1) args = [decode(args[0]), decode(args[1])];
+  pin(callId, first[0], first[1], first[2], first[3], args[0], instance, viaRef);
+  return performOp('q', callId, parsed[1], parsed[2], args[1], instance, viaRef);
 }
 
 /**
@@ -291,33 +304,36 @@ function isClassTarget(v) {
 
 const HIDDEN_PROTOS = new Set([Object.prototype, RpcTarget.prototype, DurableObject.prototype, WorkerEntrypoint.prototype]);
 
+/** What `member` returns for a member RPC does not reach (no object per lookup). */
+const NOT_FOUND = Symbol('durable-facets.not-found');
+
 /**
  * Member `name` of `obj` as RPC sees it: prototype methods and getters of class instances
  * (never their own fields), own properties of plain objects and arrays, members of stubs.
- * @returns {{found: boolean, value?: unknown}}
+ * @returns {unknown} its value, or NOT_FOUND
  */
 function member(obj, name, instance) {
-  if (obj === null || (typeof obj !== 'object' && typeof obj !== 'function')) return { found: false };
-  if (instance && reservedOnInstance(name)) return { found: false };
-  if (isStubValue(obj)) return { found: true, value: obj[name] };
-  if (typeof obj === 'function') return { found: false };
+  if (obj === null || (typeof obj !== 'object' && typeof obj !== 'function')) return NOT_FOUND;
+  if (instance && reservedOnInstance(name)) return NOT_FOUND;
   // The hosted instance (an object, or the entry point's handler) and class instances:
-  // prototype members only.
+  // prototype members only. (Tested first: neither is ever a stub, whose test costs more.)
   if (instance || isClassTarget(obj)) {
     for (let p = Object.getPrototypeOf(obj); p && !HIDDEN_PROTOS.has(p); p = Object.getPrototypeOf(p)) {
+      // (hasOwn first: a descriptor object is made only for the level that has it)
+      if (!Object.hasOwn(p, name)) continue;
+      if (name === 'constructor') return NOT_FOUND;
       const d = Object.getOwnPropertyDescriptor(p, name);
-      if (d === undefined) continue;
-      if (name === 'constructor') return { found: false };
-      if (d.get !== undefined) return { found: true, value: d.get.call(obj) };
-      return { found: true, value: d.value };
+      return d.get !== undefined ? d.get.call(obj) : d.value;
     }
-    return { found: false };
+    return NOT_FOUND;
   }
+  if (isStubValue(obj)) return obj[name];
+  if (typeof obj === 'function') return NOT_FOUND;
   const proto = Object.getPrototypeOf(obj);
   if ((proto === Object.prototype || proto === null || Array.isArray(obj)) && Object.hasOwn(obj, name)) {
-    return { found: true, value: obj[name] };
+    return obj[name];
   }
-  return { found: false };
+  return NOT_FOUND;
 }
 
 /** Stubs (of objects, facets, references) are Proxies that name themselves. */
@@ -337,9 +353,9 @@ export function applyOp(base, path, op, args, instance = false) {
   let v = base;
   for (let i = 0; i < path.length; i++) {
     const m = member(v, path[i], instance && i === 0);
-    if (!m.found) throw noMethod(path[i]);
+    if (m === NOT_FOUND) throw noMethod(path[i]);
     holder = v;
-    v = m.value;
+    v = m;
   }
   if (op === 'g') return v;
   if (typeof v !== 'function') throw notAFunction(path);
@@ -358,9 +374,22 @@ export function notAFunction(path) {
  * instance does not give access to what it handed to others.
  */
 export function perform(method, args, instance, viaRef) {
-  const [kind, key, path, op] = JSON.parse(method.slice(1));
-  return performOp(kind, key, path, op, args, instance, viaRef);
+  // Operations on the instance or an export repeat (a callback called again and again):
+  // parsed once. Those on answers name a call id each time: parsed each time.
+  const kind = method.charCodeAt(3);
+  let o = kind === 105 /* i */ || kind === 101 /* e */ ? parsedOps.get(method) : undefined;
+  if (o === undefined) {
+    o = JSON.parse(method.slice(1));
+    if (kind === 105 || kind === 101) {
+      if (parsedOps.size >= 1024) parsedOps.clear();
+      parsedOps.set(method, o);
+    }
+  }
+  return performOp(o[0], o[1], o[2], o[3], args, instance, viaRef);
 }
+
+/** Parsed operation methods (see `perform`); treated as read-only. */
+const parsedOps = new Map();
 
 function performOp(kind, key, path, op, args, instance, viaRef) {
   switch (kind) {
@@ -435,11 +464,12 @@ export function importRef(tid, instance, id) {
  */
 export function watch(stub, rec) {
   const handle = { rec, disposed: false };
-  collected.register(stub, handle, handle);
+  // No unregister token (V8 keeps a hash-table entry per token): a handle disposed by hand
+  // is marked, and its finalization does nothing.
+  collected.register(stub, handle);
   return () => {
     if (handle.disposed) return;
     handle.disposed = true;
-    collected.unregister(handle);
     disposeHandle(rec);
   };
 }
@@ -480,20 +510,28 @@ function letGo(rec, now = false) {
  */
 export function releasePinned(tid, instance, callId) {
   // Many go at once (a garbage collection finalizes many promises): one message per owner
-  // at the end of the microtask.
-  const key = `${tid}:${instance}`;
-  let batch = unpinning.get(key);
-  if (batch === undefined) {
-    unpinning.set(key, (batch = { tid, instance, ids: [] }));
-    if (unpinning.size === 1) queueMicrotask(sendUnpins);
+  // at the end of the microtask. (Consecutive ones mostly share their owner: no key built.)
+  let batch = lastUnpin;
+  if (batch === null || batch.tid !== tid || batch.instance !== instance) {
+    const key = `${tid}:${instance}`;
+    batch = unpinning.get(key);
+    if (batch === undefined) {
+      unpinning.set(key, (batch = { tid, instance, ids: [] }));
+      if (unpinning.size === 1) queueMicrotask(sendUnpins);
+    }
+    lastUnpin = batch;
   }
   batch.ids.push(callId);
 }
+
+/** The owner's batch `releasePinned` added to last (null once sent). */
+let lastUnpin = null;
 
 /** Pinned answers to let go, by owner (see `releasePinned`). */
 const unpinning = new Map();
 
 function sendUnpins() {
+  lastUnpin = null;
   for (const { tid, instance, ids } of unpinning.values()) {
     releaser(() => {
       try {

@@ -290,15 +290,16 @@ pub fn drain(env: Env) -> Result<Raw> {
     guard(env, move || with_port(&env, |p| drain_port(&env, p)))
 }
 
-/// Spins up to `micros` (capped) for deliveries, then drains. Worker threads only.
+/// Spins up to `micros` (capped) for deliveries, then drains. Who spins is lib/port.js's
+/// choice: worker threads between turns; the main thread only briefly, right after it
+/// answered a callback while it awaits an answer. The spin yields its core between bursts,
+/// so a thread sharing it still runs (see `Inbox::spin`).
 #[napi(js_name = "spinDrain", ts_return_type = "Array<unknown> | null")]
 pub fn spin_drain(env: Env, micros: u32) -> Result<Raw> {
     guard(env, move || {
         with_port(&env, |p| {
-            if p.worker {
-                p.inbox
-                    .spin(Duration::from_micros(micros as u64).min(MAX_SPIN));
-            }
+            p.inbox
+                .spin(Duration::from_micros(micros as u64).min(MAX_SPIN));
             drain_port(&env, p)
         })
     })

@@ -145,8 +145,8 @@ impl Inbox {
         self.len.store(0, SeqCst);
     }
 
-    /// Busy-waits until something is queued or `max` elapses. Only runtime threads spin;
-    /// the user's main thread never does.
+    /// Busy-waits until something is queued or `max` elapses. Runtime threads spin between
+    /// turns; the user's main thread only briefly, after answering a callback (lib/port.js).
     ///
     /// Between short bursts of polling the spinner yields its core: when the thread it waits
     /// for shares that core, spinning would otherwise hold off the very answer it waits for

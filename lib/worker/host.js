@@ -462,7 +462,7 @@ class Host {
   answer(callId, result) {
     const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
     if (typeof then === 'function') {
-      const promise = new Promise((resolve, reject) => then.call(result, resolve, reject));
+      const promise = refs.adopt(result, then);
       refs.openAnswer(callId, promise);
       this.settle(callId, promise);
     } else {
@@ -484,7 +484,7 @@ class Host {
     }
     const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
     if (typeof then !== 'function') return this.succeed(callId, result, true);
-    const promise = new Promise((resolve, reject) => then.call(result, resolve, reject));
+    const promise = refs.adopt(result, then);
     refs.openAnswer(callId, promise);
     promise.then(
       (v) => this.succeed(callId, v, true),
