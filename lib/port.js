@@ -181,6 +181,8 @@ let heartbeat = null;
 
 /** Drains and dispatches until the inbox stays empty, then parks (main) or spins (worker). */
 function pump() {
+  // Only callbacks answered during this pump count (not a reply made in a microtask since).
+  answered = false;
   if (parkedAt !== 0) adaptSpin();
   if (heartbeat !== null) heartbeat[0] = now();
   try {
@@ -191,11 +193,10 @@ function pump() {
     while ((batch = native.drain()) !== null) dispatch(batch);
     if (worker) scheduleSpin();
     else {
-      // A callback answered while an answer is awaited: it is probably on its way.
-      while (answered && pending.size > 0) {
-        answered = false;
-        if (!awaitAnswer()) break;
-      }
+      // A callback answered while an answer is awaited: it is probably on its way. Once
+      // per pump: an object calling main-thread callbacks in a loop must not keep this
+      // thread from its timers, I/O and microtasks (each pump is one event-loop callback).
+      if (answered && pending.size > 0) awaitAnswer();
       answered = false;
       while (native.park()) while ((batch = native.drain()) !== null) dispatch(batch);
     }

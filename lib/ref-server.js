@@ -2,7 +2,7 @@
 // thread): functions and RpcTargets it passed to objects (SPEC §2.2). Worker threads serve
 // theirs through the instance host (lib/worker/host.js), behind its input gate.
 import { decode, encodeRpc, encodeError } from './codec.js';
-import { perform, performBatch, performRelease, openAnswer, closeAnswer, dropAnswer, instanceToken, adopt, takeList, giveList } from './refs.js';
+import { perform, performBatch, performRelease, openAnswer, closeAnswer, dropAnswer, instanceToken, adopt, thenOf, takeList, giveList } from './refs.js';
 import * as port from './port.js';
 
 const STATUS_OK = 0;
@@ -17,6 +17,7 @@ const STATUS_ERROR = 1;
 export function serveCall(callId, method, payload) {
   if (callId === 0) return performRelease(method, payload, decode);
   let result;
+  let then;
   // Only calls through references reach this thread (marked by the hub: see refs.js).
   const op = method.charCodeAt(0) === 8 ? method.slice(1) : method;
   // A call and one pipelined on it (see refs.performBatch).
@@ -24,11 +25,11 @@ export function serveCall(callId, method, payload) {
   try {
     const args = decode(payload);
     result = batch ? performBatch(callId, op, args, null, true, decode) : perform(op, args, null, true);
+    then = thenOf(result);
   } catch (e) {
     return fail(callId, e, batch);
   }
-  const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
-  if (typeof then !== 'function') return succeed(callId, result, batch);
+  if (then === undefined) return succeed(callId, result, batch);
   const promise = adopt(result, then);
   openAnswer(callId, promise);
   promise.then(

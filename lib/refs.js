@@ -8,6 +8,7 @@
 // owner; each received reference releases its count once, on `[Symbol.dispose]()`, when it
 // is garbage-collected, or when the receiving instance stops. An export lives while any
 // count is held or until its owner stops.
+import { types } from 'node:util';
 import { native } from './native.js';
 import { withCode } from './error-codes.js';
 import { RpcTarget, DurableObject, WorkerEntrypoint } from './durable-object.js';
@@ -160,12 +161,25 @@ const pinned = new Map();
 const PROMISE_THEN = Promise.prototype.then;
 
 /**
+ * The `then` of `result` when it is a thenable, else undefined. Reads `result.then` once (a
+ * getter may throw: that is the call's failure, as for `await`).
+ */
+export function thenOf(result) {
+  if ((result === null || typeof result !== 'object') && typeof result !== 'function') return undefined;
+  const then = result.then;
+  return typeof then === 'function' ? then : undefined;
+}
+
+/**
  * A promise of what thenable `result` settles to, adopted as `await` does (`then` read once,
- * by the caller). A native promise with the native `then` is its own adoption: no wrapper
- * (an async method's result, the common case, saves a promise and a microtask).
+ * by the caller). Never throws. A plain native promise with the native `then` is its own
+ * adoption: no wrapper (an async method's result, the common case, saves a promise and a
+ * microtask). Anything else is adopted through its `then`, as `Promise.resolve` would: a
+ * Proxy of a promise, an object inheriting from Promise.prototype, or a Promise subclass
+ * (whose constructor may ignore its executor, making its native `then` throw).
  */
 export function adopt(result, then) {
-  if (then === PROMISE_THEN && result instanceof Promise) return result;
+  if (then === PROMISE_THEN && types.isPromise(result) && Object.getPrototypeOf(result) === Promise.prototype) return result;
   return new Promise((resolve, reject) => then.call(result, resolve, reject));
 }
 
@@ -174,15 +188,16 @@ function pin(callId, kind, key, path, op, args, instance, viaRef) {
   const p = { value: undefined, settled: true, failed: false };
   pinned.set(callId, p);
   let result;
+  let then;
   try {
     result = performOp(kind, key, path, op, args, instance, viaRef);
+    then = thenOf(result);
   } catch (e) {
     p.value = e;
     p.failed = true;
     return;
   }
-  const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
-  if (typeof then !== 'function') {
+  if (then === undefined) {
     p.value = result;
     return;
   }

@@ -460,8 +460,8 @@ class Host {
    * While it is pending, calls pipelined on it find it (refs.openAnswer).
    */
   answer(callId, result) {
-    const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
-    if (typeof then === 'function') {
+    const then = refs.thenOf(result);
+    if (then !== undefined) {
       const promise = refs.adopt(result, then);
       refs.openAnswer(callId, promise);
       this.settle(callId, promise);
@@ -477,13 +477,14 @@ class Host {
    */
   batch(callId, method, args, viaRef) {
     let result;
+    let then;
     try {
       result = refs.performBatch(callId, method, args, this.instance, viaRef, decode);
+      then = refs.thenOf(result);
     } catch (e) {
       return this.fail(callId, e, true);
     }
-    const then = (result !== null && typeof result === 'object') || typeof result === 'function' ? result.then : undefined;
-    if (typeof then !== 'function') return this.succeed(callId, result, true);
+    if (then === undefined) return this.succeed(callId, result, true);
     const promise = refs.adopt(result, then);
     refs.openAnswer(callId, promise);
     promise.then(
