@@ -16,6 +16,16 @@ function thenables(t, name) {
   return rt.env.T.getByName(name);
 }
 
+/** Resolves once `obj` keeps no pinned first result (collecting garbage meanwhile). */
+function nothingPinned(obj) {
+  return until(async () => {
+    gc();
+    // The finalizers run in a task of their own, the release at the end of it.
+    await sleep(5);
+    return (await obj.pinned()) === 0;
+  });
+}
+
 /** `p`, or a rejection naming the hang after 10 s (a call never answered). */
 function answered(p) {
   let timer;
@@ -66,22 +76,14 @@ test("a main-thread callback whose result's then getter throws rejects the call 
 test("a pipelined pair whose first result's then getter throws rejects, and nothing stays pinned", async (t) => {
   const obj = thenables(t, 'batch-getter');
   await assert.rejects(answered(obj.getterThrows().anything()), { name: 'RangeError', message: 'then getter threw' });
-  await until(async () => {
-    gc();
-    await sleep(5);
-    return (await obj.pinned()) === 0;
-  });
+  await nothingPinned(obj);
 });
 
 test('a pipelined pair whose second result is a Proxy of a promise rejects as Promise.resolve would, and nothing stays pinned', async (t) => {
   const obj = thenables(t, 'batch-proxy');
   const expected = await outcome(Promise.resolve(new Proxy(Promise.resolve(1), {})));
   for (let i = 0; i < 3; i++) assert.deepEqual(await answered(outcome(obj.getCounter().proxied())), expected);
-  await until(async () => {
-    gc();
-    await sleep(5);
-    return (await obj.pinned()) === 0;
-  });
+  await nothingPinned(obj);
 });
 
 test('holding the second results of pipelined pairs keeps none of their first results pinned', async (t) => {
@@ -93,11 +95,7 @@ test('holding the second results of pipelined pairs keeps none of their first re
     assert.deepEqual(await Promise.all(seconds), Array(16).fill(1));
     held.push(seconds[15]);
   }
-  await until(async () => {
-    gc();
-    await sleep(5);
-    return (await obj.pinned()) === 0;
-  });
+  await nothingPinned(obj);
   assert.equal(await held[0], 1);
 });
 
