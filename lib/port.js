@@ -39,10 +39,12 @@ const SPIN_AWAITING_MICROS = SPIN_MAX_MICROS;
 // would not have paid for its wake-up (25–60 µs on a VM, as much as a whole call). So the
 // budget grows to 1.5× such a gap (capped); a gap longer than the cap (the caller went
 // quiet) halves it again, and below SPIN_MICROS to nothing: a thread whose deliveries come
-// further apart than any spin would catch parks at once (bench/paced.mjs, the same round
-// trips: a call every 0.3 ms, 18% of a core instead of 34%; every ms, 7% instead of 10%). A sequential caller whose round
-// trip outside this thread is just over 50 µs (the main thread's own wake-up plus its JS)
-// no longer costs a wake-up of this thread per call.
+// further apart than any spin would catch parks at once (bench/paced.mjs, same round trips:
+// a call every 0.3 ms costs 18% of a core instead of 34%; every ms, 7% instead of 10%).
+// A sequential caller whose round trip outside this thread is just over 50 µs (the main
+// thread's own wake-up plus its JS) no longer costs a wake-up of this thread per call.
+// The price: a caller that keeps a thread busy every 100–150 µs keeps it spinning (~100% of
+// a core for a ~25 µs round trip, where parking costs 20–100 µs per wake-up on a VM).
 let spinBudget = SPIN_MICROS;
 /** When this thread last parked after spinning (hrNow ms; 0: not parked). */
 let parkedAt = 0;
