@@ -74,7 +74,7 @@ async function rss() {
 /** Per-round median round trips (µs) of each of `sockets`, the arms interleaved. */
 async function echoArms(sockets) {
   for (const ws of sockets) await echoRounds(ws, 200); // warm-up: object started, JIT warm
-  const [...perArm] = await interleave(ROUNDS, ...sockets.map((ws) => () => echoRounds(ws, MESSAGES)));
+  const perArm = await interleave(ROUNDS, ...sockets.map((ws) => () => echoRounds(ws, MESSAGES)));
   return perArm.map((rounds) => ({ medians: rounds.map(median), p90: quantile(rounds.flat(), 0.9) }));
 }
 

@@ -169,15 +169,13 @@ const CALLBACK_WAIT_MICROS = 25;
 let answered = false;
 
 /**
- * Spins up to CALLBACK_WAIT_MICROS for a delivery; true when one came (and was dispatched).
- * (The native spin yields the core between bursts: when the object's thread shares it, it
- * still runs and answers.)
+ * Spins up to CALLBACK_WAIT_MICROS for a delivery, and dispatches it if one came. (The
+ * native spin yields the core between bursts: when the object's thread shares it, it still
+ * runs and answers.)
  */
 function awaitAnswer() {
   const batch = native.spinDrain(CALLBACK_WAIT_MICROS);
-  if (batch === null) return false;
-  dispatch(batch);
-  return true;
+  if (batch !== null) dispatch(batch);
 }
 
 /** Worker threads under a CPU limit: when the current turn started (0: parked). */
@@ -201,7 +199,6 @@ function pump() {
       // per pump: an object calling main-thread callbacks in a loop must not keep this
       // thread from its timers, I/O and microtasks (each pump is one event-loop callback).
       if (answered && pending.size > 0) awaitAnswer();
-      answered = false;
       while (native.park()) while ((batch = native.drain()) !== null) dispatch(batch);
     }
   } catch (e) {

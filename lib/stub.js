@@ -260,7 +260,7 @@ function ride(first, path, op, payload, exported) {
   rider.promise = batch.then(
     (r) => {
       shed(ticket);
-      rider.ticket = answered(ticket);
+      rider.ticket = answeredTicket(ticket);
       if (r[0] !== null) {
         pin.tid = r[0][0];
         pin.instance = r[0][1];
@@ -275,7 +275,7 @@ function ride(first, path, op, payload, exported) {
     },
     (e) => {
       shed(ticket);
-      rider.ticket = answered(ticket);
+      rider.ticket = answeredTicket(ticket);
       // Not sent, or the callee's instance ended: nothing is pinned.
       pin.gone = true;
       if (exported !== null && exported.length > 0 && ticket.error !== undefined) refs.unexport(exported);
@@ -302,7 +302,7 @@ function shed(first) {
  * it was not sent): not the first call itself, which would keep the first's cohort (and so
  * its pinned results) alive for as long as the caller holds the rider's promise.
  */
-function answered(ticket) {
+function answeredTicket(ticket) {
   return { id: ticket.id, error: ticket.error };
 }
 

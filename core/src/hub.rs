@@ -851,7 +851,7 @@ impl Hub {
     pub fn recycle(&self, tid: Tid) -> bool {
         let mut st = self.lock();
         let st = &mut *st;
-        Hub::release_left_over(st, tid);
+        st.release_left_over(tid);
         let Some(rec) = st.threads.get_mut(&tid) else {
             return false;
         };

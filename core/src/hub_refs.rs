@@ -59,16 +59,6 @@ impl Hub {
         }
         st.send_release(owner, instance, method);
     }
-
-    /// Thread `tid`'s instance stopped and was torn down: every release it still meant to
-    /// send has been sent (`resetRefs`), except those it held back behind calls or the
-    /// output gate, which teardown drops with them. Those go now.
-    pub(super) fn release_left_over(st: &mut HubState, tid: Tid) {
-        if let Some(rec) = st.threads.get_mut(&tid) {
-            let left = std::mem::take(&mut rec.imports);
-            st.release_imports(left);
-        }
-    }
 }
 
 impl HubState {
@@ -84,6 +74,16 @@ impl HubState {
         }
     }
 
+    /// Thread `tid`'s instance stopped and was torn down: every release it still meant to
+    /// send has been sent (`resetRefs`), except those it held back behind calls or the
+    /// output gate, which teardown drops with them. Those go now.
+    pub(super) fn release_left_over(&mut self, tid: Tid) {
+        if let Some(rec) = self.threads.get_mut(&tid) {
+            let left = std::mem::take(&mut rec.imports);
+            self.release_imports(left);
+        }
+    }
+
     /// A thread is gone holding `imports`: their owners let them go as if it had.
     pub(super) fn release_imports(&self, imports: HashMap<RefKey, u32>) {
         for ((owner, instance, id), n) in imports {
@@ -96,23 +96,17 @@ impl HubState {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{drain, inbox, setup};
+    use super::super::tests::{drain, setup};
     use super::*;
 
     /// A worker of `s`'s runtime hosting object `id`, its start drained and its first call
     /// answered: (tid, inbox, instance).
     fn hosting(s: &super::super::tests::Setup, id: ObjectId) -> (Tid, Arc<Inbox>, u64) {
-        let args = Payload::Text("[]".into());
-        let call = s.hub.call(s.main, s.rt, 0, id, None, "m".into(), args);
-        let tid = s.hub.reserve_thread(s.rt).unwrap().expect("a thread");
-        let ib = inbox();
-        s.hub.attach_worker(tid, ib.clone()).unwrap();
-        drain(&ib);
-        let answer = Payload::Text("1".into());
-        s.hub.reply(tid, call.unwrap(), ReplyStatus::Ok, answer);
+        let (tid, ib, call) = super::super::unread_tests::hosting(s, id);
+        s.hub
+            .reply(tid, call, ReplyStatus::Ok, Payload::Text("1".into()));
         drain(&s.main_inbox);
-        let instance = s.hub.instance_of(tid).expect("an instance");
-        (tid, ib, instance)
+        (tid, ib, s.hub.instance_of(tid).expect("an instance"))
     }
 
     fn releases(deliveries: Vec<Delivery>) -> Vec<String> {

@@ -15,7 +15,7 @@ fn plain() -> Payload {
 }
 
 /// A worker thread of `s`'s runtime, attached and hosting object `id` (its start drained).
-fn hosting(s: &tests::Setup, id: ObjectId) -> (Tid, Arc<Inbox>, u64) {
+pub(super) fn hosting(s: &tests::Setup, id: ObjectId) -> (Tid, Arc<Inbox>, u64) {
     let call = s
         .hub
         .call(s.main, s.rt, 0, id, None, "m".into(), plain())
